@@ -1,0 +1,47 @@
+# Two commands do everything, each idempotent: `make synth` and `make test`.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+VENV := .venv
+# The project's own Python tools and the pinned CDK CLI and Node 22 come first, so jsii
+# never runs on the machine's end-of-life Node.
+export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+MANIFEST ?= platform.yml
+# Space-separated manifests for the gates (synth, snapshots, cfn-lint, cdk-nag);
+# default: platform.yml and examples/*.yml.
+MANIFESTS ?=
+export ECSFORGE_MANIFESTS := $(MANIFESTS)
+PYTEST_ARGS ?=
+
+.PHONY: setup synth test lint snapshot-update bench clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(VENV)/bin/python || python3 -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@node --version | grep -q '^v22\.' || { echo "node_modules/.bin/node is not Node 22"; exit 1; }
+	touch $@
+
+setup: $(VENV)/.installed node_modules/.installed
+
+synth: setup
+	cdk synth -c manifest=$(MANIFEST) -q
+	@echo "synthesized $(MANIFEST) into cdk.out/"
+
+lint: setup
+	ruff check ecsforge tests app.py
+	ruff format --check ecsforge tests app.py
+	mypy ecsforge
+
+test: lint
+	pytest $(if $(MANIFESTS),tests/test_gates.py --snapshot-warn-unused,) $(PYTEST_ARGS)
+
+snapshot-update: setup
+	pytest $(if $(MANIFESTS),tests/test_gates.py,) --snapshot-update $(PYTEST_ARGS)
+
+clean:
+	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache

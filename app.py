@@ -1,0 +1,27 @@
+#!/usr/bin/env python3
+"""The CDK app: `cdk synth -c manifest=FILE` (default platform.yml)."""
+
+import sys
+
+from aws_cdk import App
+
+from ecsforge.cli import print_warnings
+from ecsforge.manifest import ManifestError, load_manifest
+from ecsforge.platform import build
+
+
+def main() -> None:
+    app = App()
+    path = app.node.try_get_context("manifest") or "platform.yml"
+    try:
+        loaded = load_manifest(path)
+    except ManifestError as error:
+        print(error, file=sys.stderr)
+        sys.exit(1)
+    print_warnings(loaded.filename, loaded.warnings)
+    build(app, loaded.manifest)
+    app.synth()
+
+
+if __name__ == "__main__":
+    main()

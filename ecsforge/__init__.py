@@ -1,0 +1,1 @@
+"""ecsforge: one YAML manifest -> a complete ECS platform, as AWS CDK stacks."""

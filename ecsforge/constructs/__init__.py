@@ -1,0 +1,1 @@
+"""One construct per concern. Constructs take validated models, never YAML."""

@@ -1,0 +1,343 @@
+"""The manifest v1 (../shared/manifest-v1.md) as pydantic models.
+
+Defaults live here and nowhere else: a stack reads `capacity.min`, never `min or 2`.
+Each field's description states what happens when it is left out.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterator
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, Field
+
+from .base import Model, Name, NonEmptyStr, Rule, reject
+from .problems import show
+
+REGION_PATTERN = r"^[a-z]{2}(-[a-z]+)?-[a-z]+-[0-9]+$"
+ZONE_PATTERN = r"^[a-z]{2}(-[a-z]+)?-[a-z]+-[0-9]+[a-z]$"
+# ECS rejects capacity provider names with these prefixes; `fargate` and `fargate_spot`
+# are also the built-in providers' names in a service's `capacity`.
+RESERVED_PROVIDER_PREFIXES = ("aws", "ecs", "fargate")
+MAX_CONTAINER_INSTANCES = 1000
+DEFAULT_ZONE_COUNT = 2
+
+
+def _pattern(pattern: str, what: str, example: str) -> Any:
+    def validate(value: str) -> str:
+        if not re.match(pattern, value):
+            raise reject(f"{value!r} is not a valid {what}; write it like {example}")
+        return value
+
+    return AfterValidator(validate)
+
+
+Region = Annotated[str, _pattern(REGION_PATTERN, "AWS region", "us-east-1"), Field(pattern=REGION_PATTERN)]
+Zone = Annotated[str, _pattern(ZONE_PATTERN, "availability zone", "us-east-1a"), Field(pattern=ZONE_PATTERN)]
+
+
+def _cidr(value: str) -> str:
+    try:
+        network = ipaddress.IPv4Network(value, strict=True)
+    except ValueError as error:
+        raise reject(f"{value!r} is not an IPv4 CIDR block ({error}); write it like 10.0.0.0/16") from None
+    if not 16 <= network.prefixlen <= 24:
+        raise reject(f"{value!r} is a /{network.prefixlen}; use a block from /16 (largest) to /24 (smallest)")
+    return value
+
+
+def _provider_name(value: str) -> str:
+    if value.startswith(RESERVED_PROVIDER_PREFIXES):
+        raise reject(
+            f"{value!r} starts with a prefix ECS reserves (aws, ecs, fargate); rename it, for example 'general'"
+        )
+    return value
+
+
+ProviderName = Annotated[Name, AfterValidator(_provider_name)]
+
+
+class VpcImport(Model):
+    """An existing VPC: ecsforge creates no VPC and uses these ids as given."""
+
+    vpc_id: Annotated[str, _pattern(r"^vpc-[0-9a-z]+$", "VPC id", "vpc-0abc1234")] = Field(
+        description="Required. The id of the existing VPC."
+    )
+    private_subnet_ids: list[Annotated[str, _pattern(r"^subnet-[0-9a-z]+$", "subnet id", "subnet-0abc1234")]] = Field(
+        min_length=1,
+        description="Required. Subnets for tasks and instances, one per availability zone, in zone order.",
+    )
+    public_subnet_ids: list[Annotated[str, _pattern(r"^subnet-[0-9a-z]+$", "subnet id", "subnet-0abc1234")]] = Field(
+        description="Required (may be empty for an internal-only VPC). Subnets for an internet-facing load "
+        "balancer, one per availability zone, in zone order."
+    )
+
+
+class Network(Model):
+    cidr: Annotated[str, AfterValidator(_cidr)] = Field(
+        "10.0.0.0/16", description="IPv4 range of the new VPC, /16 to /24. Default: 10.0.0.0/16."
+    )
+    availability_zones: list[Zone] | None = Field(
+        None,
+        min_length=2,
+        description="Zones to spread subnets over (at least 2). Default: the region's first two zones, picked "
+        "at deploy time (Fn::GetAZs). Required when `account` is set, so synth never calls AWS.",
+    )
+    nat_gateways: int = Field(
+        1,
+        ge=0,
+        description="NAT gateways, 0 up to the number of zones. Default: 1, one NAT gateway shared by all zones. "
+        "0 requires vpc_endpoints: true.",
+    )
+    vpc_endpoints: bool = Field(
+        False,
+        description="Default: false, no endpoints. true adds an S3 gateway endpoint and interface endpoints for "
+        "ECR (api, dkr), CloudWatch Logs, Secrets Manager and SSM.",
+    )
+    flow_logs: bool = Field(True, description="Default: true, VPC flow logs go to CloudWatch Logs, kept for 30 days.")
+    import_: VpcImport | None = Field(
+        None,
+        alias="import",
+        description="Default: a new VPC is created. With import: no VPC is created; the ids are used as given.",
+    )
+
+    @property
+    def zone_count(self) -> int:
+        return len(self.availability_zones) if self.availability_zones else DEFAULT_ZONE_COUNT
+
+    def check(self) -> Iterator[Rule]:
+        zones = self.availability_zones
+        if zones and len(set(zones)) != len(zones):
+            yield ("availability_zones",), f"{show(zones)} lists a zone twice; list each zone once"
+        if self.import_ is not None:
+            for name in ("cidr", "nat_gateways", "vpc_endpoints", "flow_logs"):
+                if name in self.model_fields_set:
+                    yield (
+                        (name,),
+                        (
+                            f"{show(getattr(self, name))}: has no effect with network.import, which creates no VPC; "
+                            "remove it"
+                        ),
+                    )
+            for name in ("private_subnet_ids", "public_subnet_ids"):
+                subnets = getattr(self.import_, name)
+                if len(subnets) % self.zone_count:
+                    yield (
+                        ("import", name),
+                        (
+                            f"{len(subnets)} subnet(s) do not spread evenly over {self.zone_count} availability zones; "
+                            "list one subnet per zone, in the order of network.availability_zones"
+                        ),
+                    )
+            return
+        if self.nat_gateways > self.zone_count:
+            yield (
+                ("nat_gateways",),
+                (
+                    f"{self.nat_gateways} NAT gateways for {self.zone_count} availability zones; "
+                    f"use at most one per zone (0 to {self.zone_count})"
+                ),
+            )
+        if self.nat_gateways == 0 and not self.vpc_endpoints:
+            yield (
+                ("nat_gateways",),
+                (
+                    "0: without NAT gateways tasks reach ECR, logs and secrets only through VPC endpoints; "
+                    "set network.vpc_endpoints: true"
+                ),
+            )
+
+
+class Ec2Capacity(Model):
+    """One Auto Scaling group capacity provider."""
+
+    instance_type: Annotated[NonEmptyStr, _pattern(r"^[a-z][a-z0-9-]*\.[a-z0-9-]+$", "instance type", "t3.medium")] = (
+        Field(description="Required. The EC2 instance type, e.g. t3.medium or m7g.large (Graviton gets ARM AMIs).")
+    )
+    min: int = Field(
+        2, ge=0, description="Default: 2 instances, so one can serve while the other deploys. Below 2 warns."
+    )
+    max: int | None = Field(
+        None, ge=1, description="Default: max(min, 4). The total of all groups' max is at most 1000 instances."
+    )
+    spot: bool = Field(
+        False,
+        description="Default: false, on-demand. true: spot instances, with capacity rebalance and ECS spot "
+        "instance draining on.",
+    )
+    machine_image: Literal["amazon-linux-2023", "bottlerocket"] = Field(
+        "amazon-linux-2023",
+        description="ECS-optimized image, read from its public SSM parameter at deploy time. "
+        "Default: amazon-linux-2023.",
+    )
+    target_capacity_percent: int = Field(
+        100, ge=1, le=100, description="Managed scaling target utilization, 1..100. Default: 100."
+    )
+    managed_termination_protection: bool = Field(
+        True, description="Default: true, instances running tasks are protected from scale-in."
+    )
+    managed_draining: bool = Field(
+        True, description="Default: true, tasks are drained before an instance is terminated."
+    )
+    root_volume_gib: int = Field(
+        30,
+        ge=20,
+        le=16384,
+        description="Default: 30 GiB, encrypted gp3. On Bottlerocket this sizes the data volume (/dev/xvdb) "
+        "that holds images and containers.",
+    )
+
+    def resolve(self) -> None:
+        if self.max is None:
+            self.max = max(self.min, 4)
+
+    @property
+    def max_size(self) -> int:
+        assert self.max is not None  # set by resolve()
+        return self.max
+
+    def check(self) -> Iterator[Rule]:
+        if self.min > self.max_size:
+            yield ("min",), f"{self.min} is above max ({self.max_size}); lower min or raise max"
+        if self.machine_image == "amazon-linux-2023" and self.root_volume_gib < 30:
+            yield (
+                ("root_volume_gib",),
+                (
+                    f"{self.root_volume_gib} GiB is smaller than the Amazon Linux 2023 ECS image (30 GiB); "
+                    "use 30 or more"
+                ),
+            )
+
+
+class Cluster(Model):
+    container_insights: Literal["enhanced", "enabled", "disabled"] = Field(
+        "enhanced", description="CloudWatch Container Insights. Default: enhanced (task and container metrics)."
+    )
+    fargate: bool = Field(
+        True, description="Default: true, the FARGATE and FARGATE_SPOT capacity providers are enabled."
+    )
+    namespace: (
+        Annotated[
+            str,
+            _pattern(
+                r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$",
+                "DNS namespace",
+                "prod.shop.local",
+            ),
+        ]
+        | None
+    ) = Field(None, description='Cloud Map private DNS namespace. Default: "<environment>.<app>.local".')
+    ec2: dict[ProviderName, Ec2Capacity] = Field(
+        default_factory=dict,
+        description="Default: no EC2 capacity. Auto Scaling group capacity providers, keyed by provider name.",
+    )
+
+    def check(self) -> Iterator[Rule]:
+        total = sum(group.max_size for group in self.ec2.values())
+        if total > MAX_CONTAINER_INSTANCES:
+            yield (
+                ("ec2",),
+                (
+                    f"the groups' max add up to {total} instances; keep the total at or below "
+                    f"{MAX_CONTAINER_INSTANCES} container instances per cluster"
+                ),
+            )
+
+
+class Registry(Model):
+    """An ECR repository. A stack's deletion never deletes it."""
+
+    scan_on_push: bool = Field(True, description="Default: true, images are scanned for CVEs when pushed.")
+    immutable_tags: bool = Field(True, description="Default: true, a pushed tag can never point at another image.")
+    keep_images: int = Field(30, ge=1, le=10000, description="Default: the 30 newest images are kept; older expire.")
+    untagged_days: int = Field(7, ge=1, le=3650, description="Default: untagged images expire after 7 days.")
+    encryption: Literal["kms", "aes256"] = Field(
+        "kms", description="Default: kms, with the AWS-managed key. aes256: S3-managed keys."
+    )
+
+
+NOT_YET = ("load_balancer", "services", "scheduled_tasks", "pipelines")
+
+
+class Manifest(Model):
+    """One environment of one application."""
+
+    version: Literal[1] = Field(description="Required. The manifest format version: 1.")
+    app: Annotated[Name, Field(max_length=20)] = Field(description="Required. The application name (max 20).")
+    environment: Annotated[Name, Field(max_length=12)] = Field(
+        description="Required. The environment name, e.g. prod (max 12)."
+    )
+    account: Annotated[str, _pattern(r"^[0-9]{12}$", "AWS account id", '"111111111111" (12 digits, quoted)')] | None = (
+        Field(None, description="Default: env-agnostic stacks, deployed to the account of the credentials in use.")
+    )
+    region: Region = Field(description="Required. The AWS region, e.g. us-east-1.")
+    tags: dict[Annotated[str, Field(min_length=1, max_length=128)], Annotated[str, Field(max_length=256)]] = Field(
+        default_factory=dict,
+        description="Default: no extra tags. Every resource also gets `app` and `environment` tags.",
+    )
+    network: Network = Field(default_factory=Network, description="Default: a new VPC with the defaults below.")
+    cluster: Cluster = Field(default_factory=Cluster, description="Default: a Fargate-only cluster.")
+    registries: dict[Name, Registry] = Field(default_factory=dict, description="Default: no ECR repositories.")
+    load_balancer: Any = Field(None, description="Not supported yet by this ecsforge version.")
+    services: Any = Field(None, description="Not supported yet by this ecsforge version.")
+    scheduled_tasks: Any = Field(None, description="Not supported yet by this ecsforge version.")
+    pipelines: Any = Field(None, description="Not supported yet by this ecsforge version.")
+
+    def resolve(self) -> None:
+        if self.cluster.namespace is None:
+            self.cluster.namespace = f"{self.environment}.{self.app}.local"
+
+    @property
+    def namespace(self) -> str:
+        assert self.cluster.namespace is not None  # set by resolve()
+        return self.cluster.namespace
+
+    def stack_name(self, unit: str) -> str:
+        return f"{self.app}-{self.environment}-{unit}"
+
+    def check(self) -> Iterator[Rule]:
+        zones = self.network.availability_zones
+        if self.account is not None and not zones:
+            yield (
+                ("account",),
+                (
+                    f"{self.account!r}: with an account set, CDK would look the region's zones up in that account "
+                    "at synth; list them in network.availability_zones"
+                ),
+            )
+        for index, zone in enumerate(zones or []):
+            if not zone.startswith(self.region) or not re.fullmatch(r"[a-z]", zone[len(self.region) :]):
+                yield (
+                    ("network", "availability_zones", index),
+                    (f"{zone!r} is not a zone of region {self.region}; use zones such as {self.region}a"),
+                )
+        for name in ("aws:", "app", "environment"):
+            for key in self.tags:
+                if key == name or (name.endswith(":") and key.lower().startswith(name)):
+                    yield (
+                        ("tags", key),
+                        (f"{key!r} is set by ecsforge (or reserved by AWS) on every resource; use another tag key"),
+                    )
+        for section in NOT_YET:
+            if section in self.model_fields_set:
+                yield (
+                    (section,),
+                    (
+                        f"`{section}` is not supported by this ecsforge version yet; remove it to synthesize "
+                        "the network, cluster and registries"
+                    ),
+                )
+
+    def warnings(self) -> Iterator[Rule]:
+        """Legal but worth a second look; printed, never fatal."""
+        for name, group in self.cluster.ec2.items():
+            if group.min < 2:
+                yield (
+                    ("cluster", "ec2", name, "min"),
+                    (
+                        f"{group.min}: with fewer than 2 instances a deployment or an instance replacement leaves "
+                        "no capacity to serve from; 2 is recommended"
+                    ),
+                )

@@ -1,0 +1,62 @@
+"""Problems found in a manifest, and how they are printed.
+
+Every problem knows where it sits in the file (line and column, 1-based) and its
+dotted path, so that the user can jump straight to it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+Path = tuple[str | int, ...]
+
+
+def dotted(path: Path) -> str:
+    """`("cluster", "ec2", "general", "min")` -> `cluster.ec2.general.min`; list items as `[0]`."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "(top level)"
+
+
+def show(value: Any) -> str:
+    """A value as the user wrote it in YAML, short enough for one line."""
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    elif value is None:
+        text = "null"
+    elif isinstance(value, str):
+        text = repr(value)
+    elif isinstance(value, dict):
+        text = "{" + ", ".join(f"{k}: {show(v)}" for k, v in value.items()) + "}"
+    elif isinstance(value, list):
+        text = "[" + ", ".join(show(v) for v in value) + "]"
+    else:
+        text = str(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One thing wrong (or, as a warning, worth a second look) in a manifest."""
+
+    line: int
+    column: int
+    path: Path = field(compare=False)
+    message: str = field(compare=False)
+
+    def format(self, filename: str) -> str:
+        return f"{filename}:{self.line}:{self.column}: {dotted(self.path)}: {self.message}"
+
+
+class ManifestError(Exception):
+    """A manifest that cannot be used; carries every problem found, not only the first."""
+
+    def __init__(self, filename: str, problems: list[Problem]) -> None:
+        self.filename = filename
+        self.problems = sorted(problems)
+        super().__init__("\n".join(p.format(filename) for p in self.problems))

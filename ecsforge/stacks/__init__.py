@@ -1,0 +1,1 @@
+"""One stack per deployment unit, named `<app>-<environment>-<unit>`."""

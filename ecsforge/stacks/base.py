@@ -1,0 +1,35 @@
+"""What every ecsforge stack shares: name, environment, tags and availability zones."""
+
+from __future__ import annotations
+
+from aws_cdk import Environment, Stack, Tags
+from constructs import Construct
+
+from ..manifest.models import Manifest
+
+
+class PlatformStack(Stack):
+    def __init__(self, scope: Construct, manifest: Manifest, unit: str, *, description: str) -> None:
+        name = manifest.stack_name(unit)
+        super().__init__(
+            scope,
+            name,
+            stack_name=name,
+            env=Environment(account=manifest.account, region=manifest.region),
+            description=f"ecsforge {manifest.app}/{manifest.environment}: {description}",
+        )
+        self.manifest = manifest
+        self._zones = manifest.network.availability_zones
+        for key, value in {"app": manifest.app, "environment": manifest.environment, **manifest.tags}.items():
+            Tags.of(self).add(key, value)
+
+    @property
+    def availability_zones(self) -> list[str]:
+        # With a concrete account, CDK would look the zones up in that account even when
+        # the VPC lists them; the manifest's zones make synth work offline.
+        if self._zones:
+            return list(self._zones)
+        return list(super().availability_zones)
+
+    def export_name(self, what: str) -> str:
+        return f"{self.manifest.app}-{self.manifest.environment}-{what}"

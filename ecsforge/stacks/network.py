@@ -1,0 +1,49 @@
+"""`<app>-<environment>-network`: the VPC, absent when the manifest imports one."""
+
+from __future__ import annotations
+
+from aws_cdk import CfnOutput, CfnResource, Fn
+from constructs import Construct
+
+from ..constructs.network import PlatformVpc
+from ..manifest.models import Manifest
+from .base import PlatformStack
+
+# The network stack's exports. They are written whatever uses them, so that no consumer
+# can make CloudFormation hold an export hostage when it stops using it.
+VPC_ID = "vpc-id"
+VPC_CIDR = "vpc-cidr"
+PRIVATE_SUBNETS = "private-subnet-ids"
+PUBLIC_SUBNETS = "public-subnet-ids"
+
+
+class NetworkStack(PlatformStack):
+    def __init__(self, scope: Construct, manifest: Manifest) -> None:
+        super().__init__(scope, manifest, "network", description="VPC, subnets, NAT, endpoints and flow logs")
+        self.platform_vpc = PlatformVpc(self, "Network", network=manifest.network)
+        vpc = self.platform_vpc.vpc
+        outputs = {
+            VPC_ID: ("VpcId", vpc.vpc_id, "The VPC's id"),
+            VPC_CIDR: ("VpcCidr", vpc.vpc_cidr_block, "The VPC's IPv4 range"),
+            PRIVATE_SUBNETS: (
+                "PrivateSubnetIds",
+                Fn.join(",", [s.subnet_id for s in self.platform_vpc.private_subnets]),
+                "Subnets for tasks and instances, in zone order",
+            ),
+            PUBLIC_SUBNETS: (
+                "PublicSubnetIds",
+                Fn.join(",", [s.subnet_id for s in self.platform_vpc.public_subnets]),
+                "Subnets for internet-facing load balancers, in zone order",
+            ),
+        }
+        for export, (output_id, value, description) in outputs.items():
+            CfnOutput(self, output_id, value=value, description=description, export_name=self.export_name(export))
+        self._drop_redundant_depends_on()
+
+    def _drop_redundant_depends_on(self) -> None:
+        """aws-cdk's default-security-group lockdown handler both GetAtts its role and DependsOn it;
+        cfn-lint (W3005) rightly calls the DependsOn redundant, so it goes."""
+        provider = self.node.try_find_child("Custom::VpcRestrictDefaultSGCustomResourceProvider")
+        handler = provider.node.try_find_child("Handler") if provider else None
+        if isinstance(handler, CfnResource):
+            handler.add_deletion_override("DependsOn")

@@ -1,0 +1,83 @@
+"""Shared by the tests: the real CDK CLI, run offline, once per manifest and session."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+CDK = ROOT / "node_modules" / ".bin" / "cdk"
+ASSET_HASH = re.compile(r"\b[0-9a-f]{64}\b")
+
+
+def default_manifests() -> list[str]:
+    return ["platform.yml", *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "examples").glob("*.yml"))]
+
+
+def gate_manifests() -> list[str]:
+    """`make test MANIFESTS="a.yml b.yml"` puts the user's own manifests through the gates."""
+    chosen = os.environ.get("ECSFORGE_MANIFESTS", "").split()
+    return chosen or default_manifests()
+
+
+def offline_env() -> dict[str, str]:
+    """No AWS credentials, no config, no instance metadata: synth must not need them."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CDK_"))}
+    missing = str(ROOT / "tests" / "no-such-aws-file")
+    env.update(
+        AWS_CONFIG_FILE=missing,
+        AWS_SHARED_CREDENTIALS_FILE=missing,
+        AWS_EC2_METADATA_DISABLED="true",
+        PATH=os.pathsep.join([str(ROOT / ".venv" / "bin"), str(ROOT / "node_modules" / ".bin"), env["PATH"]]),
+    )
+    return env
+
+
+@dataclass
+class Synth:
+    manifest: str
+    outdir: Path
+    returncode: int
+    stdout: str
+    stderr: str
+
+    def templates(self) -> dict[str, dict[str, Any]]:
+        assert self.returncode == 0, self.stderr
+        return {
+            p.name.removesuffix(".template.json"): json.loads(p.read_text())
+            for p in sorted(self.outdir.glob("*.template.json"))
+        }
+
+    def resources(self, stack: str, kind: str) -> dict[str, dict[str, Any]]:
+        resources = self.templates()[stack]["Resources"]
+        return {k: v for k, v in resources.items() if v["Type"] == kind}
+
+
+def cdk_synth(manifest: str | Path, outdir: Path) -> Synth:
+    process = subprocess.run(
+        [str(CDK), "synth", "-c", f"manifest={manifest}", "-o", str(outdir), "-q"],
+        cwd=ROOT,
+        env=offline_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    return Synth(str(manifest), outdir, process.returncode, process.stdout, process.stderr)
+
+
+def normalized(templates: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Templates with what differs between identical runs taken out: asset hashes and the
+    CDK analytics blob (which encodes library versions, not anything ecsforge decides)."""
+    text = ASSET_HASH.sub("<asset-hash>", json.dumps(templates, sort_keys=True))
+    result: dict[str, Any] = json.loads(text)
+    for template in result.values():
+        template.get("Resources", {}).pop("CDKMetadata", None)
+        template.get("Conditions", {}).pop("CDKMetadataAvailable", None)
+        if "Conditions" in template and not template["Conditions"]:
+            del template["Conditions"]
+    return result

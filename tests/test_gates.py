@@ -1,0 +1,88 @@
+"""The quality gates, over platform.yml and every example (or `MANIFESTS=...`):
+synthesis offline, snapshots, cfn-lint 0/0, cdk-nag 0 unacknowledged, stateful resources kept."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+import yaml
+from syrupy.extensions.json import JSONSnapshotExtension
+
+from .helpers import ROOT, gate_manifests, normalized, offline_env
+
+MANIFESTS = gate_manifests()
+IDS = [m.removesuffix(".yml").replace("/", "-") for m in MANIFESTS]
+STATEFUL_TYPES = {"AWS::ECR::Repository", "AWS::Logs::LogGroup"}
+
+
+@pytest.fixture
+def json_snapshot(snapshot):  # type: ignore[no-untyped-def]
+    return snapshot.use_extension(JSONSnapshotExtension)
+
+
+@pytest.mark.parametrize("manifest", MANIFESTS, ids=IDS)
+def test_synthesizes_offline_with_node_22(synth, manifest):
+    result = synth(manifest)
+    assert result.returncode == 0, result.stderr
+    assert "end-of-life" not in result.stderr
+    assembly = json.loads((result.outdir / "manifest.json").read_text())
+    assert "missing" not in assembly, f"synth wanted context lookups: {assembly.get('missing')}"
+    assert not (ROOT / "cdk.context.json").exists()
+
+
+@pytest.mark.parametrize("manifest", MANIFESTS, ids=IDS)
+def test_templates_match_snapshot(synth, manifest, json_snapshot):
+    assert normalized(synth(manifest).templates()) == json_snapshot
+
+
+@pytest.mark.parametrize("manifest", MANIFESTS, ids=IDS)
+def test_stateful_logical_ids_are_stable(synth, manifest, snapshot):
+    """A change of these IDs would make CloudFormation replace (and so orphan) the resource."""
+    stateful = {
+        stack: sorted(name for name, r in template["Resources"].items() if r["Type"] in STATEFUL_TYPES)
+        for stack, template in synth(manifest).templates().items()
+    }
+    assert stateful == snapshot
+
+
+@pytest.mark.parametrize("manifest", MANIFESTS, ids=IDS)
+def test_cfn_lint_is_clean(synth, manifest):
+    result = synth(manifest)
+    region = yaml.safe_load((ROOT / manifest).read_text())["region"]
+    templates = sorted(str(p) for p in result.outdir.glob("*.template.json"))
+    lint = subprocess.run(
+        ["cfn-lint", "--regions", region, "--", *templates],
+        cwd=ROOT,
+        env=offline_env(),
+        capture_output=True,
+        text=True,
+    )
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    assert lint.stdout.strip() == ""
+
+
+@pytest.mark.parametrize("manifest", MANIFESTS, ids=IDS)
+def test_cdk_nag_reports_nothing_unacknowledged(synth, manifest):
+    result = synth(manifest)
+    assert "AwsSolutions" not in result.stdout + result.stderr
+    report = json.loads((result.outdir / "validation-report.json").read_text())
+    violations = [v for plugin in report["pluginReports"] for v in plugin.get("violations", [])]
+    assert violations == []
+
+
+@pytest.mark.parametrize("manifest", MANIFESTS, ids=IDS)
+def test_stateful_resources_survive_stack_deletion(synth, manifest):
+    for stack, template in synth(manifest).templates().items():
+        for name, resource in template["Resources"].items():
+            if resource["Type"] in STATEFUL_TYPES:
+                assert resource.get("DeletionPolicy") == "Retain", f"{stack}/{name}"
+                assert resource.get("UpdateReplacePolicy") == "Retain", f"{stack}/{name}"
+
+
+@pytest.mark.parametrize("manifest", MANIFESTS, ids=IDS)
+def test_no_launch_configurations(synth, manifest):
+    for template in synth(manifest).templates().values():
+        kinds = {r["Type"] for r in template["Resources"].values()}
+        assert "AWS::AutoScaling::LaunchConfiguration" not in kinds

@@ -1,0 +1,147 @@
+"""The manifest layer: defaults as the contract states them, interpolation, warnings."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from ecsforge.manifest import ManifestError, load_manifest
+
+from .helpers import ROOT
+
+BASE = "version: 1\napp: shop\nenvironment: prod\nregion: us-east-1\n"
+
+
+def load(tmp_path, text, environ=None):
+    path = tmp_path / "m.yml"
+    path.write_text(BASE + textwrap.dedent(text))
+    return load_manifest(path, environ=environ or {})
+
+
+def test_defaults_are_the_contracts(tmp_path):
+    manifest = load(tmp_path, "").manifest
+    assert manifest.account is None
+    assert manifest.network.cidr == "10.0.0.0/16"
+    assert manifest.network.availability_zones is None and manifest.network.zone_count == 2
+    assert manifest.network.nat_gateways == 1
+    assert manifest.network.vpc_endpoints is False
+    assert manifest.network.flow_logs is True
+    assert manifest.network.import_ is None
+    assert manifest.cluster.container_insights == "enhanced"
+    assert manifest.cluster.fargate is True
+    assert manifest.namespace == "prod.shop.local"
+    assert manifest.cluster.ec2 == {}
+    assert manifest.registries == {}
+
+
+def test_ec2_and_registry_defaults(tmp_path):
+    manifest = load(
+        tmp_path,
+        """
+        cluster:
+          ec2:
+            small: {instance_type: t3.small}
+            big: {instance_type: t3.small, min: 7}
+        registries:
+          web: {}
+        """,
+    ).manifest
+    small, big = manifest.cluster.ec2["small"], manifest.cluster.ec2["big"]
+    assert (small.min, small.max_size) == (2, 4)
+    assert (big.min, big.max_size) == (7, 7)  # max(min, 4)
+    assert small.spot is False and small.machine_image == "amazon-linux-2023"
+    assert small.target_capacity_percent == 100 and small.root_volume_gib == 30
+    assert small.managed_termination_protection is True and small.managed_draining is True
+    web = manifest.registries["web"]
+    assert (web.scan_on_push, web.immutable_tags, web.keep_images, web.untagged_days, web.encryption) == (
+        True,
+        True,
+        30,
+        7,
+        "kms",
+    )
+
+
+def test_environment_variables_are_interpolated(tmp_path):
+    manifest = load(
+        tmp_path,
+        """
+        tags:
+          owner: "team-${TEAM}"
+          plain: ${TEAM}
+        cluster:
+          ec2:
+            general:
+              instance_type: "${SIZE}"
+              min: ${MIN}
+        """,
+        environ={"TEAM": "web", "SIZE": "t3.large", "MIN": "3"},
+    ).manifest
+    assert manifest.tags == {"owner": "team-web", "plain": "web"}
+    assert manifest.cluster.ec2["general"].instance_type == "t3.large"
+    assert manifest.cluster.ec2["general"].min == 3  # an unquoted ${MIN} is the number
+
+
+def test_a_quoted_variable_stays_a_string(tmp_path):
+    with pytest.raises(ManifestError, match=r"cluster.ec2.general.min: '3' is not a whole number; remove the quotes"):
+        load(
+            tmp_path,
+            """
+            cluster:
+              ec2:
+                general: {instance_type: t3.small, min: "${MIN}"}
+            """,
+            environ={"MIN": "3"},
+        )
+
+
+def test_yaml_merge_keys_are_not_duplicates(tmp_path):
+    manifest = load(
+        tmp_path,
+        """
+        cluster:
+          ec2:
+            base: &base {instance_type: t3.small, max: 8}
+            other:
+              <<: *base
+              max: 10
+        """,
+    ).manifest
+    assert manifest.cluster.ec2["other"].max_size == 10
+    assert manifest.cluster.ec2["other"].instance_type == "t3.small"
+
+
+def test_fewer_than_two_instances_warns_but_passes(tmp_path):
+    loaded = load(
+        tmp_path,
+        """
+        cluster:
+          ec2:
+            one: {instance_type: t3.small, min: 1}
+            two: {instance_type: t3.small, min: 2}
+        """,
+    )
+    assert [w.path for w in loaded.warnings] == [("cluster", "ec2", "one", "min")]
+    assert (loaded.warnings[0].line, loaded.warnings[0].column) == (8, 41)  # the `1` of `min: 1`
+
+
+def test_validate_prints_warnings_and_exits_0(tmp_path):
+    path = tmp_path / "m.yml"
+    path.write_text(BASE + "cluster:\n  ec2:\n    one: {instance_type: t3.small, min: 1}\n")
+    process = subprocess.run([sys.executable, "-m", "ecsforge", "validate", str(path)], capture_output=True, text=True)
+    assert process.returncode == 0
+    assert process.stderr.startswith(f"warning: {path}:7:")
+
+
+def test_key_order_does_not_change_the_model(tmp_path):
+    first = load(tmp_path, "registries: {a: {keep_images: 3}, b: {}}\ncluster: {fargate: false}\n").manifest
+    second = load(tmp_path, "cluster: {fargate: false}\nregistries: {b: {}, a: {keep_images: 3}}\n").manifest
+    assert first.model_dump() == second.model_dump()
+
+
+def test_the_manifest_package_never_imports_aws_cdk():
+    code = "import sys, ecsforge.manifest, ecsforge.cli; sys.exit('aws_cdk' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], cwd=ROOT).returncode == 0
