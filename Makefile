@@ -33,8 +33,8 @@ synth: setup
 	@echo "synthesized $(MANIFEST) into cdk.out/"
 
 lint: setup
-	ruff check ecsforge tests app.py
-	ruff format --check ecsforge tests app.py
+	ruff check ecsforge tests app.py scripts
+	ruff format --check ecsforge tests app.py scripts
 	mypy ecsforge
 
 test: lint

@@ -76,7 +76,30 @@ def _capacity(capacity: Ec2CapacityProvider, manifest: Manifest, key: str) -> No
         )
 
 
+def _opt_outs(platform: Platform, manifest: Manifest) -> None:
+    """Findings that exist only because the manifest explicitly turned a default off."""
+    if platform.network is not None and not manifest.network.flow_logs:
+        vpc = platform.network.platform_vpc.vpc.node.default_child
+        assert vpc is not None
+        _ack(
+            vpc,
+            "AwsSolutions-VPC7",
+            "The manifest sets network.flow_logs: false; flow logs are on by default and this VPC's owner "
+            "turned them off explicitly.",
+        )
+    if manifest.cluster.container_insights == "disabled":
+        cluster = platform.cluster.cluster.node.default_child
+        assert cluster is not None
+        _ack(
+            cluster,
+            "AwsSolutions-ECS4",
+            "The manifest sets cluster.container_insights: disabled; Container Insights is on (enhanced) by "
+            "default and this cluster's owner turned it off explicitly.",
+        )
+
+
 def acknowledge(platform: Platform, manifest: Manifest) -> None:
+    _opt_outs(platform, manifest)
     for key, capacity in platform.cluster.capacity.items():
         _capacity(capacity, manifest, key)
     for subnet in platform.cluster.vpc.private_subnets + platform.cluster.vpc.public_subnets:

@@ -35,3 +35,38 @@ def test_acknowledgements_have_reasons_and_are_scoped_to_resources():
     assert "Validations.of(app)" not in source and "Validations.of(stack)" not in source
     for rule, reason in compliance.INSTANCE_POLICY_FINDINGS.items():
         assert rule.startswith("AwsSolutions-IAM5[") and len(reason) > 40
+
+
+OPTED_OUT = """\
+version: 1
+app: optout
+environment: test
+region: us-east-1
+network:
+  flow_logs: false
+cluster:
+  container_insights: disabled
+"""
+
+
+def test_explicit_opt_outs_are_acknowledged_and_nothing_else(synth, tmp_path):
+    path = tmp_path / "opted-out.yml"
+    path.write_text(OPTED_OUT)
+    result = synth(path)
+    assert result.returncode == 0, result.stderr
+    templates = result.templates()
+    assert not [r for r in templates["optout-test-network"]["Resources"].values() if r["Type"] == "AWS::EC2::FlowLog"]
+    cluster = next(
+        r for r in templates["optout-test-cluster"]["Resources"].values() if r["Type"] == "AWS::ECS::Cluster"
+    )
+    assert cluster["Properties"]["ClusterSettings"] == [{"Name": "containerInsights", "Value": "disabled"}]
+
+
+def test_user_manifests_replace_the_default_gate_set(monkeypatch):
+    from .helpers import default_manifests, gate_manifests
+
+    monkeypatch.setenv("ECSFORGE_MANIFESTS", "a.yml  b/c.yml")
+    assert gate_manifests() == ["a.yml", "b/c.yml"]
+    monkeypatch.delenv("ECSFORGE_MANIFESTS")
+    assert gate_manifests() == default_manifests()
+    assert default_manifests()[0] == "platform.yml" and "examples/minimal.yml" in default_manifests()

@@ -145,3 +145,29 @@ def test_key_order_does_not_change_the_model(tmp_path):
 def test_the_manifest_package_never_imports_aws_cdk():
     code = "import sys, ecsforge.manifest, ecsforge.cli; sys.exit('aws_cdk' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], cwd=ROOT).returncode == 0
+
+
+def test_instance_type_data_matches_the_cfn_lint_gate():
+    """The manifest rejects exactly the instance types the cfn-lint gate would."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import update_instance_types
+    finally:
+        sys.path.pop(0)
+    committed = (ROOT / "ecsforge" / "manifest" / "data" / "ec2_instance_types.json").read_text()
+    assert committed == update_instance_types.generate(), "run: python scripts/update_instance_types.py"
+
+
+def test_every_field_documents_its_default():
+    from pydantic import BaseModel
+
+    from ecsforge.manifest import models
+
+    for model in vars(models).values():
+        if isinstance(model, type) and issubclass(model, BaseModel) and model.__module__ == models.__name__:
+            for name, field in model.model_fields.items():
+                assert field.description, f"{model.__name__}.{name} has no description"
+                if not field.is_required():
+                    assert "Default" in field.description or "Not supported" in field.description, (
+                        f"{model.__name__}.{name}: say what happens when it is left out"
+                    )

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, Field
 
 from .base import Model, Name, NonEmptyStr, Rule, reject
+from .catalog import instance_type_problem
 from .problems import show
 
 REGION_PATTERN = r"^[a-z]{2}(-[a-z]+)?-[a-z]+-[0-9]+$"
@@ -22,6 +23,9 @@ ZONE_PATTERN = r"^[a-z]{2}(-[a-z]+)?-[a-z]+-[0-9]+[a-z]$"
 # are also the built-in providers' names in a service's `capacity`.
 RESERVED_PROVIDER_PREFIXES = ("aws", "ecs", "fargate")
 MAX_CONTAINER_INSTANCES = 1000
+# AWS resource ids: 8 hex digits (old) or 17 (current).
+VPC_ID_PATTERN = r"^vpc-([0-9a-f]{8}|[0-9a-f]{17})$"
+SUBNET_ID_PATTERN = r"^subnet-([0-9a-f]{8}|[0-9a-f]{17})$"
 DEFAULT_ZONE_COUNT = 2
 
 
@@ -62,16 +66,20 @@ ProviderName = Annotated[Name, AfterValidator(_provider_name)]
 class VpcImport(Model):
     """An existing VPC: ecsforge creates no VPC and uses these ids as given."""
 
-    vpc_id: Annotated[str, _pattern(r"^vpc-[0-9a-z]+$", "VPC id", "vpc-0abc1234")] = Field(
+    vpc_id: Annotated[str, _pattern(VPC_ID_PATTERN, "VPC id", "vpc-0a1b2c3d4e5f67890")] = Field(
         description="Required. The id of the existing VPC."
     )
-    private_subnet_ids: list[Annotated[str, _pattern(r"^subnet-[0-9a-z]+$", "subnet id", "subnet-0abc1234")]] = Field(
-        min_length=1,
-        description="Required. Subnets for tasks and instances, one per availability zone, in zone order.",
+    private_subnet_ids: list[Annotated[str, _pattern(SUBNET_ID_PATTERN, "subnet id", "subnet-0a1b2c3d4e5f67890")]] = (
+        Field(
+            min_length=1,
+            description="Required. Subnets for tasks and instances, one per availability zone, in zone order.",
+        )
     )
-    public_subnet_ids: list[Annotated[str, _pattern(r"^subnet-[0-9a-z]+$", "subnet id", "subnet-0abc1234")]] = Field(
-        description="Required (may be empty for an internal-only VPC). Subnets for an internet-facing load "
-        "balancer, one per availability zone, in zone order."
+    public_subnet_ids: list[Annotated[str, _pattern(SUBNET_ID_PATTERN, "subnet id", "subnet-0a1b2c3d4e5f67890")]] = (
+        Field(
+            description="Required (may be empty for an internal-only VPC). Subnets for an internet-facing load "
+            "balancer, one per availability zone, in zone order."
+        )
     )
 
 
@@ -121,6 +129,12 @@ class Network(Model):
                             "remove it"
                         ),
                     )
+            seen: set[str] = set()
+            for name in ("private_subnet_ids", "public_subnet_ids"):
+                for index, subnet in enumerate(getattr(self.import_, name)):
+                    if subnet in seen:
+                        yield ("import", name, index), f"{subnet!r} is listed twice; list each subnet once"
+                    seen.add(subnet)
             for name in ("private_subnet_ids", "public_subnet_ids"):
                 subnets = getattr(self.import_, name)
                 if len(subnets) % self.zone_count:
@@ -313,6 +327,10 @@ class Manifest(Model):
                     ("network", "availability_zones", index),
                     (f"{zone!r} is not a zone of region {self.region}; use zones such as {self.region}a"),
                 )
+        for key, group in self.cluster.ec2.items():
+            problem = instance_type_problem(group.instance_type, self.region)
+            if problem:
+                yield ("cluster", "ec2", key, "instance_type"), problem
         for name in ("aws:", "app", "environment"):
             for key in self.tags:
                 if key == name or (name.endswith(":") and key.lower().startswith(name)):
