@@ -16,7 +16,12 @@ from .manifest.models import Manifest
 
 if TYPE_CHECKING:
     from .constructs.capacity import Ec2CapacityProvider
+    from .constructs.load_balancer import SharedLoadBalancer
+    from .constructs.service import EcsService
+    from .constructs.task_definition import TaskDefinition
     from .platform import Platform
+    from .stacks.cluster import ClusterStack
+    from .stacks.workloads import ServiceStack, TaskStack
 
 # The ECS agent's own calls, as aws-cdk's AsgCapacityProvider grants them: the
 # registration calls are scoped to the cluster ARN; ecs:Poll and StartTelemetrySession
@@ -98,14 +103,107 @@ def _opt_outs(platform: Platform, manifest: Manifest) -> None:
         )
 
 
+def _load_balancer(balancer: SharedLoadBalancer, manifest: Manifest) -> None:
+    settings = manifest.load_balancer
+    if settings.public and "0.0.0.0/0" in (settings.allowed_cidrs or ["0.0.0.0/0"]):
+        _ack(
+            _resource(balancer.security_group),
+            "AwsSolutions-EC23",
+            "An internet-facing load balancer: load_balancer.public is true and allowed_cidrs admits 0.0.0.0/0 "
+            "(the default for a public one); only its listener ports are open.",
+        )
+    if balancer.access_logs is not None:
+        _ack(
+            _resource(balancer.access_logs),
+            "AwsSolutions-S1",
+            "This bucket holds the load balancer's access logs; logging access to the log bucket would need "
+            "yet another bucket. It is SSE-S3 encrypted, SSL only, private and retained.",
+        )
+    else:
+        _ack(
+            _resource(balancer.alb),
+            "AwsSolutions-ELB2",
+            "The manifest sets load_balancer.access_logs: false; access logs are on by default and this "
+            "environment's owner turned them off explicitly.",
+        )
+
+
+def _task(task: TaskDefinition) -> None:
+    spec = task.spec
+    definition = task.task_definition
+    if any(container.environment for container in spec.containers.values()):
+        _ack(
+            _resource(definition),
+            "AwsSolutions-ECS2",
+            "These environment variables are the manifest's plain `environment` settings; secrets go through "
+            "`secrets` (SSM or Secrets Manager), and names that look like secrets are warned about.",
+        )
+    execution_policy = (
+        definition.execution_role.node.try_find_child("DefaultPolicy") if definition.execution_role else None
+    )
+    if execution_policy is not None and any(c.image.registry for c in spec.containers.values()):
+        _ack(
+            execution_policy,
+            "AwsSolutions-IAM5[Resource::*]",
+            "ecr:GetAuthorizationToken, needed to pull from ECR, supports no resource-level permissions; the "
+            "image pull itself is limited to this task's repositories.",
+        )
+    for secret in task.generated_secrets.values():
+        _ack(
+            _resource(secret),
+            "AwsSolutions-SMG4",
+            "A value generated once for a container (`generate` in the manifest), e.g. a database root "
+            "password that the container sets at first start; rotating it would lock the container out.",
+        )
+
+
+def _service(service: EcsService) -> None:
+    _task(service.task)
+    alternate_role = service.service.node.try_find_child("AlternateRole")
+    if alternate_role is not None:
+        _ack(
+            _resource(alternate_role),
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers]",
+            "ECS-native blue/green, canary and linear deployments shift this service's listener rule between its "
+            "two target groups; AWS maintains this policy for exactly that.",
+        )
+    if service.spec.exec:
+        task_policy = service.task.task_definition.task_role.node.try_find_child("DefaultPolicy")
+        if task_policy is not None:
+            _ack(
+                task_policy,
+                "AwsSolutions-IAM5[Resource::*]",
+                "ECS Exec (exec: true in the manifest) opens sessions through ssmmessages:Create/OpenControl and "
+                "DataChannel, which support no resource-level permissions.",
+            )
+
+
+def _resource(construct: IConstruct) -> IConstruct:
+    """The CloudFormation resource of an L2 construct, where its findings are reported."""
+    return construct.node.default_child or construct
+
+
 def acknowledge(platform: Platform, manifest: Manifest) -> None:
     _opt_outs(platform, manifest)
     for key, capacity in platform.cluster.capacity.items():
         _capacity(capacity, manifest, key)
-    for subnet in platform.cluster.vpc.private_subnets + platform.cluster.vpc.public_subnets:
-        _ack(
-            subnet,
-            "Annotation::@aws-cdk/aws-ec2:noSubnetRouteTableId",
-            "The cluster stack uses these subnets by id only (for instances and tasks); it never reads their "
-            "route tables, which belong to the network stack or the imported VPC.",
-        )
+    if platform.cluster.load_balancer is not None:
+        _load_balancer(platform.cluster.load_balancer, manifest)
+    for stack in platform.services.values():
+        _service(stack.service)
+    for task_stack in platform.tasks.values():
+        _task(task_stack.task.task)
+    consumers: list[ClusterStack | ServiceStack | TaskStack] = [
+        platform.cluster,
+        *platform.services.values(),
+        *platform.tasks.values(),
+    ]
+    for consumer in consumers:
+        vpc = consumer.refs.vpc
+        for subnet in vpc.private_subnets + vpc.public_subnets:
+            _ack(
+                subnet,
+                "Annotation::@aws-cdk/aws-ec2:noSubnetRouteTableId",
+                "This stack uses the subnets by id only (for instances, tasks and the load balancer); it never "
+                "reads their route tables, which belong to the network stack or the imported VPC.",
+            )

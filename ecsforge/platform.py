@@ -13,6 +13,7 @@ from .stacks.base import PlatformStack
 from .stacks.cluster import ClusterStack
 from .stacks.network import NetworkStack
 from .stacks.registries import RegistriesStack
+from .stacks.workloads import ServiceStack, TaskStack
 
 
 @dataclass
@@ -20,10 +21,13 @@ class Platform:
     network: NetworkStack | None
     cluster: ClusterStack
     registries: RegistriesStack | None
+    services: dict[str, ServiceStack]
+    tasks: dict[str, TaskStack]
 
     @property
     def stacks(self) -> list[PlatformStack]:
-        return [s for s in (self.network, self.cluster, self.registries) if s is not None]
+        fixed = [s for s in (self.network, self.cluster, self.registries) if s is not None]
+        return [*fixed, *self.services.values(), *self.tasks.values()]
 
 
 def build(app: App, manifest: Manifest) -> Platform:
@@ -31,7 +35,14 @@ def build(app: App, manifest: Manifest) -> Platform:
     cluster = ClusterStack(app, manifest, network)
     # CloudFormation rejects a stack with no resources: no registries, no stack.
     registries = RegistriesStack(app, manifest) if manifest.registries else None
-    platform = Platform(network, cluster, registries)
+    services = {
+        name: ServiceStack(app, manifest, name, cluster=cluster, registries=registries) for name in manifest.services
+    }
+    tasks = {
+        name: TaskStack(app, manifest, name, cluster=cluster, registries=registries)
+        for name in manifest.scheduled_tasks
+    }
+    platform = Platform(network, cluster, registries, services, tasks)
     compliance.acknowledge(platform, manifest)
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return platform

@@ -25,9 +25,12 @@ def test_reordering_every_mapping_changes_no_logical_id(synth, tmp_path):
     path = tmp_path / "reordered.yml"
     path.write_text(yaml.safe_dump(reordered, sort_keys=False))
 
+    def logical_ids(templates):
+        return {stack: {k: r["Type"] for k, r in t["Resources"].items()} for stack, t in templates.items()}
+
     before = normalized(synth("platform.yml").templates())
     after = normalized(synth(path).templates())
-    assert {s: sorted(t["Resources"]) for s, t in after.items()} == {
-        s: sorted(t["Resources"]) for s, t in before.items()
-    }
-    assert after == before
+    assert logical_ids(after) == logical_ids(before)
+    # Stacks without container lists (whose order the contract keeps) are identical.
+    for stack in ("shop-prod-network", "shop-prod-cluster", "shop-prod-registries"):
+        assert after[stack] == before[stack], stack

@@ -16,6 +16,7 @@ from pydantic import AfterValidator, Field
 from .base import Model, Name, NonEmptyStr, Rule, reject
 from .catalog import instance_type_problem
 from .problems import show
+from .services import FARGATE_PROVIDERS, LoadBalancer, ScheduledTask, Service, TaskSpec
 
 REGION_PATTERN = r"^[a-z]{2}(-[a-z]+)?-[a-z]+-[0-9]+$"
 ZONE_PATTERN = r"^[a-z]{2}(-[a-z]+)?-[a-z]+-[0-9]+[a-z]$"
@@ -272,7 +273,8 @@ class Registry(Model):
     )
 
 
-NOT_YET = ("load_balancer", "services", "scheduled_tasks", "pipelines")
+NOT_YET = ("pipelines",)
+MAX_SERVICES = 500
 
 
 class Manifest(Model):
@@ -294,10 +296,19 @@ class Manifest(Model):
     network: Network = Field(default_factory=Network, description="Default: a new VPC with the defaults below.")
     cluster: Cluster = Field(default_factory=Cluster, description="Default: a Fargate-only cluster.")
     registries: dict[Name, Registry] = Field(default_factory=dict, description="Default: no ECR repositories.")
-    load_balancer: Any = Field(None, description="Not supported yet by this ecsforge version.")
-    services: Any = Field(None, description="Not supported yet by this ecsforge version.")
-    scheduled_tasks: Any = Field(None, description="Not supported yet by this ecsforge version.")
+    load_balancer: LoadBalancer = Field(
+        default_factory=LoadBalancer,
+        description="Default: an internet-facing ALB on HTTP 80, created only when a service has `http`.",
+    )
+    services: dict[Name, Service] = Field(default_factory=dict, description="Default: none. At most 500.")
+    scheduled_tasks: dict[Name, ScheduledTask] = Field(
+        default_factory=dict, description="Default: none. Tasks run on a schedule (EventBridge Scheduler)."
+    )
     pipelines: Any = Field(None, description="Not supported yet by this ecsforge version.")
+
+    @property
+    def http_services(self) -> dict[str, Service]:
+        return {name: service for name, service in self.services.items() if service.http is not None}
 
     def resolve(self) -> None:
         if self.cluster.namespace is None:
@@ -338,6 +349,7 @@ class Manifest(Model):
                         ("tags", key),
                         (f"{key!r} is set by ecsforge (or reserved by AWS) on every resource; use another tag key"),
                     )
+        yield from self._check_workloads()
         for section in NOT_YET:
             if section in self.model_fields_set:
                 yield (
@@ -348,8 +360,79 @@ class Manifest(Model):
                     ),
                 )
 
+    def _check_workloads(self) -> Iterator[Rule]:
+        if len(self.services) > MAX_SERVICES:
+            yield ("services",), f"has {len(self.services)} services; a cluster runs at most {MAX_SERVICES}"
+        workloads: list[tuple[tuple[str, str], TaskSpec]] = [
+            *((("services", n), s) for n, s in self.services.items()),
+            *((("scheduled_tasks", n), t) for n, t in self.scheduled_tasks.items()),
+        ]
+        for at, task in workloads:
+            yield from self._check_capacity(at, task)
+            for name, container in task.containers.items():
+                registry = container.image.registry
+                if registry is not None and registry not in self.registries:
+                    known = ", ".join(self.registries) or "none defined"
+                    yield (
+                        (*at, "containers", name, "image", "registry"),
+                        (f"{registry!r} is not a key of `registries` ({known}); add it there or fix the name"),
+                    )
+        yield from self._check_priorities()
+        if self.http_services:
+            imported = self.network.import_
+            if self.load_balancer.public and imported is not None and not imported.public_subnet_ids:
+                yield (
+                    ("load_balancer", "public"),
+                    ("true, but network.import has no public_subnet_ids; list them or set public: false"),
+                )
+            if not self.load_balancer.public and imported is not None and self.load_balancer.allowed_cidrs is None:
+                yield (
+                    ("load_balancer",),
+                    (
+                        "an internal load balancer in an imported VPC needs allowed_cidrs (the VPC's range is not "
+                        "known here); add allowed_cidrs"
+                    ),
+                )
+
+    def _check_capacity(self, at: tuple[str, str], task: TaskSpec) -> Iterator[Rule]:
+        for index, item in enumerate(task.capacity):
+            if item.provider in FARGATE_PROVIDERS:
+                if not self.cluster.fargate:
+                    yield (
+                        (*at, "capacity", index, "provider"),
+                        (f"{item.provider!r}, but cluster.fargate is false; enable it or use an EC2 group"),
+                    )
+            elif item.provider not in self.cluster.ec2:
+                known = ", ".join([*FARGATE_PROVIDERS, *self.cluster.ec2])
+                yield (
+                    (*at, "capacity", index, "provider"),
+                    (f"{item.provider!r} is not a capacity provider; use one of {known}"),
+                )
+
+    def _check_priorities(self) -> Iterator[Rule]:
+        seen: dict[int, str] = {}
+        for name, service in self.http_services.items():
+            assert service.http is not None
+            priority = service.http.rule_priority
+            if priority in seen:
+                where = "priority" if service.http.priority is not None else "path"
+                yield (
+                    ("services", name, "http", where),
+                    (
+                        f"listener rule priority {priority} is also service {seen[priority]!r}'s; "
+                        "set a distinct http.priority on one of them"
+                    ),
+                )
+            seen.setdefault(priority, name)
+
     def warnings(self) -> Iterator[Rule]:
         """Legal but worth a second look; printed, never fatal."""
+        for name, service in self.services.items():
+            for path, message in service.warnings():
+                yield ("services", name, *path), message
+        for name, task in self.scheduled_tasks.items():
+            for path, message in task.warnings():
+                yield ("scheduled_tasks", name, *path), message
         for name, group in self.cluster.ec2.items():
             if group.min < 2:
                 yield (

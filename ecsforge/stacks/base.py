@@ -6,6 +6,7 @@ from aws_cdk import Environment, Stack, Tags
 from constructs import Construct
 
 from ..manifest.models import Manifest
+from . import exports
 
 
 class PlatformStack(Stack):
@@ -32,4 +33,4 @@ class PlatformStack(Stack):
         return list(super().availability_zones)
 
     def export_name(self, what: str) -> str:
-        return f"{self.manifest.app}-{self.manifest.environment}-{what}"
+        return exports.name(self.manifest, what)

@@ -1,18 +1,20 @@
-"""`<app>-<environment>-cluster`: the ECS cluster, its capacity providers and namespace."""
+"""`<app>-<environment>-cluster`: the ECS cluster, its capacity providers, the namespace,
+and the shared load balancer once a service has `http`."""
 
 from __future__ import annotations
 
-from aws_cdk import Fn
-from aws_cdk import aws_ec2 as ec2
+from aws_cdk import CfnOutput
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_servicediscovery as servicediscovery
 from constructs import Construct
 
 from ..constructs.capacity import Ec2CapacityProvider
+from ..constructs.load_balancer import SharedLoadBalancer
 from ..manifest.models import Manifest
-from . import network as net
+from . import exports
 from .base import PlatformStack
 from .network import NetworkStack
+from .refs import PlatformRefs
 
 CONTAINER_INSIGHTS = {
     "enhanced": ecs.ContainerInsights.ENHANCED,
@@ -23,8 +25,13 @@ CONTAINER_INSIGHTS = {
 
 class ClusterStack(PlatformStack):
     def __init__(self, scope: Construct, manifest: Manifest, network: NetworkStack | None) -> None:
-        super().__init__(scope, manifest, "cluster", description="ECS cluster, capacity providers and namespace")
-        self.vpc = self._vpc(manifest, network)
+        super().__init__(
+            scope, manifest, "cluster", description="ECS cluster, capacity providers, namespace, load balancer"
+        )
+        if network is not None:
+            self.add_stack_dependency(network, reason="the cluster runs in the network stack's VPC")
+        self.refs = refs = PlatformRefs(self, manifest)
+        self.vpc = refs.vpc
         self.cluster = ecs.Cluster(
             self,
             "Cluster",
@@ -48,37 +55,41 @@ class ClusterStack(PlatformStack):
                 cluster=self.cluster,
                 vpc=self.vpc,
                 subnets=self.vpc.private_subnets,
-                # Capacity provider names are unique per account and region; the key
-                # leads because ECS rejects names starting with aws, ecs or fargate.
-                provider_name=f"{key}-{manifest.app}-{manifest.environment}",
+                provider_name=exports.capacity_provider_name(manifest, key),
                 group=group,
             )
-
-    def _vpc(self, manifest: Manifest, network: NetworkStack | None) -> ec2.IVpc:
-        zones = list(self.availability_zones)
-        imported = manifest.network.import_
-        if imported is not None:
-            return ec2.Vpc.from_vpc_attributes(
+        self.load_balancer: SharedLoadBalancer | None = None
+        if manifest.http_services:
+            settings = manifest.load_balancer
+            default_cidrs = ["0.0.0.0/0"] if settings.public else [refs.vpc_cidr or ""]
+            self.load_balancer = SharedLoadBalancer(
                 self,
-                "Vpc",
-                vpc_id=imported.vpc_id,
-                availability_zones=zones,
-                private_subnet_ids=imported.private_subnet_ids,
-                public_subnet_ids=imported.public_subnet_ids or None,
+                "LoadBalancer",
+                vpc=self.vpc,
+                settings=settings,
+                allowed_cidrs=settings.allowed_cidrs or default_cidrs,
             )
-        assert network is not None
-        self.add_stack_dependency(network, reason="the cluster runs in the network stack's VPC")
-        count = manifest.network.zone_count
+        self._exports()
 
-        def subnets(export: str) -> list[str]:
-            return Fn.split(",", Fn.import_value(self.export_name(export)), count)
-
-        return ec2.Vpc.from_vpc_attributes(
-            self,
-            "Vpc",
-            vpc_id=Fn.import_value(self.export_name(net.VPC_ID)),
-            vpc_cidr_block=Fn.import_value(self.export_name(net.VPC_CIDR)),
-            availability_zones=zones,
-            private_subnet_ids=subnets(net.PRIVATE_SUBNETS),
-            public_subnet_ids=subnets(net.PUBLIC_SUBNETS),
-        )
+    def _exports(self) -> None:
+        values = {
+            exports.CLUSTER_NAME: ("ClusterName", self.cluster.cluster_name),
+            exports.CLUSTER_ARN: ("ClusterArn", self.cluster.cluster_arn),
+            exports.NAMESPACE_ID: ("NamespaceId", self.namespace.namespace_id),
+            exports.NAMESPACE_ARN: ("NamespaceArn", self.namespace.namespace_arn),
+        }
+        for key, capacity in self.capacity.items():
+            values[exports.capacity_security_group(key)] = (
+                f"CapacitySecurityGroup-{key}",
+                capacity.security_group.security_group_id,
+            )
+        if self.load_balancer is not None:
+            values[exports.LISTENER_ARN] = ("AlbListenerArn", self.load_balancer.listener.listener_arn)
+            values[exports.ALB_SECURITY_GROUP] = (
+                "AlbSecurityGroupId",
+                self.load_balancer.security_group.security_group_id,
+            )
+            values[exports.ALB_FULL_NAME] = ("AlbFullName", self.load_balancer.alb.load_balancer_full_name)
+            CfnOutput(self, "AlbDnsName", value=self.load_balancer.alb.load_balancer_dns_name)
+        for export, (output_id, value) in values.items():
+            CfnOutput(self, output_id, value=value, export_name=exports.name(self.manifest, export))

@@ -8,13 +8,7 @@ from constructs import Construct
 from ..constructs.network import PlatformVpc
 from ..manifest.models import Manifest
 from .base import PlatformStack
-
-# The network stack's exports. They are written whatever uses them, so that no consumer
-# can make CloudFormation hold an export hostage when it stops using it.
-VPC_ID = "vpc-id"
-VPC_CIDR = "vpc-cidr"
-PRIVATE_SUBNETS = "private-subnet-ids"
-PUBLIC_SUBNETS = "public-subnet-ids"
+from .exports import PRIVATE_SUBNETS, PUBLIC_SUBNETS, VPC_CIDR, VPC_ID
 
 
 class NetworkStack(PlatformStack):

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from aws_cdk import CfnOutput
+from aws_cdk import CfnOutput, RemovalPolicy
+from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from ..constructs.registry import repository
 from ..manifest.models import Manifest
+from . import exports
 from .base import PlatformStack
+
+
+def repo_name(manifest: Manifest, key: str) -> str:
+    return f"{manifest.app}/{manifest.environment}/{key}"
 
 
 class RegistriesStack(PlatformStack):
@@ -17,6 +23,16 @@ class RegistriesStack(PlatformStack):
         for key, registry in manifest.registries.items():
             repo = repository(self, key, name=f"{manifest.app}/{manifest.environment}/{key}", registry=registry)
             self.repositories[key] = repo
+            # The tag the pipeline last released; "none" until the first release. CloudFormation
+            # never rewrites it (its template value does not change), the pipeline does.
+            released = ssm.StringParameter(
+                self,
+                f"{key}-released-tag",
+                parameter_name=exports.released_tag_parameter(manifest, key),
+                string_value=exports.NOT_RELEASED,
+                description=f"Tag of the image the pipeline last released to {repo_name(manifest, key)}",
+            )
+            released.apply_removal_policy(RemovalPolicy.RETAIN)
             CfnOutput(
                 self,
                 f"{key}-uri",

@@ -1,0 +1,81 @@
+"""The environment's shared Application Load Balancer: one per environment, services add
+their own target groups and listener rules in their own stacks."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from ..manifest.services import LoadBalancer
+
+
+class SharedLoadBalancer(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        vpc: ec2.IVpc,
+        settings: LoadBalancer,
+        allowed_cidrs: list[str],
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.security_group = ec2.SecurityGroup(
+            self,
+            "SecurityGroup",
+            vpc=vpc,
+            description="The shared load balancer: listeners open to load_balancer.allowed_cidrs",
+            allow_all_outbound=True,
+        )
+        ports = [80, 443] if settings.certificate_arn else [80]
+        for cidr in allowed_cidrs:
+            for port in ports:
+                self.security_group.add_ingress_rule(ec2.Peer.ipv4(cidr), ec2.Port.tcp(port), f"{cidr} to {port}")
+        subnets = vpc.public_subnets if settings.public else vpc.private_subnets
+        self.alb = elbv2.ApplicationLoadBalancer(
+            self,
+            "LoadBalancer",
+            vpc=vpc,
+            internet_facing=settings.public,
+            vpc_subnets=ec2.SubnetSelection(subnets=subnets),
+            security_group=self.security_group,
+            idle_timeout=Duration.seconds(settings.idle_timeout_seconds),
+            drop_invalid_header_fields=True,
+        )
+        not_found = elbv2.ListenerAction.fixed_response(404, content_type="text/plain", message_body="not found")
+        if settings.certificate_arn:
+            self.listener = self.alb.add_listener(
+                "Https",
+                port=443,
+                protocol=elbv2.ApplicationProtocol.HTTPS,
+                certificates=[elbv2.ListenerCertificate.from_arn(settings.certificate_arn)],
+                ssl_policy=elbv2.SslPolicy.RECOMMENDED_TLS,
+                default_action=not_found,
+                open=False,
+            )
+            self.alb.add_listener(
+                "Http",
+                port=80,
+                protocol=elbv2.ApplicationProtocol.HTTP,
+                default_action=elbv2.ListenerAction.redirect(protocol="HTTPS", port="443", permanent=True),
+                open=False,
+            )
+        else:
+            self.listener = self.alb.add_listener(
+                "Http", port=80, protocol=elbv2.ApplicationProtocol.HTTP, default_action=not_found, open=False
+            )
+        self.access_logs: s3.Bucket | None = None
+        if settings.access_logs:
+            self.access_logs = s3.Bucket(
+                self,
+                "AccessLogs",
+                encryption=s3.BucketEncryption.S3_MANAGED,
+                enforce_ssl=True,
+                block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+                object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+                removal_policy=RemovalPolicy.RETAIN,
+            )
+            self.alb.log_access_logs(self.access_logs, prefix="alb")

@@ -1,0 +1,196 @@
+"""A task definition from a service's or scheduled task's containers."""
+
+from __future__ import annotations
+
+from aws_cdk import CfnCondition, Duration, Fn, RemovalPolicy, Stack
+from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_ssm as ssm
+from constructs import Construct
+
+from ..manifest.models import Manifest
+from ..manifest.services import Container, TaskSpec, parse_secret
+from ..stacks import exports
+
+NETWORK_MODES = {"awsvpc": ecs.NetworkMode.AWS_VPC, "bridge": ecs.NetworkMode.BRIDGE, "host": ecs.NetworkMode.HOST}
+R = logs.RetentionDays
+RETENTION = {
+    1: R.ONE_DAY, 3: R.THREE_DAYS, 5: R.FIVE_DAYS, 7: R.ONE_WEEK, 14: R.TWO_WEEKS, 30: R.ONE_MONTH,
+    60: R.TWO_MONTHS, 90: R.THREE_MONTHS, 120: R.FOUR_MONTHS, 150: R.FIVE_MONTHS, 180: R.SIX_MONTHS,
+    365: R.ONE_YEAR, 400: R.THIRTEEN_MONTHS, 545: R.EIGHTEEN_MONTHS, 731: R.TWO_YEARS, 1096: R.THREE_YEARS,
+    1827: R.FIVE_YEARS, 2192: R.SIX_YEARS, 2557: R.SEVEN_YEARS, 2922: R.EIGHT_YEARS, 3288: R.NINE_YEARS,
+    3653: R.TEN_YEARS,
+}  # fmt: skip
+DEPENDENCY = {
+    "start": ecs.ContainerDependencyCondition.START,
+    "complete": ecs.ContainerDependencyCondition.COMPLETE,
+    "success": ecs.ContainerDependencyCondition.SUCCESS,
+    "healthy": ecs.ContainerDependencyCondition.HEALTHY,
+}
+
+
+def generated_secret_name(manifest: Manifest, unit: str, container: str, variable: str) -> str:
+    return f"{manifest.app}/{manifest.environment}/{unit}/{container}/{variable}"
+
+
+class ReleasedImages(Construct):
+    """The tags the pipeline last released, read from SSM at every deployment.
+
+    `released` is a condition that holds once every registry this task follows has had
+    a release; until then the image tag is "none" and the caller runs no task.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, manifest: Manifest, registries: list[str]) -> None:
+        super().__init__(scope, construct_id)
+        self.tags = {
+            registry: ssm.StringParameter.value_for_string_parameter(
+                self, exports.released_tag_parameter(manifest, registry)
+            )
+            for registry in registries
+        }
+        checks = [Fn.condition_not(Fn.condition_equals(tag, exports.NOT_RELEASED)) for tag in self.tags.values()]
+        self.released = CfnCondition(
+            self, "Released", expression=checks[0] if len(checks) == 1 else Fn.condition_and(*checks)
+        )
+
+    def when_released(self, value: object, otherwise: object) -> object:
+        return Fn.condition_if(self.released.logical_id, value, otherwise)
+
+
+class TaskDefinition(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        manifest: Manifest,
+        family: str,
+        unit: str,
+        spec: TaskSpec,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.manifest = manifest
+        self.unit = unit
+        self.spec = spec
+        self._repositories: dict[str, ecr.IRepository] = {}
+        followed = sorted({c.image.registry for c in spec.containers.values() if c.image.released and c.image.registry})
+        self.released_images = (
+            ReleasedImages(self, "ReleasedImages", manifest=manifest, registries=followed) if followed else None
+        )
+        self.task_definition = ecs.TaskDefinition(
+            self,
+            "TaskDefinition",
+            family=family,
+            compatibility=ecs.Compatibility.FARGATE if spec.on_fargate else ecs.Compatibility.EC2,
+            network_mode=NETWORK_MODES[spec.network_mode],
+            cpu=str(spec.cpu) if spec.cpu is not None else None,
+            memory_mib=str(spec.memory) if spec.memory is not None else None,
+        )
+        # One log group per task family; it outlives the stack, like the logs in it.
+        self.log_group = logs.LogGroup(
+            self,
+            "Logs",
+            # The longest retention any container asks for, so no container's logs go early.
+            retention=RETENTION[max(c.log_retention_days for c in spec.containers.values())],
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.generated_secrets: dict[str, secretsmanager.Secret] = {}
+        self.containers = {name: self._container(name, container) for name, container in spec.containers.items()}
+        for name, container in spec.containers.items():
+            definition = self.containers[name]
+            for other, condition in container.depends_on.items():
+                definition.add_container_dependencies(
+                    ecs.ContainerDependency(container=self.containers[other], condition=DEPENDENCY[condition])
+                )
+            for other in container.links:
+                definition.add_link(self.containers[other])
+
+    def _repository(self, registry: str) -> ecr.IRepository:
+        if registry not in self._repositories:
+            self._repositories[registry] = ecr.Repository.from_repository_name(
+                self, f"Registry-{registry}", f"{self.manifest.app}/{self.manifest.environment}/{registry}"
+            )
+        return self._repositories[registry]
+
+    def _image(self, name: str, container: Container) -> ecs.ContainerImage:
+        image = container.image
+        if image.reference is not None:
+            credentials = None
+            if container.credentials:
+                credentials = secretsmanager.Secret.from_secret_name_v2(
+                    self, f"{name}-Credentials", container.credentials.removeprefix("secretsmanager:")
+                )
+            return ecs.ContainerImage.from_registry(image.reference, credentials=credentials)
+        assert image.registry is not None
+        repository = self._repository(image.registry)
+        if image.tag is not None:
+            return ecs.ContainerImage.from_ecr_repository(repository, image.tag)
+        assert self.released_images is not None
+        return ecs.ContainerImage.from_ecr_repository(repository, self.released_images.tags[image.registry])
+
+    def _secret(self, name: str, variable: str, source: str) -> ecs.Secret:
+        kind, secret_name, field = parse_secret(source)
+        if kind == "ssm":
+            parameter = ssm.StringParameter.from_secure_string_parameter_attributes(
+                self, f"{name}-{variable}", parameter_name=secret_name, simple_name=not secret_name.startswith("/")
+            )
+            return ecs.Secret.from_ssm_parameter(parameter)
+        if kind == "secretsmanager":
+            secret = secretsmanager.Secret.from_secret_name_v2(self, f"{name}-{variable}", secret_name)
+            return ecs.Secret.from_secrets_manager(secret, field)
+        generated = secretsmanager.Secret(
+            self,
+            f"{name}-{variable}",
+            # A known name, so that another container can read the same value with
+            # secretsmanager:<this name> (wordpress reading mysql's root password).
+            secret_name=generated_secret_name(self.manifest, self.unit, name, variable),
+            description=f"{variable} of container {name} in {Stack.of(self).stack_name}, generated by ecsforge",
+            generate_secret_string=secretsmanager.SecretStringGenerator(password_length=32, exclude_punctuation=True),
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.generated_secrets[f"{name}.{variable}"] = generated
+        return ecs.Secret.from_secrets_manager(generated)
+
+    def _container(self, name: str, container: Container) -> ecs.ContainerDefinition:
+        port_mappings = []
+        if container.port is not None:
+            host_port = {
+                "awsvpc": None,
+                "bridge": container.host_port if container.host_port is not None else 0,
+                "host": container.port,
+            }[self.spec.network_mode]
+            port_mappings.append(
+                ecs.PortMapping(container_port=container.port, host_port=host_port, protocol=ecs.Protocol.TCP)
+            )
+        health_check = None
+        if container.health_check is not None:
+            check = container.health_check
+            health_check = ecs.HealthCheck(
+                command=["CMD-SHELL", check.command],
+                interval=Duration.seconds(check.interval_seconds),
+                timeout=Duration.seconds(check.timeout_seconds),
+                retries=check.retries,
+                start_period=Duration.seconds(check.start_period_seconds),
+            )
+        return self.task_definition.add_container(
+            name,
+            container_name=name,
+            image=self._image(name, container),
+            essential=container.essential,
+            cpu=container.cpu,
+            memory_limit_mib=container.memory,
+            memory_reservation_mib=container.memory_reservation,
+            command=container.command,
+            entry_point=container.entrypoint,
+            environment=dict(container.environment) or None,
+            secrets={v: self._secret(name, v, s) for v, s in container.secrets.items()} or None,
+            health_check=health_check,
+            readonly_root_filesystem=container.readonly_root_filesystem,
+            user=container.user,
+            privileged=container.privileged or None,
+            stop_timeout=Duration.seconds(container.stop_timeout_seconds),
+            port_mappings=port_mappings or None,
+            logging=ecs.LogDriver.aws_logs(stream_prefix=name, log_group=self.log_group),
+        )

@@ -1,0 +1,43 @@
+"""The names under which the network and cluster stacks export what other stacks use.
+
+Exports are written whoever uses them, so a service or task stack coming or going never
+changes the stack that exports, and CloudFormation never holds an export hostage.
+"""
+
+from __future__ import annotations
+
+from ..manifest.models import Manifest
+
+VPC_ID = "vpc-id"
+VPC_CIDR = "vpc-cidr"
+PRIVATE_SUBNETS = "private-subnet-ids"
+PUBLIC_SUBNETS = "public-subnet-ids"
+CLUSTER_NAME = "cluster-name"
+CLUSTER_ARN = "cluster-arn"
+NAMESPACE_ID = "namespace-id"
+NAMESPACE_ARN = "namespace-arn"
+LISTENER_ARN = "alb-listener-arn"
+ALB_SECURITY_GROUP = "alb-security-group-id"
+ALB_FULL_NAME = "alb-full-name"
+
+
+def capacity_security_group(key: str) -> str:
+    return f"capacity-{key}-security-group-id"
+
+
+def name(manifest: Manifest, what: str) -> str:
+    return f"{manifest.app}-{manifest.environment}-{what}"
+
+
+def released_tag_parameter(manifest: Manifest, registry: str) -> str:
+    """The SSM parameter holding the tag the pipeline last released to a registry."""
+    return f"/ecsforge/{manifest.app}/{manifest.environment}/registries/{registry}/released-tag"
+
+
+# The value of a released-tag parameter before any release.
+NOT_RELEASED = "none"
+
+
+def capacity_provider_name(manifest: Manifest, key: str) -> str:
+    # Unique per account and region; the key leads because ECS rejects aws/ecs/fargate prefixes.
+    return f"{key}-{manifest.app}-{manifest.environment}"

@@ -1,0 +1,114 @@
+"""What a consumer stack (cluster, service, task) sees of the stacks it builds on:
+imported by export name or taken from the manifest, never by CDK's implicit references."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from aws_cdk import Fn, Stack
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_servicediscovery as servicediscovery
+
+from ..manifest.models import Manifest
+from . import exports
+
+
+class PlatformRefs:
+    def __init__(self, stack: Stack, manifest: Manifest) -> None:
+        self.stack = stack
+        self.manifest = manifest
+
+    def imported(self, what: str) -> str:
+        return Fn.import_value(exports.name(self.manifest, what))
+
+    @cached_property
+    def vpc(self) -> ec2.IVpc:
+        manifest = self.manifest
+        zones = list(self.stack.availability_zones)
+        imported = manifest.network.import_
+        if imported is not None:
+            return ec2.Vpc.from_vpc_attributes(
+                self.stack,
+                "Vpc",
+                vpc_id=imported.vpc_id,
+                availability_zones=zones,
+                private_subnet_ids=imported.private_subnet_ids,
+                public_subnet_ids=imported.public_subnet_ids or None,
+            )
+        count = manifest.network.zone_count
+
+        def subnets(export: str) -> list[str]:
+            return Fn.split(",", self.imported(export), count)
+
+        return ec2.Vpc.from_vpc_attributes(
+            self.stack,
+            "Vpc",
+            vpc_id=self.imported(exports.VPC_ID),
+            vpc_cidr_block=self.imported(exports.VPC_CIDR),
+            availability_zones=zones,
+            private_subnet_ids=subnets(exports.PRIVATE_SUBNETS),
+            public_subnet_ids=subnets(exports.PUBLIC_SUBNETS),
+        )
+
+    @property
+    def vpc_cidr(self) -> str | None:
+        """The VPC's range as the manifest states it (None for an imported VPC)."""
+        return None if self.manifest.network.import_ else self.manifest.network.cidr
+
+    @cached_property
+    def cluster(self) -> ecs.ICluster:
+        return ecs.Cluster.from_cluster_attributes(
+            self.stack,
+            "Cluster",
+            cluster_name=self.imported(exports.CLUSTER_NAME),
+            cluster_arn=self.imported(exports.CLUSTER_ARN),
+            vpc=self.vpc,
+            has_ec2_capacity=bool(self.manifest.cluster.ec2),
+        )
+
+    @cached_property
+    def namespace(self) -> servicediscovery.IPrivateDnsNamespace:
+        return servicediscovery.PrivateDnsNamespace.from_private_dns_namespace_attributes(
+            self.stack,
+            "Namespace",
+            namespace_id=self.imported(exports.NAMESPACE_ID),
+            namespace_arn=self.imported(exports.NAMESPACE_ARN),
+            namespace_name=self.manifest.namespace,
+        )
+
+    @cached_property
+    def alb_security_group(self) -> ec2.ISecurityGroup:
+        # allow_all_outbound: the ALB's group already lets it reach every target; no
+        # consumer stack adds egress rules to it.
+        return ec2.SecurityGroup.from_security_group_id(
+            self.stack, "AlbSecurityGroup", self.imported(exports.ALB_SECURITY_GROUP), allow_all_outbound=True
+        )
+
+    @cached_property
+    def listener(self) -> elbv2.IApplicationListener:
+        return elbv2.ApplicationListener.from_application_listener_attributes(
+            self.stack,
+            "Listener",
+            listener_arn=self.imported(exports.LISTENER_ARN),
+            security_group=self.alb_security_group,
+        )
+
+    @cached_property
+    def alb_full_name(self) -> str:
+        return self.imported(exports.ALB_FULL_NAME)
+
+    def capacity_security_group(self, key: str) -> ec2.ISecurityGroup:
+        found = self.stack.node.try_find_child(f"CapacitySecurityGroup-{key}")
+        if isinstance(found, ec2.SecurityGroup):
+            return found
+        return ec2.SecurityGroup.from_security_group_id(
+            self.stack,
+            f"CapacitySecurityGroup-{key}",
+            self.imported(exports.capacity_security_group(key)),
+            allow_all_outbound=True,
+        )
+
+    def private_subnets(self) -> ec2.SubnetSelection:
+        return ec2.SubnetSelection(subnets=self.vpc.private_subnets)

@@ -1,0 +1,134 @@
+"""Service and scheduled-task defaults as the contract states them, and the derived
+listener priorities."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from ecsforge.manifest import ManifestError, load_manifest
+from ecsforge.manifest.services import Http, fargate_memory_choices
+
+BASE = "version: 1\napp: shop\nenvironment: prod\nregion: us-east-1\n"
+EC2 = "cluster:\n  ec2:\n    general: {instance_type: t3.medium}\n"
+
+
+def load(tmp_path, text):
+    path = tmp_path / "m.yml"
+    path.write_text(BASE + textwrap.dedent(text))
+    return load_manifest(path, environ={})
+
+
+def test_fargate_service_defaults(tmp_path):
+    service = load(tmp_path, "services:\n  web:\n    containers: {app: {image: nginx:1.27}}\n").manifest.services["web"]
+    assert [(c.provider, c.base, c.weight) for c in service.capacity] == [("fargate", None, 1)]
+    assert (service.cpu, service.memory, service.count) == (256, 512, 1)
+    assert (service.network_mode, service.scheduling, service.exec, service.discovery) == (
+        "awsvpc",
+        "replica",
+        False,
+        False,
+    )
+    deployment = service.deployment
+    assert (deployment.strategy, deployment.minimum_healthy_percent, deployment.maximum_percent) == (
+        "rolling",
+        100,
+        200,
+    )
+    assert (deployment.circuit_breaker, deployment.bake_minutes, deployment.canary_percent) == (True, 10, 10)
+    assert (deployment.linear_step_percent, deployment.step_minutes, deployment.rollback_alarms) == (20, 5, None)
+    assert service.placement is None and service.http is None and service.scaling is None
+    container = service.containers["app"]
+    assert (container.essential, container.stop_timeout_seconds, container.log_retention_days) == (True, 30, 30)
+    assert container.image.reference == "nginx:1.27" and not container.image.released
+
+
+def test_ec2_service_defaults(tmp_path):
+    text = EC2 + "services:\n  web:\n    capacity: general\n    containers: {app: {image: nginx:1.27, memory: 256}}\n"
+    service = load(tmp_path, text).manifest.services["web"]
+    assert (service.cpu, service.memory) == (None, None)  # unset on EC2
+    assert service.placement is not None
+    assert [(s.spread, s.binpack) for s in service.placement.strategies] == [
+        ("attribute:ecs.availability-zone", None),
+        (None, "memory"),
+    ]
+
+
+def test_daemon_defaults(tmp_path):
+    text = EC2 + "services:\n  agent:\n    capacity: general\n    scheduling: daemon\n"
+    text += "    containers: {a: {image: x:1, memory: 64}}\n"
+    service = load(tmp_path, text).manifest.services["agent"]
+    assert (service.deployment.minimum_healthy_percent, service.deployment.maximum_percent) == (0, 100)
+    assert service.placement is not None and service.placement.strategies == []
+
+
+def test_count_defaults_to_scaling_min(tmp_path):
+    text = "services:\n  web:\n    containers: {app: {image: nginx:1.27}}\n    scaling: {min: 3, max: 9}\n"
+    assert load(tmp_path, text).manifest.services["web"].count == 3
+
+
+def test_http_defaults(tmp_path):
+    text = (
+        "services:\n  web:\n    containers: {side: {image: a:1}, app: {image: nginx:1.27, port: 8080}}\n    http: {}\n"
+    )
+    service = load(tmp_path, text).manifest.services["web"]
+    http = service.http
+    assert http is not None and service.http_container == "app"  # the first container with a port
+    assert (http.path, http.host, http.priority) == ("/*", None, None)
+    assert (http.deregistration_delay_seconds, http.grace_period_seconds, http.stickiness_seconds) == (30, 60, 0)
+    check = http.health_check
+    assert (check.path, check.interval_seconds, check.timeout_seconds) == ("/", 10, 5)
+    assert (check.healthy_threshold, check.unhealthy_threshold, check.success_codes) == (2, 3, "200-399")
+
+
+def test_load_balancer_defaults(tmp_path):
+    balancer = load(tmp_path, "").manifest.load_balancer
+    assert (balancer.public, balancer.certificate_arn, balancer.allowed_cidrs) == (True, None, None)
+    assert (balancer.idle_timeout_seconds, balancer.access_logs) == (60, True)
+
+
+def test_scheduled_task_defaults(tmp_path):
+    text = 'scheduled_tasks:\n  job:\n    schedule: "rate(1 day)"\n    containers: {main: {image: busybox:1.36}}\n'
+    task = load(tmp_path, text).manifest.scheduled_tasks["job"]
+    assert (task.timezone, task.count, task.cpu, task.memory) == ("UTC", 1, 256, 512)
+
+
+def test_derived_priorities_put_hosts_then_longer_paths_first():
+    host_rule = Http(path="/*", host="api.example.com").rule_priority
+    long_path = Http(path="/api/v1/orders/*").rule_priority
+    short_path = Http(path="/api/*").rule_priority
+    catch_all = Http(path="/*").rule_priority
+    assert host_rule < long_path < short_path < catch_all <= 50000
+    assert Http(path="/api/*", priority=7).rule_priority == 7
+    # A service's priority depends on nothing but its own rule.
+    assert Http(path="/api/*").rule_priority == short_path
+
+
+def test_fargate_memory_table():
+    assert fargate_memory_choices(256) == [512, 1024, 2048]
+    assert fargate_memory_choices(4096)[0] == 8192 and fargate_memory_choices(4096)[-1] == 30720
+    assert fargate_memory_choices(16384)[1] - fargate_memory_choices(16384)[0] == 8192
+    assert fargate_memory_choices(300) == []
+
+
+def test_secret_looking_environment_names_warn(tmp_path):
+    text = """\
+    services:
+      web:
+        containers:
+          app:
+            image: nginx:1.27
+            environment: {DB_PASSWORD: x, LOG_LEVEL: info, stripe_key: y, GITHUB_TOKEN: z, CLIENT_SECRET: w}
+    """
+    warnings = load(tmp_path, text).warnings
+    flagged = sorted(w.path[-1] for w in warnings)
+    assert flagged == ["CLIENT_SECRET", "DB_PASSWORD", "GITHUB_TOKEN", "stripe_key"]
+    assert all("move it to `secrets`" in w.message for w in warnings)
+
+
+def test_unknown_key_in_a_container_suggests_the_field(tmp_path):
+    with pytest.raises(
+        ManifestError, match=r"services.web.containers.app.helth_check: unknown key; did you mean `health_check`\?"
+    ):
+        load(tmp_path, "services:\n  web:\n    containers: {app: {image: nginx:1.27, helth_check: {command: x}}}\n")
