@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from aws_cdk import Acknowledgment, Validations
+from aws_cdk import Acknowledgment, CfnElement, Stack, Validations
+from aws_cdk import aws_iam as iam
 from constructs import IConstruct
 
 from .manifest.models import Manifest
@@ -17,11 +18,12 @@ from .manifest.models import Manifest
 if TYPE_CHECKING:
     from .constructs.capacity import Ec2CapacityProvider
     from .constructs.load_balancer import SharedLoadBalancer
+    from .constructs.pipeline import ContainerPipeline
     from .constructs.service import EcsService
     from .constructs.task_definition import TaskDefinition
     from .platform import Platform
     from .stacks.cluster import ClusterStack
-    from .stacks.workloads import ServiceStack, TaskStack
+    from .stacks.workloads import PipelineStack, ServiceStack, TaskStack
 
 # The ECS agent's own calls, as aws-cdk's AsgCapacityProvider grants them: the
 # registration calls are scoped to the cluster ARN; ecs:Poll and StartTelemetrySession
@@ -178,6 +180,103 @@ def _service(service: EcsService) -> None:
             )
 
 
+ARTIFACT_GRANTS = {
+    "Action::s3:Abort*": "aws-cdk's artifact grant: abort multipart uploads",
+    "Action::s3:DeleteObject*": "aws-cdk's artifact grant: replace artifacts",
+    "Action::s3:GetBucket*": "aws-cdk's artifact grant: read bucket settings",
+    "Action::s3:GetObject*": "aws-cdk's artifact grant: read artifacts",
+    "Action::s3:List*": "aws-cdk's artifact grant: list artifacts",
+    "Action::kms:GenerateDataKey*": "aws-cdk's grant on the pipeline's own key: encrypt artifacts",
+    "Action::kms:ReEncrypt*": "aws-cdk's grant on the pipeline's own key: re-encrypt artifacts",
+}
+
+
+def _pipeline(pipeline: ContainerPipeline, manifest: Manifest) -> None:
+    stack = Stack.of(pipeline)
+
+    def logical_id(construct: IConstruct) -> str:
+        resource = _resource(construct)
+        assert isinstance(resource, CfnElement)
+        return str(stack.resolve(stack.get_logical_id(resource)))
+
+    partition = "aws-cn" if manifest.region.startswith("cn-") else "aws-us-gov" if "-gov-" in manifest.region else "aws"
+    bucket = f"Resource::<{logical_id(pipeline.artifacts)}.Arn>/*"
+    account = manifest.account or "<AWS::AccountId>"  # as cdk-nag prints ARNs in findings
+    policies = [c for c in pipeline.node.find_all() if isinstance(c, iam.Policy)]
+    for policy in policies:
+        for finding, what in ARTIFACT_GRANTS.items():
+            _ack(
+                policy,
+                f"AwsSolutions-IAM5[{finding}]",
+                f"{what}, limited to this pipeline's own artifact bucket and KMS key (CodePipeline passes "
+                "artifacts between actions through them).",
+            )
+        _ack(
+            policy,
+            f"AwsSolutions-IAM5[{bucket}]",
+            "The objects of this pipeline's own artifact bucket, which holds only its artifacts.",
+        )
+    projects = [p for p in (pipeline.build_project, pipeline.test_project, pipeline.release_project) if p is not None]
+    for project in projects:
+        project_policy = project.role.node.try_find_child("DefaultPolicy") if project.role else None
+        if project_policy is None:
+            continue
+        project_id = logical_id(project)
+        codebuild = f"{partition}:codebuild:{manifest.region}:{account}"
+        _ack(
+            project_policy,
+            f"AwsSolutions-IAM5[Resource::arn:{codebuild}:report-group/<{project_id}>-*]",
+            "CodeBuild's test report groups of this one project, which CodeBuild names after the project.",
+        )
+        _ack(
+            project_policy,
+            f"AwsSolutions-IAM5[Resource::arn:{partition}:logs:{manifest.region}:{account}:"
+            f"log-group:/aws/codebuild/<{project_id}>:*]",
+            "The log streams of this one project's CodeBuild log group.",
+        )
+    build_policy = (
+        pipeline.build_project.role.node.try_find_child("DefaultPolicy") if pipeline.build_project.role else None
+    )
+    if build_policy is not None:
+        _ack(
+            build_policy,
+            "AwsSolutions-IAM5[Resource::*]",
+            "ecr:GetAuthorizationToken supports no resource-level permissions; pushing is limited to the one "
+            "repository of build.registry.",
+        )
+    release = (
+        pipeline.release_project.role.node.try_find_child("DefaultPolicy") if pipeline.release_project.role else None
+    )
+    if release is not None and any(manifest.services[s].scaling for s in pipeline.spec.deploy.services):
+        _ack(
+            release,
+            "AwsSolutions-IAM5[Resource::*]",
+            "application-autoscaling:RegisterScalableTarget, used once at the first release to raise the deployed "
+            "services' minimum, supports no resource-level permissions; it is limited to this account.",
+        )
+    for deploy in pipeline.node.find_all():
+        if isinstance(deploy, iam.Policy) and "/Deploy/Deploy-" in deploy.node.path:
+            _ack(
+                deploy,
+                "AwsSolutions-IAM5[Resource::*]",
+                "aws-cdk's ECS deploy action: registering a task definition revision supports no resource-level "
+                "permissions, and iam:PassRole is limited by iam:PassedToService to ECS tasks.",
+            )
+    _ack(
+        _resource(pipeline.artifacts),
+        "AwsSolutions-S1",
+        "The pipeline's artifact bucket: KMS-encrypted, SSL only, private and retained; logging its access "
+        "would need yet another bucket.",
+    )
+    for source_bucket in pipeline.source_buckets:
+        _ack(
+            _resource(source_bucket),
+            "AwsSolutions-S1",
+            "The pipeline's S3 source bucket: versioned, encrypted, SSL only, private and retained; uploads "
+            "are recorded as object versions and EventBridge events.",
+        )
+
+
 def _resource(construct: IConstruct) -> IConstruct:
     """The CloudFormation resource of an L2 construct, where its findings are reported."""
     return construct.node.default_child or construct
@@ -193,10 +292,13 @@ def acknowledge(platform: Platform, manifest: Manifest) -> None:
         _service(stack.service)
     for task_stack in platform.tasks.values():
         _task(task_stack.task.task)
-    consumers: list[ClusterStack | ServiceStack | TaskStack] = [
+    for pipeline_stack in platform.pipelines.values():
+        _pipeline(pipeline_stack.pipeline, manifest)
+    consumers: list[ClusterStack | ServiceStack | TaskStack | PipelineStack] = [
         platform.cluster,
         *platform.services.values(),
         *platform.tasks.values(),
+        *platform.pipelines.values(),
     ]
     for consumer in consumers:
         vpc = consumer.refs.vpc

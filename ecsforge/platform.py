@@ -13,7 +13,7 @@ from .stacks.base import PlatformStack
 from .stacks.cluster import ClusterStack
 from .stacks.network import NetworkStack
 from .stacks.registries import RegistriesStack
-from .stacks.workloads import ServiceStack, TaskStack
+from .stacks.workloads import PipelineStack, ServiceStack, TaskStack
 
 
 @dataclass
@@ -23,11 +23,12 @@ class Platform:
     registries: RegistriesStack | None
     services: dict[str, ServiceStack]
     tasks: dict[str, TaskStack]
+    pipelines: dict[str, PipelineStack]
 
     @property
     def stacks(self) -> list[PlatformStack]:
         fixed = [s for s in (self.network, self.cluster, self.registries) if s is not None]
-        return [*fixed, *self.services.values(), *self.tasks.values()]
+        return [*fixed, *self.services.values(), *self.tasks.values(), *self.pipelines.values()]
 
 
 def build(app: App, manifest: Manifest) -> Platform:
@@ -42,7 +43,18 @@ def build(app: App, manifest: Manifest) -> Platform:
         name: TaskStack(app, manifest, name, cluster=cluster, registries=registries)
         for name in manifest.scheduled_tasks
     }
-    platform = Platform(network, cluster, registries, services, tasks)
+    pipelines = {
+        name: PipelineStack(
+            app,
+            manifest,
+            name,
+            cluster=cluster,
+            registries=registries,
+            services=[services[s] for s in pipeline.deploy.services],
+        )
+        for name, pipeline in manifest.pipelines.items()
+    }
+    platform = Platform(network, cluster, registries, services, tasks, pipelines)
     compliance.acknowledge(platform, manifest)
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return platform

@@ -47,11 +47,14 @@ class Synth:
     stderr: str
 
     def templates(self) -> dict[str, dict[str, Any]]:
+        """The synthesized templates, read once. Tests read them and never change them."""
         assert self.returncode == 0, self.stderr
-        return {
-            p.name.removesuffix(".template.json"): json.loads(p.read_text())
-            for p in sorted(self.outdir.glob("*.template.json"))
-        }
+        if not hasattr(self, "_templates"):
+            self._templates = {
+                p.name.removesuffix(".template.json"): json.loads(p.read_text())
+                for p in sorted(self.outdir.glob("*.template.json"))
+            }
+        return self._templates
 
     def resources(self, stack: str, kind: str) -> dict[str, dict[str, Any]]:
         resources = self.templates()[stack]["Resources"]

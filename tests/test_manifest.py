@@ -171,3 +171,15 @@ def test_every_field_documents_its_default():
                     assert "Default" in field.description or "Not supported" in field.description, (
                         f"{model.__name__}.{name}: say what happens when it is left out"
                     )
+
+
+def test_every_pattern_in_the_schema_has_a_readable_hint():
+    import json
+
+    from ecsforge.cli import schema
+    from ecsforge.manifest.base import PATTERN_HINTS
+
+    patterns = set(__import__("re").findall(r'"pattern": "((?:[^"\\]|\\.)*)"', json.dumps(schema())))
+    patterns = {json.loads(f'"{p}"') for p in patterns}
+    assert patterns, "the schema has patterns"
+    assert patterns <= set(PATTERN_HINTS), patterns - set(PATTERN_HINTS)

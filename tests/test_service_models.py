@@ -132,3 +132,15 @@ def test_unknown_key_in_a_container_suggests_the_field(tmp_path):
         ManifestError, match=r"services.web.containers.app.helth_check: unknown key; did you mean `health_check`\?"
     ):
         load(tmp_path, "services:\n  web:\n    containers: {app: {image: nginx:1.27, helth_check: {command: x}}}\n")
+
+
+def test_credentials_on_a_registry_image_warn_and_are_not_used(tmp_path):
+    text = """\
+    registries: {web: {}}
+    services:
+      web:
+        containers:
+          app: {image: {registry: web}, credentials: "secretsmanager:dockerhub"}
+    """
+    loaded = load(tmp_path, text)
+    assert [w.path for w in loaded.warnings] == [("services", "web", "containers", "app", "credentials")]

@@ -25,6 +25,7 @@ def test_stacks_are_named_per_deployment_unit(synth):
     expected = {"shop-prod-network", "shop-prod-cluster", "shop-prod-registries"}
     expected |= {f"shop-prod-service-{name}" for name in manifest.services}
     expected |= {f"shop-prod-task-{name}" for name in manifest.scheduled_tasks}
+    expected |= {f"shop-prod-pipeline-{name}" for name in manifest.pipelines}
     assert set(synth("platform.yml").templates()) == expected
     assert {"shop-prod-service-web", "shop-prod-task-rotate-logs"} <= expected
     assert set(synth("examples/imported-vpc.yml").templates()) == {"legacy-prod-cluster"}

@@ -17,6 +17,7 @@ from ..manifest.services import FARGATE_PROVIDERS, Placement, Service, TaskSpec
 from ..stacks import exports
 from ..stacks.refs import PlatformRefs
 from .task_definition import TaskDefinition
+from .template import keep_only_depends_on
 
 STRATEGIES = {
     "rolling": ecs.DeploymentStrategy.ROLLING,
@@ -239,12 +240,8 @@ class EcsService(Construct):
             self.service.load_balancer_target(container_name=container, container_port=port, alternate_target=alternate)
         )
         if alternate is not None:
-            # aws-cdk makes the service DependsOn the listener rule it already Refs (cfn-lint
-            # W3005); keep only the task role, which the tasks need before they start.
-            service = self.service.node.default_child
-            task_role = self.task.task_definition.task_role.node.default_child
-            assert isinstance(service, CfnResource) and isinstance(task_role, CfnResource)
-            service.add_override("DependsOn", [Stack.of(self).get_logical_id(task_role)])
+            # The service Refs the listener rule already; the task role must exist before tasks start.
+            keep_only_depends_on(self.service, self.task.task_definition.task_role)
         if self.spec.network_mode != "awsvpc":
             # bridge/host tasks are reached on the instances' ports.
             for item in self.spec.capacity:

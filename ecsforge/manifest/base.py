@@ -17,6 +17,15 @@ RULES_ERROR = "manifest_rules"
 # (path relative to the model, message). The message starts with the value it is about.
 Rule = tuple[Path, str]
 
+# What each regex pattern of the models stands for, so that a mismatch reads as
+# "'x' is not a valid email address; write it like ops@example.com", not as a regex.
+PATTERN_HINTS: dict[str, tuple[str, str]] = {}
+
+
+def pattern(regex: str, what: str, example: str) -> str:
+    PATTERN_HINTS[regex] = (what, example)
+    return regex
+
 
 class Model(BaseModel):
     model_config = ConfigDict(
@@ -57,6 +66,8 @@ def _name(value: str) -> str:
         )
     return value
 
+
+pattern(NAME_PATTERN, "name", "web (lowercase letters, digits and '-')")
 
 # A name of the manifest: map keys and the app / environment names.
 Name = Annotated[str, AfterValidator(_name), Field(json_schema_extra={"pattern": NAME_PATTERN})]

@@ -13,8 +13,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field
 
-from .base import Model, Name, NonEmptyStr, Rule, reject
+from .base import Model, Name, NonEmptyStr, Rule, pattern, reject
 from .catalog import instance_type_problem
+from .pipelines import Pipeline
 from .problems import show
 from .services import FARGATE_PROVIDERS, LoadBalancer, ScheduledTask, Service, TaskSpec
 
@@ -30,9 +31,11 @@ SUBNET_ID_PATTERN = r"^subnet-([0-9a-f]{8}|[0-9a-f]{17})$"
 DEFAULT_ZONE_COUNT = 2
 
 
-def _pattern(pattern: str, what: str, example: str) -> Any:
+def _pattern(regex: str, what: str, example: str) -> Any:
+    pattern(regex, what, example)
+
     def validate(value: str) -> str:
-        if not re.match(pattern, value):
+        if not re.match(regex, value):
             raise reject(f"{value!r} is not a valid {what}; write it like {example}")
         return value
 
@@ -273,7 +276,6 @@ class Registry(Model):
     )
 
 
-NOT_YET = ("pipelines",)
 MAX_SERVICES = 500
 
 
@@ -304,7 +306,9 @@ class Manifest(Model):
     scheduled_tasks: dict[Name, ScheduledTask] = Field(
         default_factory=dict, description="Default: none. Tasks run on a schedule (EventBridge Scheduler)."
     )
-    pipelines: Any = Field(None, description="Not supported yet by this ecsforge version.")
+    pipelines: dict[Name, Pipeline] = Field(
+        default_factory=dict, description="Default: none. One CodePipeline (V2) each, keyed by name."
+    )
 
     @property
     def http_services(self) -> dict[str, Service]:
@@ -350,15 +354,7 @@ class Manifest(Model):
                         (f"{key!r} is set by ecsforge (or reserved by AWS) on every resource; use another tag key"),
                     )
         yield from self._check_workloads()
-        for section in NOT_YET:
-            if section in self.model_fields_set:
-                yield (
-                    (section,),
-                    (
-                        f"`{section}` is not supported by this ecsforge version yet; remove it to synthesize "
-                        "the network, cluster and registries"
-                    ),
-                )
+        yield from self._check_pipelines()
 
     def _check_workloads(self) -> Iterator[Rule]:
         if len(self.services) > MAX_SERVICES:
@@ -393,6 +389,41 @@ class Manifest(Model):
                         "known here); add allowed_cidrs"
                     ),
                 )
+
+    def _check_pipelines(self) -> Iterator[Rule]:
+        deployed_by: dict[str, str] = {}
+        for name, pipeline in self.pipelines.items():
+            registry = pipeline.build.registry
+            if registry not in self.registries:
+                known = ", ".join(self.registries) or "none defined"
+                yield (
+                    ("pipelines", name, "build", "registry"),
+                    (f"{registry!r} is not a key of `registries` ({known}); add it there or fix the name"),
+                )
+            for index, service_name in enumerate(pipeline.deploy.services):
+                at = ("pipelines", name, "deploy", "services", index)
+                service = self.services.get(service_name)
+                if service is None:
+                    known = ", ".join(self.services) or "none defined"
+                    yield at, f"{service_name!r} is not a service of this manifest ({known}); fix the name"
+                    continue
+                if not any(c.image.released and c.image.registry == registry for c in service.containers.values()):
+                    yield (
+                        at,
+                        (
+                            f"{service_name!r} has no container with `image: {{registry: {registry}}}`, so this "
+                            "pipeline's image would never reach it; point a container at the registry or remove it"
+                        ),
+                    )
+                if service_name in deployed_by:
+                    yield (
+                        at,
+                        (
+                            f"{service_name!r} is already deployed by pipeline {deployed_by[service_name]!r}; "
+                            "two pipelines would overwrite each other's image, keep it in one"
+                        ),
+                    )
+                deployed_by.setdefault(service_name, name)
 
     def _check_capacity(self, at: tuple[str, str], task: TaskSpec) -> Iterator[Rule]:
         for index, item in enumerate(task.capacity):

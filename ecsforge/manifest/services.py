@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field
 
-from .base import Model, Name, Rule, reject
+from .base import Model, Name, Rule, pattern, reject
 
 FARGATE_PROVIDERS = ("fargate", "fargate_spot")
 MAX_TASKS_PER_SERVICE = 1000
@@ -65,7 +65,7 @@ class Image(Model):
     registry: Name | None = Field(None, description="Default: none; a key of `registries`.")
     tag: str | None = Field(
         None,
-        pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$",
+        pattern=pattern(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", "image tag", "v1.2.3"),
         description="Default: the tag the pipeline last released to the registry.",
     )
 
@@ -111,7 +111,7 @@ class Container(Model):
     )
     credentials: str | None = Field(
         None,
-        pattern=r"^secretsmanager:[A-Za-z0-9/_+=.@-]+$",
+        pattern=pattern(r"^secretsmanager:[A-Za-z0-9/_+=.@-]+$", "credentials source", "secretsmanager:dockerhub"),
         description="Default: none. secretsmanager:<name> with the private registry's login (plain images only).",
     )
     port: int | None = Field(None, ge=1, le=65535, description="Default: no port mapping.")
@@ -124,10 +124,12 @@ class Container(Model):
     memory_reservation: int | None = Field(None, ge=6, description="Default: unset. Soft limit in MiB.")
     command: list[str] | None = Field(None, description="Default: the image's CMD.")
     entrypoint: list[str] | None = Field(None, description="Default: the image's ENTRYPOINT.")
-    environment: dict[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")], str] = Field(
-        default_factory=dict, description="Default: none. Plain settings; secrets go in `secrets`."
-    )
-    secrets: dict[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")], SecretSource] = Field(
+    environment: dict[
+        Annotated[str, Field(pattern=pattern(r"^[A-Za-z_][A-Za-z0-9_]*$", "variable name", "LOG_LEVEL"))], str
+    ] = Field(default_factory=dict, description="Default: none. Plain settings; secrets go in `secrets`.")
+    secrets: dict[
+        Annotated[str, Field(pattern=pattern(r"^[A-Za-z_][A-Za-z0-9_]*$", "variable name", "LOG_LEVEL"))], SecretSource
+    ] = Field(
         default_factory=dict,
         description="Default: none. NAME: ssm:<name> | secretsmanager:<name>[:<json key>] | generate.",
     )
@@ -154,8 +156,6 @@ class Container(Model):
                         "secretsmanager:<secret>:<json key> or generate"
                     ),
                 )
-        if self.credentials is not None and self.image.reference is None:
-            yield ("credentials",), "ECR images need no credentials; remove it (it is for plain private images)"
         if self.log_retention_days not in LOG_RETENTION_DAYS:
             yield (
                 ("log_retention_days",),
@@ -175,13 +175,17 @@ class Container(Model):
 
 
 class HttpHealthCheck(Model):
-    path: str = Field("/", pattern=r"^/", max_length=1024, description='Default: "/".')
+    path: str = Field(
+        "/", pattern=pattern(r"^/", "health check path", "/health"), max_length=1024, description='Default: "/".'
+    )
     interval_seconds: int = Field(10, ge=5, le=300, description="Default: 10.")
     timeout_seconds: int = Field(5, ge=2, le=120, description="Default: 5.")
     healthy_threshold: int = Field(2, ge=2, le=10, description="Default: 2.")
     unhealthy_threshold: int = Field(3, ge=2, le=10, description="Default: 3.")
     success_codes: str = Field(
-        "200-399", pattern=r"^[0-9]{3}(-[0-9]{3})?(,[0-9]{3}(-[0-9]{3})?)*$", description='Default: "200-399".'
+        "200-399",
+        pattern=pattern(r"^[0-9]{3}(-[0-9]{3})?(,[0-9]{3}(-[0-9]{3})?)*$", "list of HTTP codes", "200-399 or 200,204"),
+        description='Default: "200-399".',
     )
 
     def check(self) -> Iterator[Rule]:
@@ -193,8 +197,8 @@ class HttpHealthCheck(Model):
 
 
 # ALB path patterns: up to 128 characters of A-Z a-z 0-9 _ - . $ / ~ " ' @ : + & ( ) ! , ; = * ?
-PATH_PATTERN = r"^/[A-Za-z0-9_\-.$/~\"'@:+&()!,;=*?]{0,127}$"
-HOST_PATTERN = r"^[A-Za-z0-9*?]([A-Za-z0-9*?.-]{0,126}[A-Za-z0-9*?])?$"
+PATH_PATTERN = pattern(r"^/[A-Za-z0-9_\-.$/~\"'@:+&()!,;=*?]{0,127}$", "ALB path pattern", "/api/*")
+HOST_PATTERN = pattern(r"^[A-Za-z0-9*?]([A-Za-z0-9*?.-]{0,126}[A-Za-z0-9*?])?$", "host name", "api.example.com")
 
 
 class Http(Model):
@@ -349,7 +353,13 @@ class Scaling(Model):
 
 class PlacementStrategyItem(Model):
     spread: str | None = Field(
-        None, pattern=r"^(instanceId|host|attribute:[A-Za-z0-9_.\-]+)$", description="Default: not this kind."
+        None,
+        pattern=pattern(
+            r"^(instanceId|host|attribute:[A-Za-z0-9_.\-]+)$",
+            "spread field",
+            "attribute:ecs.availability-zone or instanceId",
+        ),
+        description="Default: not this kind.",
     )
     binpack: Literal["cpu", "memory"] | None = Field(None, description="Default: not this kind.")
     random: Literal[True] | None = Field(None, description="Default: not this kind.")
@@ -524,6 +534,14 @@ class TaskSpec(Model):
 
     def warnings(self) -> Iterator[Rule]:
         for name, container in self.containers.items():
+            if container.credentials is not None and container.image.reference is None:
+                yield (
+                    ("containers", name, "credentials"),
+                    (
+                        f"{container.credentials!r} is ignored: ECR images are pulled with the execution role; "
+                        "credentials are for plain private image references"
+                    ),
+                )
             for variable in container.environment:
                 if any(hint in variable.upper() for hint in SECRET_NAME_HINTS):
                     yield (
@@ -692,7 +710,11 @@ class LoadBalancer(Model):
     public: bool = Field(True, description="Default: true, internet-facing. false: internal.")
     certificate_arn: str | None = Field(
         None,
-        pattern=r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[A-Za-z0-9-]+$",
+        pattern=pattern(
+            r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[A-Za-z0-9-]+$",
+            "ACM certificate ARN",
+            "arn:aws:acm:us-east-1:111111111111:certificate/abc-123",
+        ),
         description="Default: none, HTTP on port 80. Set: HTTPS on 443, and 80 redirects to 443.",
     )
     allowed_cidrs: list[str] | None = Field(

@@ -6,6 +6,7 @@ from aws_cdk import CfnOutput, CfnResource, Fn
 from constructs import Construct
 
 from ..constructs.network import PlatformVpc
+from ..constructs.template import keep_only_depends_on
 from ..manifest.models import Manifest
 from .base import PlatformStack
 from .exports import PRIVATE_SUBNETS, PUBLIC_SUBNETS, VPC_CIDR, VPC_ID
@@ -40,4 +41,4 @@ class NetworkStack(PlatformStack):
         provider = self.node.try_find_child("Custom::VpcRestrictDefaultSGCustomResourceProvider")
         handler = provider.node.try_find_child("Handler") if provider else None
         if isinstance(handler, CfnResource):
-            handler.add_deletion_override("DependsOn")
+            keep_only_depends_on(handler)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
+from ..constructs.pipeline import ContainerPipeline
 from ..constructs.scheduled_task import ScheduledEcsTask
 from ..constructs.service import EcsService
 from ..manifest.models import Manifest
@@ -29,7 +30,13 @@ class ServiceStack(PlatformStack):
         _depend(self, service, cluster, registries)
         self.refs = PlatformRefs(self, manifest)
         self.service = EcsService(self, "Service", manifest=manifest, name=name, service=service, refs=self.refs)
-        CfnOutput(self, "ServiceName", value=self.service.service.service_name)
+        # Exported for the pipeline that deploys this service, whether or not one does.
+        CfnOutput(
+            self,
+            "ServiceName",
+            value=self.service.service.service_name,
+            export_name=self.export_name(f"service-{name}-name"),
+        )
 
 
 class TaskStack(PlatformStack):
@@ -41,3 +48,26 @@ class TaskStack(PlatformStack):
         _depend(self, task, cluster, registries)
         self.refs = PlatformRefs(self, manifest)
         self.task = ScheduledEcsTask(self, "ScheduledTask", manifest=manifest, name=name, task=task, refs=self.refs)
+
+
+class PipelineStack(PlatformStack):
+    def __init__(
+        self,
+        scope: Construct,
+        manifest: Manifest,
+        name: str,
+        *,
+        cluster: Stack,
+        registries: Stack | None,
+        services: list[Stack],
+    ) -> None:
+        super().__init__(scope, manifest, f"pipeline-{name}", description=f"Pipeline {name}")
+        self.add_stack_dependency(cluster, reason="deploys into the cluster")
+        if registries is not None:
+            self.add_stack_dependency(registries, reason="pushes to a registry and records its released tag")
+        for service in services:
+            self.add_stack_dependency(service, reason="deploys this service")
+        self.refs = PlatformRefs(self, manifest)
+        self.pipeline = ContainerPipeline(
+            self, "Pipeline", manifest=manifest, name=name, pipeline=manifest.pipelines[name], refs=self.refs
+        )

@@ -1,0 +1,457 @@
+"""One CodePipeline (V2): Source, Build, Test, Approval, Deploy."""
+
+from __future__ import annotations
+
+import shlex
+from typing import Any
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_codebuild as codebuild
+from aws_cdk import aws_codecommit as codecommit
+from aws_cdk import aws_codepipeline as codepipeline
+from aws_cdk import aws_codepipeline_actions as actions
+from aws_cdk import aws_codestarnotifications as notifications
+from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from constructs import Construct
+
+from ..manifest.models import Manifest
+from ..manifest.pipelines import Pipeline, Source
+from ..stacks import exports
+from ..stacks.refs import PlatformRefs
+from .template import keep_only_depends_on
+
+COMPUTE = {
+    "small": codebuild.ComputeType.SMALL,
+    "medium": codebuild.ComputeType.MEDIUM,
+    "large": codebuild.ComputeType.LARGE,
+}
+BUILD_IMAGE = codebuild.LinuxBuildImage.STANDARD_7_0
+# What the approval and failure notifications publish.
+NOTIFY_EVENTS = [
+    "codepipeline-pipeline-pipeline-execution-failed",
+    "codepipeline-pipeline-manual-approval-needed",
+]
+
+
+def image_definitions_path(service: str) -> str:
+    return f"images/{service}/imagedefinitions.json"
+
+
+def build_spec(manifest: Manifest, pipeline: Pipeline) -> dict[str, Any]:
+    """Log in to ECR, build the image once per commit, push it, write imagedefinitions.json."""
+    registry = pipeline.build.registry
+    write_definitions = []
+    combined = []
+    for service_name in pipeline.deploy.services:
+        service = manifest.services[service_name]
+        names = [n for n, c in service.containers.items() if c.image.released and c.image.registry == registry]
+        entries = ",".join(f'{{"name":"{n}","imageUri":"%s"}}' for n in names)
+        combined += names
+        path = image_definitions_path(service_name)
+        args = " ".join(['"$REPOSITORY_URI:$IMAGE_TAG"'] * len(names))
+        write_definitions += [f"mkdir -p images/{service_name}", f"printf '[{entries}]' {args} > {path}"]
+    unique = list(dict.fromkeys(combined))
+    all_entries = ",".join(f'{{"name":"{n}","imageUri":"%s"}}' for n in unique)
+    all_args = " ".join(['"$REPOSITORY_URI:$IMAGE_TAG"'] * len(unique))
+    return {
+        "version": "0.2",
+        "env": {"shell": "bash", "exported-variables": ["IMAGE_TAG"]},
+        "phases": {
+            "pre_build": {
+                "on-failure": "ABORT",
+                "commands": [
+                    # ECR tags allow [A-Za-z0-9._-], at most 128 characters.
+                    "IMAGE_TAG=$(printf '%s' \"$SOURCE_VERSION\" | tr -c 'A-Za-z0-9._-' '-' | cut -c1-128)",
+                    'aws ecr get-login-password | docker login --username AWS --password-stdin "${REPOSITORY_URI%%/*}"',
+                ],
+            },
+            "build": {
+                "on-failure": "ABORT",
+                "commands": [
+                    # Tags are immutable: a re-run of the same commit reuses the image it pushed.
+                    'if aws ecr describe-images --repository-name "$REPOSITORY_NAME" '
+                    '--image-ids imageTag="$IMAGE_TAG" > /dev/null 2>&1; then '
+                    'echo "$REPOSITORY_URI:$IMAGE_TAG exists already, not rebuilt"; else '
+                    'docker build --file "$DOCKERFILE" --tag "$REPOSITORY_URI:$IMAGE_TAG" "$BUILD_CONTEXT" && '
+                    'docker push "$REPOSITORY_URI:$IMAGE_TAG"; fi',
+                ],
+            },
+            "post_build": {
+                "commands": [
+                    *write_definitions,
+                    f"printf '[{all_entries}]' {all_args} > imagedefinitions.json",
+                ]
+            },
+        },
+        "artifacts": {"files": ["imagedefinitions.json", "images/**/*"]},
+    }
+
+
+class ContainerPipeline(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        manifest: Manifest,
+        name: str,
+        pipeline: Pipeline,
+        refs: PlatformRefs,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.manifest, self.name, self.spec, self.refs = manifest, name, pipeline, refs
+        stack = Stack.of(self)
+        self.key = kms.Key(
+            self,
+            "ArtifactKey",
+            description=f"Artifacts and notifications of pipeline {manifest.stack_name(name)}",
+            enable_key_rotation=True,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                actions=["kms:GenerateDataKey*", "kms:Decrypt"],
+                principals=[iam.ServicePrincipal("codestar-notifications.amazonaws.com")],
+                resources=["*"],  # in a key policy, "*" is this key
+                conditions={"StringEquals": {"kms:ViaService": f"sns.{stack.region}.amazonaws.com"}},
+            )
+        )
+        self.artifacts = s3.Bucket(
+            self,
+            "Artifacts",
+            encryption=s3.BucketEncryption.KMS,
+            encryption_key=self.key,
+            bucket_key_enabled=True,
+            enforce_ssl=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.topic = sns.Topic(
+            self,
+            "Notifications",
+            display_name=f"{manifest.stack_name(name)} pipeline",
+            master_key=self.key,
+            enforce_ssl=True,
+        )
+        for address in pipeline.approval.notify if pipeline.approval else []:
+            self.topic.add_subscription(subscriptions.EmailSubscription(address))
+        self.repository = ecr.Repository.from_repository_name(
+            self,
+            "Registry",
+            f"{manifest.app}/{manifest.environment}/{pipeline.build.registry}",
+        )
+        self.released_tag_parameter = exports.released_tag_parameter(manifest, pipeline.build.registry)
+
+        self.pipeline = codepipeline.Pipeline(
+            self,
+            "Pipeline",
+            pipeline_name=manifest.stack_name(name),
+            pipeline_type=codepipeline.PipelineType.V2,
+            artifact_bucket=self.artifacts,
+            cross_account_keys=False,
+            restart_execution_on_update=False,
+        )
+        self.source_buckets: list[s3.Bucket] = []
+        self.repositories: list[codecommit.Repository] = []
+        source_actions, outputs, version = self._sources()
+        self.pipeline.add_stage(stage_name="Source", actions=source_actions)
+
+        self.build_project = self._build_project()
+        build_output = codepipeline.Artifact("build")
+        self.pipeline.add_stage(
+            stage_name="Build",
+            actions=[
+                actions.CodeBuildAction(
+                    action_name="Build",
+                    project=self.build_project,
+                    input=outputs[0],
+                    extra_inputs=outputs[1:] or None,
+                    outputs=[build_output],
+                    variables_namespace="Build",
+                    environment_variables={"SOURCE_VERSION": codebuild.BuildEnvironmentVariable(value=version)},
+                )
+            ],
+        )
+        self.test_project: codebuild.PipelineProject | None = None
+        if pipeline.test is not None:
+            self.test_project = self._project(
+                "Test",
+                {"version": "0.2", "phases": {"build": {"commands": pipeline.test.commands}}},
+                privileged=False,
+            )
+            self.pipeline.add_stage(
+                stage_name="Test",
+                actions=[
+                    actions.CodeBuildAction(
+                        action_name="Test",
+                        project=self.test_project,
+                        input=outputs[0],
+                        extra_inputs=outputs[1:] or None,
+                    )
+                ],
+            )
+        if pipeline.approval is not None:
+            self.pipeline.add_stage(
+                stage_name="Approval",
+                actions=[
+                    actions.ManualApprovalAction(
+                        action_name="Approve",
+                        notification_topic=self.topic,
+                        additional_information=pipeline.approval.comment,
+                        timeout=Duration.minutes(pipeline.approval.timeout_minutes),
+                    )
+                ],
+            )
+        self.release_project = self._release_project()
+        deploy_actions: list[codepipeline.IAction] = [
+            actions.EcsDeployAction(
+                action_name=f"Deploy-{service}",
+                service=self._service(service),
+                image_file=build_output.at_path(image_definitions_path(service)),
+                deployment_timeout=Duration.minutes(pipeline.deploy.timeout_minutes),
+                run_order=1,
+            )
+            for service in pipeline.deploy.services
+        ]
+        deploy_actions.append(
+            actions.CodeBuildAction(
+                action_name="RecordRelease",
+                project=self.release_project,
+                input=build_output,
+                run_order=2,
+                environment_variables={"IMAGE_TAG": codebuild.BuildEnvironmentVariable(value="#{Build.IMAGE_TAG}")},
+            )
+        )
+        self.pipeline.add_stage(stage_name="Deploy", actions=deploy_actions)
+        # The pipeline GetAtts its role already; its policy must exist before the pipeline runs.
+        role_policy = self.pipeline.role.node.find_child("DefaultPolicy")
+        keep_only_depends_on(self.pipeline, role_policy)
+        self.notification_rule = notifications.NotificationRule(
+            self,
+            "NotificationRule",
+            source=self.pipeline,
+            events=NOTIFY_EVENTS,
+            targets=[self.topic],
+            detail_type=notifications.DetailType.FULL,
+        )
+
+    def _sources(self) -> tuple[list[codepipeline.IAction], list[codepipeline.Artifact], str]:
+        result: list[codepipeline.IAction] = []
+        outputs: list[codepipeline.Artifact] = []
+        versions: list[str] = []
+        for source in self.spec.source:
+            assert source.name is not None
+            output = codepipeline.Artifact(f"source_{source.name.replace('-', '_')}")
+            action, version = self._source_action(source, output)
+            result.append(action)
+            outputs.append(output)
+            versions.append(version)
+        return result, outputs, versions[0]
+
+    def _source_action(self, source: Source, output: codepipeline.Artifact) -> tuple[codepipeline.IAction, str]:
+        assert source.name is not None
+        action_name = source.name
+        if source.codecommit is not None:
+            spec = source.codecommit
+            repository: codecommit.IRepository
+            if spec.create:
+                created = codecommit.Repository(
+                    self,
+                    f"Repository-{source.name}",
+                    repository_name=spec.repository,
+                    description=f"Source of pipeline {self.manifest.stack_name(self.name)}",
+                )
+                created.apply_removal_policy(RemovalPolicy.RETAIN)
+                self.repositories.append(created)
+                repository = created
+            else:
+                repository = codecommit.Repository.from_repository_name(
+                    self, f"Repository-{source.name}", spec.repository
+                )
+            commit = actions.CodeCommitSourceAction(
+                action_name=action_name, repository=repository, branch=spec.branch, output=output
+            )
+            return commit, commit.variables.commit_id
+        if source.github is not None:
+            github = source.github
+            connection = actions.CodeStarConnectionsSourceAction(
+                action_name=action_name,
+                connection_arn=github.connection_arn,
+                owner=github.owner,
+                repo=github.repository,
+                branch=github.branch,
+                output=output,
+                trigger_on_push=True,
+            )
+            return connection, connection.variables.commit_id
+        assert source.s3 is not None
+        bucket: s3.IBucket
+        if source.s3.bucket is None:
+            created_bucket = s3.Bucket(
+                self,
+                f"SourceBucket-{source.name}",
+                versioned=True,  # S3 source actions read object versions
+                encryption=s3.BucketEncryption.S3_MANAGED,
+                enforce_ssl=True,
+                block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+                object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+                removal_policy=RemovalPolicy.RETAIN,
+            )
+            # Natively, not through aws-cdk's event_bridge_enabled, which adds a Lambda to set it.
+            resource = created_bucket.node.default_child
+            assert isinstance(resource, s3.CfnBucket)
+            resource.add_property_override(
+                "NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled", True
+            )
+            self.source_buckets.append(created_bucket)
+            bucket = created_bucket
+        else:
+            bucket = s3.Bucket.from_bucket_name(self, f"SourceBucket-{source.name}", source.s3.bucket)
+        upload = actions.S3SourceAction(
+            action_name=action_name,
+            bucket=bucket,
+            bucket_key=source.s3.key,
+            output=output,
+            trigger=actions.S3Trigger.NONE,
+        )
+        # A new object version starts the pipeline, through EventBridge (no CloudTrail trail).
+        events.Rule(
+            self,
+            f"SourceChanged-{source.name}",
+            description=f"Starts pipeline {self.manifest.stack_name(self.name)} on a new {source.s3.key}",
+            event_pattern=events.EventPattern(
+                source=["aws.s3"],
+                detail_type=["Object Created"],
+                detail={"bucket": {"name": [bucket.bucket_name]}, "object": {"key": [source.s3.key]}},
+            ),
+            targets=[targets.CodePipeline(self.pipeline)],
+        )
+        return upload, upload.variables.version_id
+
+    def _project(self, construct_id: str, spec: dict[str, Any], *, privileged: bool) -> codebuild.PipelineProject:
+        return codebuild.PipelineProject(
+            self,
+            construct_id,
+            description=f"{construct_id} of pipeline {self.manifest.stack_name(self.name)}",
+            build_spec=codebuild.BuildSpec.from_object(spec),
+            environment=codebuild.BuildEnvironment(
+                build_image=BUILD_IMAGE,
+                compute_type=COMPUTE[self.spec.build.compute],
+                privileged=privileged,
+            ),
+            encryption_key=self.key,
+        )
+
+    def _build_project(self) -> codebuild.PipelineProject:
+        build = self.spec.build
+        spec = (
+            codebuild.BuildSpec.from_source_filename(build.buildspec)
+            if build.buildspec
+            else codebuild.BuildSpec.from_object(build_spec(self.manifest, self.spec))
+        )
+        project = codebuild.PipelineProject(
+            self,
+            "BuildProject",
+            description=f"Image build of pipeline {self.manifest.stack_name(self.name)}",
+            build_spec=spec,
+            environment=codebuild.BuildEnvironment(
+                build_image=BUILD_IMAGE,
+                compute_type=COMPUTE[build.compute],
+                privileged=True,  # docker build needs the Docker daemon
+            ),
+            environment_variables={
+                "REPOSITORY_URI": codebuild.BuildEnvironmentVariable(value=self.repository.repository_uri),
+                "REPOSITORY_NAME": codebuild.BuildEnvironmentVariable(value=self.repository.repository_name),
+                "DOCKERFILE": codebuild.BuildEnvironmentVariable(value=build.dockerfile),
+                "BUILD_CONTEXT": codebuild.BuildEnvironmentVariable(value=build.context),
+            },
+            encryption_key=self.key,
+        )
+        # Push to this one repository, and nothing else.
+        self.repository.grant_pull_push(project)
+        self.repository.grant(project, "ecr:DescribeImages")
+        return project
+
+    def _service(self, name: str) -> ecs.IBaseService:
+        service_name = self.refs.imported(f"service-{name}-name")
+        if self.manifest.services[name].on_fargate:
+            return ecs.FargateService.from_fargate_service_attributes(
+                self, f"Service-{name}", cluster=self.refs.cluster, service_name=service_name
+            )
+        return ecs.Ec2Service.from_ec2_service_attributes(
+            self, f"Service-{name}", cluster=self.refs.cluster, service_name=service_name
+        )
+
+    def _release_project(self) -> codebuild.PipelineProject:
+        """Records the released tag for `cdk deploy`, and on the very first release starts
+        the services that CloudFormation created with no task (there was no image yet)."""
+        stack = Stack.of(self)
+        cluster = self.refs.imported(exports.CLUSTER_NAME)
+        parameter = self.released_tag_parameter
+        commands = [
+            f"PREVIOUS=$(aws ssm get-parameter --name {parameter} --query Parameter.Value --output text)",
+            f'aws ssm put-parameter --name {parameter} --value "$IMAGE_TAG" --type String --overwrite',
+        ]
+        environment: dict[str, codebuild.BuildEnvironmentVariable] = {
+            "CLUSTER": codebuild.BuildEnvironmentVariable(value=cluster)
+        }
+        service_arns = []
+        for index, name in enumerate(self.spec.deploy.services):
+            service = self.manifest.services[name]
+            variable = f"SERVICE_{index}"
+            service_name = self.refs.imported(f"service-{name}-name")
+            environment[variable] = codebuild.BuildEnvironmentVariable(value=service_name)
+            service_arns.append(
+                stack.format_arn(service="ecs", resource="service", resource_name=f"{cluster}/{service_name}")
+            )
+            first_release = [
+                f'aws ecs update-service --cluster "$CLUSTER" --service "${variable}" '
+                f"--desired-count {service.desired_count} > /dev/null"
+            ]
+            if service.scaling is not None:
+                first_release.append(
+                    "aws application-autoscaling register-scalable-target --service-namespace ecs "
+                    f'--resource-id "service/$CLUSTER/${variable}" --scalable-dimension ecs:service:DesiredCount '
+                    f"--min-capacity {service.scaling.min}"
+                )
+            commands.append(
+                f'if [ "$PREVIOUS" = {shlex.quote(exports.NOT_RELEASED)} ]; then {"; ".join(first_release)}; fi'
+            )
+        project = codebuild.PipelineProject(
+            self,
+            "ReleaseProject",
+            description=f"Records the release of pipeline {self.manifest.stack_name(self.name)}",
+            build_spec=codebuild.BuildSpec.from_object(
+                {"version": "0.2", "env": {"shell": "bash"}, "phases": {"build": {"commands": commands}}}
+            ),
+            environment=codebuild.BuildEnvironment(build_image=BUILD_IMAGE, compute_type=codebuild.ComputeType.SMALL),
+            environment_variables=environment,
+            encryption_key=self.key,
+        )
+        project.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["ssm:GetParameter", "ssm:PutParameter"],
+                resources=[stack.format_arn(service="ssm", resource="parameter", resource_name=parameter.lstrip("/"))],
+            )
+        )
+        project.add_to_role_policy(
+            iam.PolicyStatement(actions=["ecs:UpdateService", "ecs:DescribeServices"], resources=service_arns)
+        )
+        if any(self.manifest.services[n].scaling for n in self.spec.deploy.services):
+            project.add_to_role_policy(
+                iam.PolicyStatement(
+                    actions=["application-autoscaling:RegisterScalableTarget"],
+                    resources=["*"],
+                    conditions={"StringEquals": {"aws:ResourceAccount": stack.account}},
+                )
+            )
+        return project

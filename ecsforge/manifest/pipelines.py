@@ -1,0 +1,148 @@
+"""`pipelines` of the manifest (contract v1): one CodePipeline (V2) each."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, Field
+
+from .base import Model, Name, Rule, pattern
+
+BRANCH = Annotated[
+    str, Field(min_length=1, max_length=255, pattern=pattern(r"^[^\s~^:?*\[\\]+$", "branch name", "main"))
+]
+EMAIL = Annotated[
+    str, Field(pattern=pattern(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", "email address", "ops@example.com"), max_length=254)
+]
+SOURCE_KINDS = ("codecommit", "github", "s3")
+
+
+class CodeCommitSource(Model):
+    repository: str = Field(
+        min_length=1,
+        max_length=100,
+        pattern=pattern(r"^[\w.-]+$", "repository name", "shop-web"),
+        description="Required. The repository's name.",
+    )
+    branch: BRANCH = Field("main", description="Default: main.")
+    create: bool = Field(
+        True,
+        description="Default: true, the repository is created by the stack (and kept on deletion). "
+        "false: an existing repository of this name is used.",
+    )
+
+
+class GitHubSource(Model):
+    connection_arn: str = Field(
+        pattern=pattern(
+            r"^arn:aws[a-z-]*:(codestar-connections|codeconnections):[a-z0-9-]+:[0-9]{12}:connection/[A-Za-z0-9-]+$",
+            "CodeConnections connection ARN (not an OAuth token)",
+            "arn:aws:codeconnections:us-east-1:111111111111:connection/abc-123",
+        ),
+        description="Required. A CodeConnections connection ARN (never an OAuth token).",
+    )
+    owner: str = Field(min_length=1, max_length=100, description="Required. The GitHub user or organisation.")
+    repository: str = Field(min_length=1, max_length=100, description="Required. The repository's name.")
+    branch: BRANCH = Field("main", description="Default: main.")
+
+
+class S3Source(Model):
+    bucket: str | None = Field(
+        None,
+        pattern=pattern(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", "S3 bucket name", "shop-sources"),
+        description="Default: a versioned bucket created by the stack. An existing bucket must have versioning "
+        "and EventBridge notifications on.",
+    )
+    key: str = Field(min_length=1, max_length=1024, description="Required. The object key of the source zip.")
+
+
+class Source(Model):
+    """One source: exactly one of codecommit, github or s3."""
+
+    name: Name | None = Field(None, description="Required in a list of sources; the artifact's name.")
+    codecommit: CodeCommitSource | None = Field(None, description="Default: not this kind.")
+    github: GitHubSource | None = Field(None, description="Default: not this kind.")
+    s3: S3Source | None = Field(None, description="Default: not this kind.")
+
+    @property
+    def kind(self) -> str:
+        return next(kind for kind in SOURCE_KINDS if getattr(self, kind) is not None)
+
+    def check(self) -> Iterator[Rule]:
+        kinds = [kind for kind in SOURCE_KINDS if getattr(self, kind) is not None]
+        if len(kinds) != 1:
+            given = ", ".join(kinds) or "none"
+            yield (), f"a source has exactly one of codecommit, github or s3 (given: {given}); keep one"
+
+
+def _one_source_to_list(value: Any) -> Any:
+    # `source: {github: ...}` is shorthand for a list of one source named "source".
+    if isinstance(value, dict):
+        return [{"name": "source", **value}] if "name" not in value else [value]
+    return value
+
+
+class Build(Model):
+    registry: Name = Field(description="Required. The key of `registries` the image is pushed to.")
+    dockerfile: str = Field("Dockerfile", min_length=1, description="Default: Dockerfile.")
+    context: str = Field(".", min_length=1, description="Default: the repository root.")
+    buildspec: str | None = Field(
+        None,
+        min_length=1,
+        description="Default: generated (log in to ECR, build, tag with the commit id, push, write "
+        "imagedefinitions.json). A path in the source replaces it and must write the same files.",
+    )
+    compute: str = Field(
+        "small",
+        pattern=pattern(r"^(small|medium|large)$", "compute size", "small, medium or large"),
+        description="small | medium | large. Default: small.",
+    )
+
+
+class Test(Model):
+    commands: list[Annotated[str, Field(min_length=1)]] = Field(
+        min_length=1, description="Required. Shell commands run on the source; any failure stops the pipeline."
+    )
+
+
+class Approval(Model):
+    notify: list[EMAIL] = Field(
+        default_factory=list, description="Default: a topic with no subscriber. Emails subscribed to the topic."
+    )
+    comment: str | None = Field(None, max_length=512, description="Default: none.")
+    timeout_minutes: int = Field(10080, ge=5, le=10080, description="5..10080. Default: 10080 (7 days).")
+
+
+class Deploy(Model):
+    services: list[Name] = Field(
+        min_length=1,
+        description="Required. Services whose containers use `{registry: <build.registry>}`.",
+    )
+    timeout_minutes: int = Field(60, ge=5, le=60, description="5..60. Default: 60.")
+
+    def check(self) -> Iterator[Rule]:
+        for index, name in enumerate(self.services):
+            if name in self.services[:index]:
+                yield ("services", index), f"{name!r} is listed twice; list each service once"
+
+
+class Pipeline(Model):
+    source: Annotated[
+        list[Source], BeforeValidator(_one_source_to_list, json_schema_input_type=Source | list[Source])
+    ] = Field(
+        min_length=1,
+        description="Required. One source, or a list of named sources: the first is the build's primary input.",
+    )
+    build: Build = Field(description="Required. The image build.")
+    test: Test | None = Field(None, description="Default: no test stage.")
+    approval: Approval | None = Field(None, description="Default: no approval stage.")
+    deploy: Deploy = Field(description="Required. The ECS deploy actions, one per service, in parallel.")
+
+    def check(self) -> Iterator[Rule]:
+        names = [source.name for source in self.source]
+        for index, name in enumerate(names):
+            if name is None:
+                yield ("source", index), "in a list of sources each needs a `name`; add one"
+            elif name in names[:index]:
+                yield ("source", index, "name"), f"{name!r} is used by another source; give each a distinct name"
