@@ -33,12 +33,15 @@ synth: setup
 	@echo "synthesized $(MANIFEST) into cdk.out/"
 
 lint: setup
-	ruff check ecsforge tests app.py scripts
-	ruff format --check ecsforge tests app.py scripts
+	ruff check ecsforge tests app.py scripts bench
+	ruff format --check ecsforge tests app.py scripts bench
 	mypy ecsforge
 
 test: lint
 	pytest $(if $(MANIFESTS),tests/test_gates.py --snapshot-warn-unused,) $(PYTEST_ARGS)
+
+bench: setup
+	python bench/run.py
 
 snapshot-update: setup
 	pytest $(if $(MANIFESTS),tests/test_gates.py,) --snapshot-update $(PYTEST_ARGS)

@@ -300,12 +300,14 @@ def acknowledge(platform: Platform, manifest: Manifest) -> None:
         *platform.tasks.values(),
         *platform.pipelines.values(),
     ]
+    if manifest.network.import_ is None:
+        return  # the network stack exports route tables; no subnet is imported without one
     for consumer in consumers:
         vpc = consumer.refs.vpc
         for subnet in vpc.private_subnets + vpc.public_subnets:
             _ack(
                 subnet,
                 "Annotation::@aws-cdk/aws-ec2:noSubnetRouteTableId",
-                "This stack uses the subnets by id only (for instances, tasks and the load balancer); it never "
-                "reads their route tables, which belong to the network stack or the imported VPC.",
+                "This stack uses the imported VPC's subnets by id only (for instances, tasks and the load "
+                "balancer); it never reads their route tables, which the manifest does not list.",
             )

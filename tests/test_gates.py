@@ -14,7 +14,16 @@ from .helpers import ROOT, gate_manifests, normalized, offline_env
 
 MANIFESTS = gate_manifests()
 IDS = [m.removesuffix(".yml").replace("/", "-") for m in MANIFESTS]
-STATEFUL_TYPES = {"AWS::ECR::Repository", "AWS::Logs::LogGroup"}
+# What holds data or keys to data: replacing or deleting one loses it.
+STATEFUL_TYPES = {
+    "AWS::ECR::Repository",
+    "AWS::Logs::LogGroup",
+    "AWS::S3::Bucket",
+    "AWS::SecretsManager::Secret",
+    "AWS::KMS::Key",
+    "AWS::CodeCommit::Repository",
+    "AWS::SSM::Parameter",
+}
 
 
 @pytest.fixture

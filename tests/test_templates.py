@@ -108,6 +108,8 @@ def test_cluster_imports_the_network_stack_exports(synth):
         "shop-prod-vpc-cidr",
         "shop-prod-private-subnet-ids",
         "shop-prod-public-subnet-ids",
+        "shop-prod-private-route-table-ids",
+        "shop-prod-public-route-table-ids",
     }
     cluster = json.dumps(templates["shop-prod-cluster"])
     assert '"Fn::ImportValue": "shop-prod-vpc-id"' in cluster

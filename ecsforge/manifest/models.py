@@ -277,6 +277,12 @@ class Registry(Model):
 
 
 MAX_SERVICES = 500
+# An ALB takes 100 listener rules; beyond that the manifest is rejected (one shared ALB).
+MAX_HTTP_SERVICES = 100
+# One output per registry, and CloudFormation allows 200 outputs per stack.
+MAX_REGISTRIES = 150
+# About 8 resources per EC2 group in the cluster stack; CloudFormation allows 500.
+MAX_EC2_GROUPS = 50
 
 
 class Manifest(Model):
@@ -355,6 +361,7 @@ class Manifest(Model):
                     )
         yield from self._check_workloads()
         yield from self._check_pipelines()
+        yield from self._check_sizes()
 
     def _check_workloads(self) -> Iterator[Rule]:
         if len(self.services) > MAX_SERVICES:
@@ -389,6 +396,34 @@ class Manifest(Model):
                         "known here); add allowed_cidrs"
                     ),
                 )
+
+    def _check_sizes(self) -> Iterator[Rule]:
+        http = list(self.http_services)
+        if len(http) > MAX_HTTP_SERVICES:
+            yield (
+                ("services", http[MAX_HTTP_SERVICES], "http"),
+                (
+                    f"{len(http)} services have `http`, but the shared load balancer takes at most "
+                    f"{MAX_HTTP_SERVICES} listener rules; reach the others through discovery, or split the "
+                    "environment into two manifests"
+                ),
+            )
+        if len(self.registries) > MAX_REGISTRIES:
+            yield (
+                ("registries",),
+                (
+                    f"has {len(self.registries)} registries; the registries stack holds at most {MAX_REGISTRIES} "
+                    "(one output each, CloudFormation allows 200): split them across environments"
+                ),
+            )
+        if len(self.cluster.ec2) > MAX_EC2_GROUPS:
+            yield (
+                ("cluster", "ec2"),
+                (
+                    f"has {len(self.cluster.ec2)} groups; the cluster stack holds at most {MAX_EC2_GROUPS} "
+                    "(CloudFormation allows 500 resources per stack): use fewer, larger groups"
+                ),
+            )
 
     def _check_pipelines(self) -> Iterator[Rule]:
         deployed_by: dict[str, str] = {}

@@ -7,7 +7,6 @@ Rules that need only the service live here; rules that need the rest of the mani
 from __future__ import annotations
 
 import re
-import zlib
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
@@ -23,6 +22,7 @@ FARGATE_STOP_TIMEOUT_MAX = 120
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
                       3288, 3653)  # fmt: skip
 SECRET_NAME_HINTS = ("PASSWORD", "SECRET", "TOKEN", "KEY")
+MAX_GENERATED_SECRETS = 50
 
 
 def fargate_memory_choices(cpu: int) -> list[int]:
@@ -221,11 +221,25 @@ class Http(Model):
     def rule_priority(self) -> int:
         if self.priority is not None:
             return self.priority
-        # Host rules first (1..25000), then by path length (longer first), then a stable
-        # tie-break from the path itself: a function of this service alone.
-        band = 0 if self.host else 25000
-        spread = zlib.crc32(f"{self.host or ''} {self.path}".encode()) % 100
-        return 1 + band + (128 - len(self.path)) * 100 + spread
+        return derived_priority(self.host, self.path)
+
+
+# Derived listener priorities: host rules in 1..25000, the others in 25001..50000; within
+# a band longer paths first (lengths above 32 count as 32); within a length a position
+# from the rule's own text. A polynomial hash modulo a prime: two paths that differ in
+# one character never share a priority.
+_LENGTH_CAP = 32
+_SLOTS = 780
+_PRIME = 773
+
+
+def derived_priority(host: str | None, path: str) -> int:
+    text = f"{host or ''}{path}"
+    position = 0
+    for character in text:
+        position = (position * 31 + ord(character)) % _PRIME
+    band = 0 if host else 25000
+    return 1 + band + (_LENGTH_CAP - min(len(path), _LENGTH_CAP)) * _SLOTS + position
 
 
 class RollbackAlarms(Model):
@@ -342,8 +356,12 @@ class Scaling(Model):
     min: int = Field(ge=0, le=MAX_TASKS_PER_SERVICE, description="Required. Fewest tasks.")
     max: int = Field(ge=1, le=MAX_TASKS_PER_SERVICE, description="Required. Most tasks (at most 1000).")
     target_tracking: TargetTracking | None = Field(None, description="Default: none.")
-    step_scaling: list[StepScaling] = Field(default_factory=list, description="Default: none.")
-    schedules: list[ScheduledScaling] = Field(default_factory=list, description="Default: none.")
+    step_scaling: list[StepScaling] = Field(
+        default_factory=list, max_length=10, description="Default: none. At most 10 (two policies each)."
+    )
+    schedules: list[ScheduledScaling] = Field(
+        default_factory=list, max_length=200, description="Default: none. At most 200 per service."
+    )
     cooldown_seconds: Cooldowns = Field(default_factory=Cooldowns, description="Default: 60 s each way.")
 
     def check(self) -> Iterator[Rule]:
@@ -493,6 +511,16 @@ class TaskSpec(Model):
                         ("containers", name),
                         ("on EC2 without task memory, each container needs memory or memory_reservation; add one"),
                     )
+        generated = sum(1 for c in self.containers.values() for s in c.secrets.values() if s == "generate")
+        if generated > MAX_GENERATED_SECRETS:
+            yield (
+                ("containers",),
+                (
+                    f"{generated} secrets are `generate`d; a task takes at most {MAX_GENERATED_SECRETS} (each is a "
+                    "resource of the task's stack): generate fewer and let containers share one through "
+                    "secretsmanager:<its name>"
+                ),
+            )
         size = _estimated_task_definition_bytes(self)
         if size > MAX_TASK_DEFINITION_BYTES:
             yield (

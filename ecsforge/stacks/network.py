@@ -9,7 +9,14 @@ from ..constructs.network import PlatformVpc
 from ..constructs.template import keep_only_depends_on
 from ..manifest.models import Manifest
 from .base import PlatformStack
-from .exports import PRIVATE_SUBNETS, PUBLIC_SUBNETS, VPC_CIDR, VPC_ID
+from .exports import (
+    PRIVATE_ROUTE_TABLES,
+    PRIVATE_SUBNETS,
+    PUBLIC_ROUTE_TABLES,
+    PUBLIC_SUBNETS,
+    VPC_CIDR,
+    VPC_ID,
+)
 
 
 class NetworkStack(PlatformStack):
@@ -29,6 +36,16 @@ class NetworkStack(PlatformStack):
                 "PublicSubnetIds",
                 Fn.join(",", [s.subnet_id for s in self.platform_vpc.public_subnets]),
                 "Subnets for internet-facing load balancers, in zone order",
+            ),
+            PRIVATE_ROUTE_TABLES: (
+                "PrivateRouteTableIds",
+                Fn.join(",", [s.route_table.route_table_id for s in self.platform_vpc.private_subnets]),
+                "Route tables of the private subnets, in zone order",
+            ),
+            PUBLIC_ROUTE_TABLES: (
+                "PublicRouteTableIds",
+                Fn.join(",", [s.route_table.route_table_id for s in self.platform_vpc.public_subnets]),
+                "Route tables of the public subnets, in zone order",
             ),
         }
         for export, (output_id, value, description) in outputs.items():

@@ -50,6 +50,9 @@ class PlatformRefs:
             availability_zones=zones,
             private_subnet_ids=subnets(exports.PRIVATE_SUBNETS),
             public_subnet_ids=subnets(exports.PUBLIC_SUBNETS),
+            # Known route tables: aws-cdk warns about every imported subnet without one.
+            private_subnet_route_table_ids=subnets(exports.PRIVATE_ROUTE_TABLES),
+            public_subnet_route_table_ids=subnets(exports.PUBLIC_ROUTE_TABLES),
         )
 
     @property
