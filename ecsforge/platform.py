@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import App, Validations
+from aws_cdk import App, Tags, Validations
 from cdk_nag import AwsSolutionsChecks
 
 from . import compliance
@@ -32,6 +32,9 @@ class Platform:
 
 
 def build(app: App, manifest: Manifest) -> Platform:
+    # Once on the app, not on each stack: every stack and resource below gets them.
+    for key, value in {"app": manifest.app, "environment": manifest.environment, **manifest.tags}.items():
+        Tags.of(app).add(key, value)
     network = NetworkStack(app, manifest) if manifest.network.import_ is None else None
     cluster = ClusterStack(app, manifest, network)
     # CloudFormation rejects a stack with no resources: no registries, no stack.

@@ -61,6 +61,12 @@ class Synth:
         return {k: v for k, v in resources.items() if v["Type"] == kind}
 
 
+def only(found: dict[str, Any]) -> Any:
+    """The one value of a mapping of resources (fails, naming them, if there are more)."""
+    assert len(found) == 1, list(found)
+    return next(iter(found.values()))
+
+
 def cdk_synth(manifest: str | Path, outdir: Path) -> Synth:
     process = subprocess.run(
         [str(CDK), "synth", "-c", f"manifest={manifest}", "-o", str(outdir), "-q"],

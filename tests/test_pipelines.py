@@ -11,22 +11,13 @@ import pytest
 from ecsforge.constructs.pipeline import build_spec
 from ecsforge.manifest import load_manifest
 
-from .helpers import ROOT
+from .helpers import ROOT, only
 
 NAME = re.compile(r"^[A-Za-z0-9.@\-_]{1,100}$")
 
 
-def resources(result, stack, kind):
-    return {k: v for k, v in result.templates()[stack]["Resources"].items() if v["Type"] == kind}
-
-
-def only(found):
-    assert len(found) == 1, list(found)
-    return next(iter(found.values()))
-
-
 def pipeline(result, stack):
-    return only(resources(result, stack, "AWS::CodePipeline::Pipeline"))["Properties"]
+    return only(result.resources(stack, "AWS::CodePipeline::Pipeline"))["Properties"]
 
 
 def actions(properties):
@@ -78,7 +69,7 @@ def test_several_sources_run_side_by_side_and_the_first_is_primary(synth):
 
 def test_codecommit_repository_is_created_and_retained(synth):
     result = synth("platform.yml")
-    repository = only(resources(result, "shop-prod-pipeline-web", "AWS::CodeCommit::Repository"))
+    repository = only(result.resources("shop-prod-pipeline-web", "AWS::CodeCommit::Repository"))
     assert repository["Properties"]["RepositoryName"] == "shop-web"
     assert repository["DeletionPolicy"] == "Retain"
 
@@ -86,20 +77,20 @@ def test_codecommit_repository_is_created_and_retained(synth):
 def test_s3_source_bucket_created_versioned_encrypted_ssl_only_retained(synth):
     result = synth("examples/pipeline-s3.yml")
     stack = "reports-dev-pipeline-renderer"
-    buckets = resources(result, stack, "AWS::S3::Bucket")
+    buckets = result.resources(stack, "AWS::S3::Bucket")
     source_id, source = next((k, v) for k, v in buckets.items() if "SourceBucket" in k)
     properties = source["Properties"]
     assert properties["VersioningConfiguration"] == {"Status": "Enabled"}
     assert "BucketEncryption" in properties and source["DeletionPolicy"] == "Retain"
     assert properties["PublicAccessBlockConfiguration"]["BlockPublicPolicy"] is True
     assert properties["NotificationConfiguration"]["EventBridgeConfiguration"]["EventBridgeEnabled"] is True
-    policies = [p["Properties"] for p in resources(result, stack, "AWS::S3::BucketPolicy").values()]
+    policies = [p["Properties"] for p in result.resources(stack, "AWS::S3::BucketPolicy").values()]
     source_policy = next(p for p in policies if p["Bucket"] == {"Ref": source_id})
     assert any(
         s["Effect"] == "Deny" and "aws:SecureTransport" in json.dumps(s)
         for s in source_policy["PolicyDocument"]["Statement"]
     )
-    rule = only(resources(result, stack, "AWS::Events::Rule"))["Properties"]
+    rule = only(result.resources(stack, "AWS::Events::Rule"))["Properties"]
     assert rule["EventPattern"]["detail"]["object"]["key"] == ["renderer/source.zip"]
     _, action = actions(pipeline(result, stack))["source"]
     assert action["Configuration"]["S3ObjectKey"] == "renderer/source.zip"
@@ -134,7 +125,7 @@ def test_build_role_pushes_to_its_one_repository_only(synth):
     result = synth("examples/pipeline-github.yml")
     statements = [
         s
-        for name, p in resources(result, "shop-prod-pipeline-app", "AWS::IAM::Policy").items()
+        for name, p in result.resources("shop-prod-pipeline-app", "AWS::IAM::Policy").items()
         if "BuildProject" in name
         for s in p["Properties"]["PolicyDocument"]["Statement"]
     ]
@@ -192,10 +183,10 @@ def test_approval_notifies_by_email_through_an_ssl_only_topic(synth):
     assert approval["TimeoutInMinutes"] == 1440
     assert approval["Configuration"]["CustomData"] == "Check staging before approving"
     topic_id = approval["Configuration"]["NotificationArn"]["Ref"]
-    emails = sorted(s["Properties"]["Endpoint"] for s in resources(result, stack, "AWS::SNS::Subscription").values())
+    emails = sorted(s["Properties"]["Endpoint"] for s in result.resources(stack, "AWS::SNS::Subscription").values())
     assert emails == ["ops@example.com", "release-managers@example.com"]
     assert "KmsMasterKeyId" in result.templates()[stack]["Resources"][topic_id]["Properties"]
-    policy = only(resources(result, stack, "AWS::SNS::TopicPolicy"))["Properties"]["PolicyDocument"]["Statement"]
+    policy = only(result.resources(stack, "AWS::SNS::TopicPolicy"))["Properties"]["PolicyDocument"]["Statement"]
     assert any(s["Effect"] == "Deny" and "aws:SecureTransport" in json.dumps(s) for s in policy)
 
 
@@ -207,12 +198,12 @@ def test_approval_defaults_to_seven_days(synth):
 def test_failures_and_waiting_approvals_are_published_to_the_topic(synth):
     result = synth("examples/pipeline-github.yml")
     stack = "shop-prod-pipeline-app"
-    rule = only(resources(result, stack, "AWS::CodeStarNotifications::NotificationRule"))["Properties"]
+    rule = only(result.resources(stack, "AWS::CodeStarNotifications::NotificationRule"))["Properties"]
     assert set(rule["EventTypeIds"]) == {
         "codepipeline-pipeline-pipeline-execution-failed",
         "codepipeline-pipeline-manual-approval-needed",
     }
-    (topic_id,) = resources(result, stack, "AWS::SNS::Topic")
+    (topic_id,) = result.resources(stack, "AWS::SNS::Topic")
     assert rule["Targets"] == [{"TargetAddress": {"Ref": topic_id}, "TargetType": "SNS"}]
 
 
@@ -246,7 +237,7 @@ def test_artifact_bucket_encrypted_ssl_only_private_retained(synth):
         "IgnorePublicAcls": True,
         "RestrictPublicBuckets": True,
     }
-    key = only(resources(result, stack, "AWS::KMS::Key"))
+    key = only(result.resources(stack, "AWS::KMS::Key"))
     assert key["Properties"]["EnableKeyRotation"] is True and key["DeletionPolicy"] == "Retain"
 
 
@@ -288,7 +279,7 @@ def test_the_first_release_starts_the_services_created_with_no_task(synth):
     assert f"--min-capacity {web.scaling.min}" in first
     statements = [
         s
-        for name, p in resources(result, stack, "AWS::IAM::Policy").items()
+        for name, p in result.resources(stack, "AWS::IAM::Policy").items()
         if "ReleaseProject" in name
         for s in p["Properties"]["PolicyDocument"]["Statement"]
     ]

@@ -4,26 +4,18 @@ templates of the examples and platform.yml contain."""
 from __future__ import annotations
 
 import json
+import subprocess
 
 import pytest
 import yaml
 
 from ecsforge.manifest import load_manifest
 
-from .helpers import ROOT, normalized
-
-
-def resources(result, stack, kind):
-    return {k: v for k, v in result.templates()[stack]["Resources"].items() if v["Type"] == kind}
-
-
-def only(found):
-    assert len(found) == 1, list(found)
-    return next(iter(found.values()))
+from .helpers import ROOT, normalized, offline_env, only
 
 
 def containers(result, stack):
-    definition = only(resources(result, stack, "AWS::ECS::TaskDefinition"))["Properties"]
+    definition = only(result.resources(stack, "AWS::ECS::TaskDefinition"))["Properties"]
     return definition, {c["Name"]: c for c in definition["ContainerDefinitions"]}
 
 
@@ -108,7 +100,7 @@ def test_secrets_from_ssm_secrets_manager_json_key_and_generated(synth):
     assert ":parameter/shop/prod/db-url" in secrets["DB_URL"]
     assert ":secret:shop/api-key" in secrets["API_KEY"]
     assert secrets["DB_PASS"].endswith(':password::"]]}') or ":password::" in secrets["DB_PASS"]
-    generated = only(resources(result, "shop-prod-service-web", "AWS::SecretsManager::Secret"))
+    generated = only(result.resources("shop-prod-service-web", "AWS::SecretsManager::Secret"))
     assert generated["DeletionPolicy"] == "Retain"
     assert generated["Properties"]["Name"] == "shop/prod/service-web/app/SESSION_SALT"
     assert generated["Properties"]["GenerateSecretString"]["PasswordLength"] == 32
@@ -118,7 +110,7 @@ def test_execution_role_reads_only_what_the_task_uses(synth):
     result = synth("platform.yml")
     definition, _ = containers(result, "shop-prod-service-web")
     assert definition["TaskRoleArn"] != definition["ExecutionRoleArn"]
-    policies = resources(result, "shop-prod-service-web", "AWS::IAM::Policy")
+    policies = result.resources("shop-prod-service-web", "AWS::IAM::Policy")
     execution = next(p for name, p in policies.items() if "ExecutionRole" in name)
     statements = execution["Properties"]["PolicyDocument"]["Statement"]
     text = json.dumps(statements)
@@ -143,7 +135,7 @@ def test_repository_credentials_for_a_private_plain_image(synth):
 
 def test_logs_go_to_one_retained_group_per_service(synth):
     result = synth("platform.yml")
-    group_id, group = next(iter(resources(result, "shop-prod-service-web", "AWS::Logs::LogGroup").items()))
+    group_id, group = next(iter(result.resources("shop-prod-service-web", "AWS::Logs::LogGroup").items()))
     assert group["Properties"]["RetentionInDays"] == 90  # the longest any container asks for
     assert group["DeletionPolicy"] == "Retain"
     _, by_name = containers(result, "shop-prod-service-web")
@@ -162,7 +154,7 @@ def test_wordpress_bridge_links_host_port_and_generated_password(synth):
     assert wordpress["PortMappings"] == [{"ContainerPort": 80, "HostPort": 80, "Protocol": "tcp"}]
     for container in (wordpress, mysql):
         assert (container["Cpu"], container["Memory"], container["Essential"]) == (10, 500, True)
-    secret = only(resources(result, "wordpress-prod-service-wordpress", "AWS::SecretsManager::Secret"))
+    secret = only(result.resources("wordpress-prod-service-wordpress", "AWS::SecretsManager::Secret"))
     name = secret["Properties"]["Name"]
     assert name == "wordpress/prod/service-wordpress/mysql/MYSQL_ROOT_PASSWORD"
     assert f":secret:{name}" in json.dumps(wordpress["Secrets"])
@@ -184,16 +176,16 @@ def test_released_images_follow_the_ssm_tag_and_start_no_task_before_a_release(s
     image = json.dumps(by_name["app"]["Image"])
     assert "/shop/prod/web:" in image and '"Ref": "SsmParameterValue' in image
     assert "migrations-v12" in json.dumps(by_name["migrate"]["Image"])  # a fixed tag stays fixed
-    service = only(resources(result, "shop-prod-service-web", "AWS::ECS::Service"))["Properties"]
+    service = only(result.resources("shop-prod-service-web", "AWS::ECS::Service"))["Properties"]
     assert service["DesiredCount"] == {"Fn::If": [condition_id, 2, 0]}
-    target = only(resources(result, "shop-prod-service-web", "AWS::ApplicationAutoScaling::ScalableTarget"))
+    target = only(result.resources("shop-prod-service-web", "AWS::ApplicationAutoScaling::ScalableTarget"))
     assert target["Properties"]["MinCapacity"] == {"Fn::If": [condition_id, 2, 0]}
 
 
 def test_registries_hold_a_released_tag_parameter_starting_at_none(synth):
     result = synth("platform.yml")
     parameters = {
-        p["Properties"]["Name"]: p for p in resources(result, "shop-prod-registries", "AWS::SSM::Parameter").values()
+        p["Properties"]["Name"]: p for p in result.resources("shop-prod-registries", "AWS::SSM::Parameter").values()
     }
     web = parameters["/ecsforge/shop/prod/registries/web/released-tag"]
     assert web["Properties"]["Value"] == "none"
@@ -202,7 +194,7 @@ def test_registries_hold_a_released_tag_parameter_starting_at_none(synth):
 
 def test_plain_images_need_no_release(synth):
     result = synth("examples/ec2-placement.yml")
-    service = only(resources(result, "placement-test-service-api", "AWS::ECS::Service"))["Properties"]
+    service = only(result.resources("placement-test-service-api", "AWS::ECS::Service"))["Properties"]
     assert service["DesiredCount"] == 2
     assert "Conditions" not in result.templates()["placement-test-service-api"]
 
@@ -212,7 +204,7 @@ def test_plain_images_need_no_release(synth):
 
 def test_capacity_strategies_and_defaults(synth):
     result = synth("examples/fargate-web.yml")
-    web = only(resources(result, "store-prod-service-web", "AWS::ECS::Service"))["Properties"]
+    web = only(result.resources("store-prod-service-web", "AWS::ECS::Service"))["Properties"]
     assert web["CapacityProviderStrategy"] == [
         {"Base": 1, "CapacityProvider": "FARGATE", "Weight": 1},
         {"CapacityProvider": "FARGATE_SPOT", "Weight": 3},
@@ -225,9 +217,9 @@ def test_capacity_strategies_and_defaults(synth):
 
 def test_ec2_capacity_provider_by_name_and_daemon(synth):
     result = synth("platform.yml")
-    api = only(resources(result, "shop-prod-service-api", "AWS::ECS::Service"))["Properties"]
+    api = only(result.resources("shop-prod-service-api", "AWS::ECS::Service"))["Properties"]
     assert api["CapacityProviderStrategy"] == [{"CapacityProvider": "general-shop-prod", "Weight": 1}]
-    agent = only(resources(result, "shop-prod-service-agent", "AWS::ECS::Service"))["Properties"]
+    agent = only(result.resources("shop-prod-service-agent", "AWS::ECS::Service"))["Properties"]
     assert agent["SchedulingStrategy"] == "DAEMON"
     assert "DesiredCount" not in agent and "PlacementStrategies" not in agent
     assert agent["PlacementConstraints"] == [{"Type": "distinctInstance"}]
@@ -238,8 +230,8 @@ def test_ec2_capacity_provider_by_name_and_daemon(synth):
 
 def test_exec_turns_on_ecs_exec(synth):
     result = synth("platform.yml")
-    assert only(resources(result, "shop-prod-service-web", "AWS::ECS::Service"))["Properties"]["EnableExecuteCommand"]
-    api = only(resources(result, "shop-prod-service-api", "AWS::ECS::Service"))["Properties"]
+    assert only(result.resources("shop-prod-service-web", "AWS::ECS::Service"))["Properties"]["EnableExecuteCommand"]
+    api = only(result.resources("shop-prod-service-api", "AWS::ECS::Service"))["Properties"]
     assert not api.get("EnableExecuteCommand")
 
 
@@ -263,27 +255,27 @@ def test_exec_turns_on_ecs_exec(synth):
 )
 def test_ecs_native_deployments(synth, manifest, stack, strategy, extra):
     result = synth(manifest)
-    service = only(resources(result, stack, "AWS::ECS::Service"))["Properties"]
+    service = only(result.resources(stack, "AWS::ECS::Service"))["Properties"]
     deployment = service["DeploymentConfiguration"]
     assert deployment["Strategy"] == strategy
     for key, value in extra.items():
         assert deployment[key] == value, key
     advanced = service["LoadBalancers"][0]["AdvancedConfiguration"]
-    groups = resources(result, stack, "AWS::ElasticLoadBalancingV2::TargetGroup")
+    groups = result.resources(stack, "AWS::ElasticLoadBalancingV2::TargetGroup")
     assert len(groups) == 2 and advanced["AlternateTargetGroupArn"]["Ref"] in groups
-    assert advanced["ProductionListenerRule"]["Ref"] in resources(
-        result, stack, "AWS::ElasticLoadBalancingV2::ListenerRule"
+    assert advanced["ProductionListenerRule"]["Ref"] in result.resources(
+        stack, "AWS::ElasticLoadBalancingV2::ListenerRule"
     )
 
 
 def test_rollback_alarms_are_deployment_alarms(synth):
     result = synth("platform.yml")
-    service = only(resources(result, "shop-prod-service-web", "AWS::ECS::Service"))["Properties"]
+    service = only(result.resources("shop-prod-service-web", "AWS::ECS::Service"))["Properties"]
     alarms = service["DeploymentConfiguration"]["Alarms"]
     assert alarms["Enable"] and alarms["Rollback"]
     defined = {
         a["Properties"]["AlarmName"]: a["Properties"]
-        for a in resources(result, "shop-prod-service-web", "AWS::CloudWatch::Alarm").values()
+        for a in result.resources("shop-prod-service-web", "AWS::CloudWatch::Alarm").values()
         if "AlarmName" in a["Properties"]  # step scaling's alarms have generated names
     }
     assert set(alarms["AlarmNames"]) == set(defined) and len(defined) == 3
@@ -303,26 +295,26 @@ def test_rollback_alarms_are_deployment_alarms(synth):
 def test_https_load_balancer_with_redirect_allowed_cidrs_and_access_logs(synth):
     result = synth("platform.yml")
     stack = "shop-prod-cluster"
-    alb = only(resources(result, stack, "AWS::ElasticLoadBalancingV2::LoadBalancer"))["Properties"]
+    alb = only(result.resources(stack, "AWS::ElasticLoadBalancingV2::LoadBalancer"))["Properties"]
     assert alb["Scheme"] == "internet-facing"
     attributes = {a["Key"]: a["Value"] for a in alb["LoadBalancerAttributes"]}
     assert attributes["idle_timeout.timeout_seconds"] == "60"
     assert attributes["access_logs.s3.enabled"] == "true"
     listeners = {
         item["Properties"]["Port"]: item["Properties"]
-        for item in resources(result, stack, "AWS::ElasticLoadBalancingV2::Listener").values()
+        for item in result.resources(stack, "AWS::ElasticLoadBalancingV2::Listener").values()
     }
     assert listeners[443]["Protocol"] == "HTTPS"
     assert listeners[443]["Certificates"][0]["CertificateArn"].startswith("arn:aws:acm:us-east-1:111111111111:")
     assert listeners[80]["DefaultActions"][0]["RedirectConfig"]["Port"] == "443"
     group = next(
-        g["Properties"] for n, g in resources(result, stack, "AWS::EC2::SecurityGroup").items() if "LoadBalancer" in n
+        g["Properties"] for n, g in result.resources(stack, "AWS::EC2::SecurityGroup").items() if "LoadBalancer" in n
     )
     assert sorted((r["CidrIp"], r["FromPort"]) for r in group["SecurityGroupIngress"]) == [
         ("0.0.0.0/0", 80),
         ("0.0.0.0/0", 443),
     ]
-    bucket = next(iter(resources(result, stack, "AWS::S3::Bucket").values()))
+    bucket = next(iter(result.resources(stack, "AWS::S3::Bucket").values()))
     assert bucket["DeletionPolicy"] == "Retain"
     assert (
         bucket["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"][0][
@@ -330,7 +322,7 @@ def test_https_load_balancer_with_redirect_allowed_cidrs_and_access_logs(synth):
         ]["SSEAlgorithm"]
         == "AES256"
     )
-    policy = only(resources(result, stack, "AWS::S3::BucketPolicy"))["Properties"]["PolicyDocument"]
+    policy = only(result.resources(stack, "AWS::S3::BucketPolicy"))["Properties"]["PolicyDocument"]
     assert any(
         s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false" and s["Effect"] == "Deny"
         for s in policy["Statement"]
@@ -341,7 +333,7 @@ def test_http_listener_without_certificate(synth):
     result = synth("examples/fargate-web.yml")
     listeners = [
         item["Properties"]
-        for item in resources(result, "store-prod-cluster", "AWS::ElasticLoadBalancingV2::Listener").values()
+        for item in result.resources("store-prod-cluster", "AWS::ElasticLoadBalancingV2::Listener").values()
     ]
     assert [(listener["Port"], listener["Protocol"]) for listener in listeners] == [(80, "HTTP")]
     assert listeners[0]["DefaultActions"][0]["FixedResponseConfig"]["StatusCode"] == "404"
@@ -354,17 +346,17 @@ def test_internal_load_balancer_defaults_to_the_vpc_range(synth, tmp_path):
     path.write_text(yaml.safe_dump(manifest, sort_keys=False))
     result = synth(path)
     assert result.returncode == 0, result.stderr
-    alb = only(resources(result, "store-prod-cluster", "AWS::ElasticLoadBalancingV2::LoadBalancer"))["Properties"]
+    alb = only(result.resources("store-prod-cluster", "AWS::ElasticLoadBalancingV2::LoadBalancer"))["Properties"]
     assert alb["Scheme"] == "internal"
     attributes = {a["Key"]: a["Value"] for a in alb["LoadBalancerAttributes"]}
     assert attributes["idle_timeout.timeout_seconds"] == "120" and "access_logs.s3.enabled" not in attributes
     group = next(
         g["Properties"]
-        for n, g in resources(result, "store-prod-cluster", "AWS::EC2::SecurityGroup").items()
+        for n, g in result.resources("store-prod-cluster", "AWS::EC2::SecurityGroup").items()
         if "LoadBalancer" in n
     )
     assert {r["CidrIp"] for r in group["SecurityGroupIngress"]} == {"10.0.0.0/16"}
-    assert resources(result, "store-prod-cluster", "AWS::S3::Bucket") == {}
+    assert result.resources("store-prod-cluster", "AWS::S3::Bucket") == {}
 
 
 def test_each_http_service_has_its_own_target_group_and_rule(synth):
@@ -372,14 +364,14 @@ def test_each_http_service_has_its_own_target_group_and_rule(synth):
     manifest = load_manifest(ROOT / "examples" / "fargate-web.yml").manifest
     for name in ("web", "api"):
         stack = f"store-prod-service-{name}"
-        rule = next(iter(resources(result, stack, "AWS::ElasticLoadBalancingV2::ListenerRule").values()))["Properties"]
+        rule = next(iter(result.resources(stack, "AWS::ElasticLoadBalancingV2::ListenerRule").values()))["Properties"]
         assert rule["ListenerArn"] == {"Fn::ImportValue": "store-prod-alb-listener-arn"}
         assert rule["Priority"] == manifest.services[name].http.rule_priority
         paths = [c["PathPatternConfig"]["Values"] for c in rule["Conditions"] if "PathPatternConfig" in c]
         assert paths == [[manifest.services[name].http.path]]
     rules = {
         name: next(
-            iter(resources(result, f"store-prod-service-{name}", "AWS::ElasticLoadBalancingV2::ListenerRule").values())
+            iter(result.resources(f"store-prod-service-{name}", "AWS::ElasticLoadBalancingV2::ListenerRule").values())
         )["Properties"]["Priority"]
         for name in ("web", "api")
     }
@@ -388,9 +380,9 @@ def test_each_http_service_has_its_own_target_group_and_rule(synth):
 
 def test_default_health_check_makes_a_50_second_rolling_step(synth):
     result = synth("examples/fargate-web.yml")
-    group = next(
-        iter(resources(result, "store-prod-service-web", "AWS::ElasticLoadBalancingV2::TargetGroup").values())
-    )["Properties"]
+    group = next(iter(result.resources("store-prod-service-web", "AWS::ElasticLoadBalancingV2::TargetGroup").values()))[
+        "Properties"
+    ]
     attributes = {a["Key"]: a["Value"] for a in group["TargetGroupAttributes"]}
     interval, healthy = group["HealthCheckIntervalSeconds"], group["HealthyThresholdCount"]
     deregistration = int(attributes["deregistration_delay.timeout_seconds"])
@@ -405,33 +397,33 @@ def test_default_health_check_makes_a_50_second_rolling_step(synth):
 def test_only_the_load_balancer_reaches_the_service_port(synth):
     result = synth("examples/fargate-web.yml")
     stack = "store-prod-service-api"
-    ingress = [r["Properties"] for r in resources(result, stack, "AWS::EC2::SecurityGroupIngress").values()]
+    ingress = [r["Properties"] for r in result.resources(stack, "AWS::EC2::SecurityGroupIngress").values()]
     assert len(ingress) == 1
     assert ingress[0]["SourceSecurityGroupId"] == {"Fn::ImportValue": "store-prod-alb-security-group-id"}
     assert (ingress[0]["FromPort"], ingress[0]["ToPort"]) == (8080, 8080)
-    group = only(resources(result, stack, "AWS::EC2::SecurityGroup"))["Properties"]
+    group = only(result.resources(stack, "AWS::EC2::SecurityGroup"))["Properties"]
     assert "SecurityGroupIngress" not in group
 
 
 def test_bridge_services_reach_instances_on_dynamic_ports(synth):
     result = synth("platform.yml")
     ingress = [
-        r["Properties"] for r in resources(result, "shop-prod-service-api", "AWS::EC2::SecurityGroupIngress").values()
+        r["Properties"] for r in result.resources("shop-prod-service-api", "AWS::EC2::SecurityGroupIngress").values()
     ]
     dynamic = [r for r in ingress if r["FromPort"] == 32768]
     assert dynamic and dynamic[0]["ToPort"] == 65535
     assert dynamic[0]["GroupId"] == {"Fn::ImportValue": "shop-prod-capacity-general-security-group-id"}
-    group = next(iter(resources(result, "shop-prod-service-api", "AWS::ElasticLoadBalancingV2::TargetGroup").values()))
+    group = next(iter(result.resources("shop-prod-service-api", "AWS::ElasticLoadBalancingV2::TargetGroup").values()))
     assert group["Properties"]["TargetType"] == "instance"
     assert group["Properties"]["HealthCheckPort"] == "traffic-port"
 
 
 def test_discovery_a_records_for_awsvpc_and_srv_for_bridge(synth):
     result = synth("platform.yml")
-    web = only(resources(result, "shop-prod-service-web", "AWS::ServiceDiscovery::Service"))["Properties"]
+    web = only(result.resources("shop-prod-service-web", "AWS::ServiceDiscovery::Service"))["Properties"]
     assert web["Name"] == "web" and web["DnsConfig"]["DnsRecords"][0]["Type"] == "A"
     assert web["NamespaceId"] == {"Fn::ImportValue": "shop-prod-namespace-id"}
-    api = only(resources(result, "shop-prod-service-api", "AWS::ServiceDiscovery::Service"))["Properties"]
+    api = only(result.resources("shop-prod-service-api", "AWS::ServiceDiscovery::Service"))["Properties"]
     assert api["DnsConfig"]["DnsRecords"][0]["Type"] == "SRV"
 
 
@@ -442,7 +434,7 @@ def test_target_tracking_on_cpu_memory_and_requests(synth):
     result = synth("platform.yml")
     policies = [
         p["Properties"]
-        for p in resources(result, "shop-prod-service-web", "AWS::ApplicationAutoScaling::ScalingPolicy").values()
+        for p in result.resources("shop-prod-service-web", "AWS::ApplicationAutoScaling::ScalingPolicy").values()
     ]
     tracking = {
         p["TargetTrackingScalingPolicyConfiguration"]["PredefinedMetricSpecification"]["PredefinedMetricType"]: p
@@ -465,7 +457,7 @@ def test_step_scaling_75_80_90_gives_three_adjustments_in_one_policy(synth):
     result = synth("examples/ec2-placement.yml")
     policies = [
         p["Properties"]
-        for p in resources(result, "placement-test-service-api", "AWS::ApplicationAutoScaling::ScalingPolicy").values()
+        for p in result.resources("placement-test-service-api", "AWS::ApplicationAutoScaling::ScalingPolicy").values()
     ]
     steps = [p["StepScalingPolicyConfiguration"] for p in policies if "StepScalingPolicyConfiguration" in p]
     assert len(steps) == 2  # one policy per direction
@@ -474,14 +466,14 @@ def test_step_scaling_75_80_90_gives_three_adjustments_in_one_policy(synth):
     back = next(s for s in steps if all(a["ScalingAdjustment"] < 0 for a in s["StepAdjustments"]))
     assert [a["ScalingAdjustment"] for a in back["StepAdjustments"]] == [-1]
     alarms = [
-        a["Properties"] for a in resources(result, "placement-test-service-api", "AWS::CloudWatch::Alarm").values()
+        a["Properties"] for a in result.resources("placement-test-service-api", "AWS::CloudWatch::Alarm").values()
     ]
     assert sorted(a["Threshold"] for a in alarms) == [25, 75]
 
 
 def test_scheduled_scaling_with_timezone(synth):
     result = synth("platform.yml")
-    target = only(resources(result, "shop-prod-service-web", "AWS::ApplicationAutoScaling::ScalableTarget"))[
+    target = only(result.resources("shop-prod-service-web", "AWS::ApplicationAutoScaling::ScalableTarget"))[
         "Properties"
     ]
     actions = target["ScheduledActions"]
@@ -496,7 +488,7 @@ def test_scheduled_scaling_with_timezone(synth):
 
 def test_placement_in_manifest_order(synth):
     result = synth("examples/ec2-placement.yml")
-    service = only(resources(result, "placement-test-service-api", "AWS::ECS::Service"))["Properties"]
+    service = only(result.resources("placement-test-service-api", "AWS::ECS::Service"))["Properties"]
     assert service["PlacementStrategies"] == [
         {"Field": "attribute:ecs.availability-zone", "Type": "spread"},
         {"Field": "memory", "Type": "binpack"},
@@ -509,7 +501,7 @@ def test_placement_in_manifest_order(synth):
 
 def test_default_placement_spreads_across_zones_then_binpacks_memory(synth):
     result = synth("examples/wordpress.yml")
-    service = only(resources(result, "wordpress-prod-service-wordpress", "AWS::ECS::Service"))["Properties"]
+    service = only(result.resources("wordpress-prod-service-wordpress", "AWS::ECS::Service"))["Properties"]
     assert service["PlacementStrategies"] == [
         {"Field": "attribute:ecs.availability-zone", "Type": "spread"},
         {"Field": "memory", "Type": "binpack"},
@@ -522,20 +514,20 @@ def test_default_placement_spreads_across_zones_then_binpacks_memory(synth):
 def test_scheduled_task_runs_exactly_its_task_definition(synth):
     result = synth("examples/fargate-web.yml")
     stack = "store-prod-task-sync-catalog"
-    schedule = only(resources(result, stack, "AWS::Scheduler::Schedule"))["Properties"]
+    schedule = only(result.resources(stack, "AWS::Scheduler::Schedule"))["Properties"]
     assert schedule["ScheduleExpression"] == "cron(0/15 * ? * TUE,THU *)"
     assert schedule["ScheduleExpressionTimezone"] == "UTC"
     target = schedule["Target"]
     assert target["Arn"] == {"Fn::ImportValue": "store-prod-cluster-arn"}
     assert target["RetryPolicy"]["MaximumRetryAttempts"] == 2
     ecs_parameters = target["EcsParameters"]
-    definition_id = next(iter(resources(result, stack, "AWS::ECS::TaskDefinition")))
+    definition_id = next(iter(result.resources(stack, "AWS::ECS::TaskDefinition")))
     assert ecs_parameters["TaskDefinitionArn"] == {"Ref": definition_id}
     assert ecs_parameters["TaskCount"] == 1
     assert ecs_parameters["CapacityProviderStrategy"] == [{"CapacityProvider": "FARGATE", "Weight": 1}]
     assert ecs_parameters["NetworkConfiguration"]["AwsvpcConfiguration"]["AssignPublicIp"] == "DISABLED"
     assert schedule["State"]["Fn::If"][1:] == ["ENABLED", "DISABLED"]  # off until the first release
-    policies = resources(result, stack, "AWS::IAM::Policy")
+    policies = result.resources(stack, "AWS::IAM::Policy")
     policy = next(p for n, p in policies.items() if "SchedulerRole" in n)["Properties"]["PolicyDocument"]["Statement"]
     run, pass_role = policy
     assert run["Action"] == "ecs:RunTask" and run["Resource"] == {"Ref": definition_id}
@@ -545,7 +537,7 @@ def test_scheduled_task_runs_exactly_its_task_definition(synth):
 
 def test_scheduled_task_on_ec2_with_placement_and_rate(synth):
     result = synth("platform.yml")
-    schedule = only(resources(result, "shop-prod-task-reindex", "AWS::Scheduler::Schedule"))["Properties"]
+    schedule = only(result.resources("shop-prod-task-reindex", "AWS::Scheduler::Schedule"))["Properties"]
     assert schedule["ScheduleExpression"] == "rate(6 hours)"
     parameters = schedule["Target"]["EcsParameters"]
     assert parameters["CapacityProviderStrategy"] == [{"CapacityProvider": "general-shop-prod", "Weight": 1}]
@@ -553,3 +545,71 @@ def test_scheduled_task_on_ec2_with_placement_and_rate(synth):
     assert parameters["PlacementConstraints"] == [{"Type": "distinctInstance"}]
     assert "NetworkConfiguration" not in parameters
     assert schedule["State"] == "ENABLED"
+
+
+# --- combinations no example shows ---------------------------------------------------------
+
+MIXED = """\
+version: 1
+app: mixed
+environment: qa
+account: "333333333333"
+region: eu-west-1
+network:
+  availability_zones: [eu-west-1a, eu-west-1b]
+cluster:
+  ec2:
+    general: {instance_type: m6i.large}
+registries:
+  api: {}
+services:
+  api:
+    capacity: general
+    cpu: 512
+    memory: 1024
+    containers:
+      api: {image: {registry: api}, port: 8080}
+    http: {path: /api/*}
+    discovery: true
+  edge:
+    capacity: general
+    network_mode: host
+    containers:
+      proxy: {image: "public.ecr.aws/nginx/nginx:1.27", port: 8081, memory: 256}
+    http: {path: /edge/*}
+pipelines:
+  api:
+    source:
+      codecommit: {repository: mixed-api, create: false}
+    build: {registry: api}
+    deploy: {services: [api]}
+"""
+
+
+def test_ec2_awsvpc_host_mode_and_a_pipeline_with_an_account(synth, tmp_path):
+    path = tmp_path / "mixed.yml"
+    path.write_text(MIXED)
+    result = synth(path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    api_group = next(
+        iter(result.resources("mixed-qa-service-api", "AWS::ElasticLoadBalancingV2::TargetGroup").values())
+    )
+    assert api_group["Properties"]["TargetType"] == "ip"  # awsvpc on EC2: tasks have their own address
+    record = only(result.resources("mixed-qa-service-api", "AWS::ServiceDiscovery::Service"))["Properties"]
+    assert record["DnsConfig"]["DnsRecords"][0]["Type"] == "A"
+    edge_group = next(
+        iter(result.resources("mixed-qa-service-edge", "AWS::ElasticLoadBalancingV2::TargetGroup").values())
+    )
+    assert edge_group["Properties"]["TargetType"] == "instance"
+    ingress = [
+        r["Properties"] for r in result.resources("mixed-qa-service-edge", "AWS::EC2::SecurityGroupIngress").values()
+    ]
+    assert [(r["FromPort"], r["ToPort"]) for r in ingress] == [(8081, 8081)]  # host mode: the port itself
+    assert result.resources("mixed-qa-pipeline-api", "AWS::CodeCommit::Repository") == {}  # create: false
+    assembly = json.loads((result.outdir / "manifest.json").read_text())
+    assert "missing" not in assembly  # an account is set, and still nothing is looked up
+    templates = sorted(str(p) for p in result.outdir.glob("*.template.json"))
+    lint = subprocess.run(
+        ["cfn-lint", "--regions", "eu-west-1", "--", *templates], env=offline_env(), capture_output=True, text=True
+    )
+    assert lint.returncode == 0, lint.stdout

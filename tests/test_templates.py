@@ -8,12 +8,7 @@ import pytest
 
 from ecsforge.manifest import load_manifest
 
-from .helpers import ROOT
-
-
-def only(resources):
-    assert len(resources) == 1, list(resources)
-    return next(iter(resources.values()))
+from .helpers import ROOT, only
 
 
 def props(resources):

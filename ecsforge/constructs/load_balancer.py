@@ -3,13 +3,14 @@ their own target groups and listener rules in their own stacks."""
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from ..manifest.services import LoadBalancer
+from .units import seconds
 
 
 class SharedLoadBalancer(Construct):
@@ -42,7 +43,7 @@ class SharedLoadBalancer(Construct):
             internet_facing=settings.public,
             vpc_subnets=ec2.SubnetSelection(subnets=subnets),
             security_group=self.security_group,
-            idle_timeout=Duration.seconds(settings.idle_timeout_seconds),
+            idle_timeout=seconds(settings.idle_timeout_seconds),
             drop_invalid_header_fields=True,
         )
         not_found = elbv2.ListenerAction.fixed_response(404, content_type="text/plain", message_body="not found")

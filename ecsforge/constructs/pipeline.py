@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 from typing import Any
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_codecommit as codecommit
 from aws_cdk import aws_codepipeline as codepipeline
@@ -27,6 +27,7 @@ from ..manifest.pipelines import Pipeline, Source
 from ..stacks import exports
 from ..stacks.refs import PlatformRefs
 from .template import keep_only_depends_on
+from .units import minutes
 
 COMPUTE = {
     "small": codebuild.ComputeType.SMALL,
@@ -207,7 +208,7 @@ class ContainerPipeline(Construct):
                         action_name="Approve",
                         notification_topic=self.topic,
                         additional_information=pipeline.approval.comment,
-                        timeout=Duration.minutes(pipeline.approval.timeout_minutes),
+                        timeout=minutes(pipeline.approval.timeout_minutes),
                     )
                 ],
             )
@@ -217,7 +218,7 @@ class ContainerPipeline(Construct):
                 action_name=f"Deploy-{service}",
                 service=self._service(service),
                 image_file=build_output.at_path(image_definitions_path(service)),
-                deployment_timeout=Duration.minutes(pipeline.deploy.timeout_minutes),
+                deployment_timeout=minutes(pipeline.deploy.timeout_minutes),
                 run_order=1,
             )
             for service in pipeline.deploy.services

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import CfnResource, Duration, Stack, TimeZone, Token
+from aws_cdk import CfnResource, Stack, TimeZone, Token
 from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
@@ -18,6 +18,7 @@ from ..stacks import exports
 from ..stacks.refs import PlatformRefs
 from .task_definition import TaskDefinition
 from .template import keep_only_depends_on
+from .units import minutes, seconds
 
 STRATEGIES = {
     "rolling": ecs.DeploymentStrategy.ROLLING,
@@ -117,14 +118,14 @@ class EcsService(Construct):
         }
         if deployment.strategy != "rolling":
             props["deployment_strategy"] = STRATEGIES[deployment.strategy]
-            props["bake_time"] = Duration.minutes(deployment.bake_minutes)
+            props["bake_time"] = minutes(deployment.bake_minutes)
         if deployment.strategy == "canary":
             props["canary_configuration"] = ecs.TrafficShiftConfig(
-                step_percent=deployment.canary_percent, step_bake_time=Duration.minutes(deployment.step_minutes)
+                step_percent=deployment.canary_percent, step_bake_time=minutes(deployment.step_minutes)
             )
         if deployment.strategy == "linear":
             props["linear_configuration"] = ecs.TrafficShiftConfig(
-                step_percent=deployment.linear_step_percent, step_bake_time=Duration.minutes(deployment.step_minutes)
+                step_percent=deployment.linear_step_percent, step_bake_time=minutes(deployment.step_minutes)
             )
         return props
 
@@ -136,7 +137,7 @@ class EcsService(Construct):
                 cloud_map_namespace=self.refs.namespace,
                 name=self.name,
                 dns_record_type=servicediscovery.DnsRecordType.A,
-                dns_ttl=Duration.seconds(10),
+                dns_ttl=seconds(10),
             )
         # bridge and host mode tasks share the instance's address: SRV records carry the port.
         with_port = next(((n, c) for n, c in self.spec.containers.items() if c.port), None)
@@ -144,7 +145,7 @@ class EcsService(Construct):
             cloud_map_namespace=self.refs.namespace,
             name=self.name,
             dns_record_type=servicediscovery.DnsRecordType.SRV,
-            dns_ttl=Duration.seconds(10),
+            dns_ttl=seconds(10),
             container=self.task.containers[with_port[0]] if with_port else None,
             container_port=with_port[1].port if with_port else None,
         )
@@ -158,7 +159,7 @@ class EcsService(Construct):
             "cloud_map_options": self._cloud_map(),
             "propagate_tags": ecs.PropagatedTagSource.SERVICE,
             "enable_ecs_managed_tags": True,
-            "health_check_grace_period": Duration.seconds(spec.http.grace_period_seconds) if spec.http else None,
+            "health_check_grace_period": seconds(spec.http.grace_period_seconds) if spec.http else None,
             **self._deployment_props(),
         }
         if spec.scheduling == "replica":
@@ -195,13 +196,13 @@ class EcsService(Construct):
             port=port,
             protocol=elbv2.ApplicationProtocol.HTTP,
             target_type=elbv2.TargetType.IP if self.spec.network_mode == "awsvpc" else elbv2.TargetType.INSTANCE,
-            deregistration_delay=Duration.seconds(http.deregistration_delay_seconds),
-            stickiness_cookie_duration=Duration.seconds(http.stickiness_seconds) if http.stickiness_seconds else None,
+            deregistration_delay=seconds(http.deregistration_delay_seconds),
+            stickiness_cookie_duration=seconds(http.stickiness_seconds) if http.stickiness_seconds else None,
             health_check=elbv2.HealthCheck(
                 path=check.path,
                 port="traffic-port",
-                interval=Duration.seconds(check.interval_seconds),
-                timeout=Duration.seconds(check.timeout_seconds),
+                interval=seconds(check.interval_seconds),
+                timeout=seconds(check.timeout_seconds),
                 healthy_threshold_count=check.healthy_threshold,
                 unhealthy_threshold_count=check.unhealthy_threshold,
                 healthy_http_codes=check.success_codes,
@@ -262,7 +263,7 @@ class EcsService(Construct):
         if alarms_spec is None:
             return []
         alarms: list[tuple[str, cloudwatch.Alarm]] = []
-        period = Duration.minutes(1)
+        period = minutes(1)
         if alarms_spec.http_5xx_percent and self.target_groups:
             group = self.target_groups[0]
             dimensions = {"TargetGroup": group.target_group_full_name, "LoadBalancer": self.refs.alb_full_name}
@@ -345,8 +346,8 @@ class EcsService(Construct):
                 ),
             ),
         )
-        cooldown_in = Duration.seconds(scaling.cooldown_seconds.scale_in)
-        cooldown_out = Duration.seconds(scaling.cooldown_seconds.scale_out)
+        cooldown_in = seconds(scaling.cooldown_seconds.scale_in)
+        cooldown_out = seconds(scaling.cooldown_seconds.scale_out)
         tracking = scaling.target_tracking
         predefined = {
             "cpu_percent": appscaling.PredefinedMetric.ECS_SERVICE_AVERAGE_CPU_UTILIZATION,
@@ -373,9 +374,9 @@ class EcsService(Construct):
             )
         for index, steps in enumerate(scaling.step_scaling):
             metric = (
-                self.service.metric_cpu_utilization(period=Duration.minutes(1))
+                self.service.metric_cpu_utilization(period=minutes(1))
                 if steps.metric == "cpu"
-                else self.service.metric_memory_utilization(period=Duration.minutes(1))
+                else self.service.metric_memory_utilization(period=minutes(1))
             )
             intervals = [appscaling.ScalingInterval(lower=s.at, change=s.add) for s in steps.scale_out]
             intervals += [appscaling.ScalingInterval(upper=s.below, change=-s.remove) for s in steps.scale_in]

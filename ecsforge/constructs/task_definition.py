@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import CfnCondition, Duration, Fn, RemovalPolicy, Stack
+from aws_cdk import CfnCondition, Fn, RemovalPolicy, Stack
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_logs as logs
@@ -13,6 +13,7 @@ from constructs import Construct
 from ..manifest.models import Manifest
 from ..manifest.services import Container, TaskSpec, parse_secret
 from ..stacks import exports
+from .units import seconds
 
 NETWORK_MODES = {"awsvpc": ecs.NetworkMode.AWS_VPC, "bridge": ecs.NetworkMode.BRIDGE, "host": ecs.NetworkMode.HOST}
 R = logs.RetentionDays
@@ -169,10 +170,10 @@ class TaskDefinition(Construct):
             check = container.health_check
             health_check = ecs.HealthCheck(
                 command=["CMD-SHELL", check.command],
-                interval=Duration.seconds(check.interval_seconds),
-                timeout=Duration.seconds(check.timeout_seconds),
+                interval=seconds(check.interval_seconds),
+                timeout=seconds(check.timeout_seconds),
                 retries=check.retries,
-                start_period=Duration.seconds(check.start_period_seconds),
+                start_period=seconds(check.start_period_seconds),
             )
         return self.task_definition.add_container(
             name,
@@ -190,7 +191,7 @@ class TaskDefinition(Construct):
             readonly_root_filesystem=container.readonly_root_filesystem,
             user=container.user,
             privileged=container.privileged or None,
-            stop_timeout=Duration.seconds(container.stop_timeout_seconds),
+            stop_timeout=seconds(container.stop_timeout_seconds),
             port_mappings=port_mappings or None,
             logging=ecs.LogDriver.aws_logs(stream_prefix=name, log_group=self.log_group),
         )

@@ -631,6 +631,7 @@ class Service(TaskSpec):
     def check(self) -> Iterator[Rule]:
         yield from super().check()
         yield from self._check_http()
+        yield from self._check_discovery()
         yield from self._check_scheduling()
         yield from self._check_deployment()
 
@@ -661,6 +662,16 @@ class Service(TaskSpec):
             container = self.containers[name]
             if container.host_port not in (None, container.port):
                 yield ("containers", name, "host_port"), "in host mode the host port is the container port; remove it"
+
+    def _check_discovery(self) -> Iterator[Rule]:
+        if self.discovery and self.network_mode != "awsvpc" and not any(c.port for c in self.containers.values()):
+            yield (
+                ("discovery",),
+                (
+                    f"true, but in {self.network_mode} mode Cloud Map publishes SRV records, which need a port; "
+                    "give a container a `port`"
+                ),
+            )
 
     def _check_scheduling(self) -> Iterator[Rule]:
         if self.scheduling != "daemon":

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Environment, Stack, Tags
+from aws_cdk import Environment, Stack
 from constructs import Construct
 
 from ..manifest.models import Manifest
@@ -21,8 +21,6 @@ class PlatformStack(Stack):
         )
         self.manifest = manifest
         self._zones = manifest.network.availability_zones
-        for key, value in {"app": manifest.app, "environment": manifest.environment, **manifest.tags}.items():
-            Tags.of(self).add(key, value)
 
     @property
     def availability_zones(self) -> list[str]:

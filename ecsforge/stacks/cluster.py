@@ -30,7 +30,7 @@ class ClusterStack(PlatformStack):
         )
         if network is not None:
             self.add_stack_dependency(network, reason="the cluster runs in the network stack's VPC")
-        self.refs = refs = PlatformRefs(self, manifest)
+        self.refs = refs = PlatformRefs(self, manifest, public_subnets=True)
         self.vpc = refs.vpc
         self.cluster = ecs.Cluster(
             self,

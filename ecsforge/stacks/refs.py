@@ -16,12 +16,18 @@ from . import exports
 
 
 class PlatformRefs:
-    def __init__(self, stack: Stack, manifest: Manifest) -> None:
+    def __init__(self, stack: Stack, manifest: Manifest, *, public_subnets: bool = False) -> None:
+        """public_subnets: import the public subnets too (only the load balancer uses them)."""
         self.stack = stack
         self.manifest = manifest
+        self.public_subnets = public_subnets
+        self._imported: dict[str, str] = {}
 
     def imported(self, what: str) -> str:
-        return Fn.import_value(exports.name(self.manifest, what))
+        # One token per export and stack: each is a call into the jsii runtime.
+        if what not in self._imported:
+            self._imported[what] = Fn.import_value(exports.name(self.manifest, what))
+        return self._imported[what]
 
     @cached_property
     def vpc(self) -> ec2.IVpc:
@@ -35,7 +41,7 @@ class PlatformRefs:
                 vpc_id=imported.vpc_id,
                 availability_zones=zones,
                 private_subnet_ids=imported.private_subnet_ids,
-                public_subnet_ids=imported.public_subnet_ids or None,
+                public_subnet_ids=(imported.public_subnet_ids or None) if self.public_subnets else None,
             )
         count = manifest.network.zone_count
 
@@ -46,13 +52,12 @@ class PlatformRefs:
             self.stack,
             "Vpc",
             vpc_id=self.imported(exports.VPC_ID),
-            vpc_cidr_block=self.imported(exports.VPC_CIDR),
             availability_zones=zones,
             private_subnet_ids=subnets(exports.PRIVATE_SUBNETS),
-            public_subnet_ids=subnets(exports.PUBLIC_SUBNETS),
             # Known route tables: aws-cdk warns about every imported subnet without one.
             private_subnet_route_table_ids=subnets(exports.PRIVATE_ROUTE_TABLES),
-            public_subnet_route_table_ids=subnets(exports.PUBLIC_ROUTE_TABLES),
+            public_subnet_ids=subnets(exports.PUBLIC_SUBNETS) if self.public_subnets else None,
+            public_subnet_route_table_ids=subnets(exports.PUBLIC_ROUTE_TABLES) if self.public_subnets else None,
         )
 
     @property
@@ -66,7 +71,6 @@ class PlatformRefs:
             self.stack,
             "Cluster",
             cluster_name=self.imported(exports.CLUSTER_NAME),
-            cluster_arn=self.imported(exports.CLUSTER_ARN),
             vpc=self.vpc,
             has_ec2_capacity=bool(self.manifest.cluster.ec2),
         )
