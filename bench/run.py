@@ -131,19 +131,23 @@ def table(results: dict[str, Any]) -> str:
         f"Machine: {results['machine']}. Medians of {results['runs']} runs; "
         "peak RSS is python plus its jsii node process.",
         "",
-        "| services | stacks | ecsforge s | baseline s | ratio | ecsforge peak RSS MiB | baseline peak RSS MiB "
-        "| largest stack: resources / KB / outputs | listener rules | cdk synth s (ecsforge / baseline) |",
-        "|---:|---:|---:|---:|---:|---:|---:|---|---:|---|",
+        "| services | stacks | ecsforge s | baseline s | ratio | peak RSS MiB (ecsforge / baseline) "
+        "| largest stack, resources / KB / outputs (ecsforge; baseline) | listener rules "
+        "| cdk synth s (ecsforge / baseline) |",
+        "|---:|---:|---:|---:|---:|---|---|---:|---|",
     ]
+
+    def size(largest: dict[str, Any]) -> str:
+        return f"{largest['resources']} / {largest['bytes'] / 1000:.0f} / {largest['outputs']}"
+
     for row in results["rows"]:
         cli = row.get("cli")
         cli_text = f"{cli['ecsforge']:.1f} / {cli['baseline']:.1f}" if cli else ""
-        largest = row["largest"]
+        ours, theirs = row["ecsforge"], row["baseline"]
         lines.append(
-            f"| {row['services']} | {largest['stacks']} | {row['ecsforge']['seconds']:.1f} | "
-            f"{row['baseline']['seconds']:.1f} | {row['ratio']:.2f} | {row['ecsforge']['peak_mib']:.0f} | "
-            f"{row['baseline']['peak_mib']:.0f} | {largest['resources']} / {largest['bytes'] / 1000:.0f} / "
-            f"{largest['outputs']} | {largest['listener_rules']} | {cli_text} |"
+            f"| {row['services']} | {ours['largest']['stacks']} | {ours['seconds']:.1f} | {theirs['seconds']:.1f} | "
+            f"{row['ratio']:.2f} | {ours['peak_mib']:.0f} / {theirs['peak_mib']:.0f} | "
+            f"{size(ours['largest'])}; {size(theirs['largest'])} | {ours['largest']['listener_rules']} | {cli_text} |"
         )
     lines += [
         "",
@@ -164,9 +168,12 @@ def main() -> None:
             runs = [app_run(app, manifest, context) for _ in range(RUNS)]
             seconds = statistics.median(r[0] for r in runs)
             peak = statistics.median(r[1] for r in runs)
-            row[app] = {"seconds": seconds, "peak_mib": peak / 1024 / 1024, "all_seconds": [r[0] for r in runs]}
-            if app == "ecsforge":
-                row["largest"] = runs[0][2]
+            row[app] = {
+                "seconds": seconds,
+                "peak_mib": peak / 1024 / 1024,
+                "all_seconds": [r[0] for r in runs],
+                "largest": runs[0][2],
+            }
             print(f"{count:4d} services  {app:9s} {seconds:6.1f} s  {peak / 1024 / 1024:6.0f} MiB", flush=True)
         row["ratio"] = row["ecsforge"]["seconds"] / row["baseline"]["seconds"]
         if count in CLI_SIZES:
@@ -192,10 +199,10 @@ def main() -> None:
         readme.write_text(head + start + "\n" + markdown + end + rest.split(end, 1)[1])
     print(markdown)
     broken = [
-        f"{row['services']} services: largest stack {key} {row['largest'][key]} > {limit}"
+        f"{row['services']} services: largest stack {key} {row['ecsforge']['largest'][key]} > {limit}"
         for row in rows
         for key, limit in LIMITS.items()
-        if row["largest"][key] > limit
+        if row["ecsforge"]["largest"][key] > limit
     ]
     if broken:
         raise SystemExit("limits broken:\n" + "\n".join(broken))
