@@ -44,7 +44,7 @@ bench: setup
 	python bench/run.py
 
 snapshot-update: setup
-	pytest $(if $(MANIFESTS),tests/test_gates.py,) --snapshot-update $(PYTEST_ARGS)
+	pytest $(if $(MANIFESTS),tests/test_gates.py --snapshot-warn-unused,) --snapshot-update $(PYTEST_ARGS)
 
 clean:
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache

@@ -47,13 +47,13 @@ def test_templates_match_snapshot(synth, manifest, json_snapshot):
 
 
 @pytest.mark.parametrize("manifest", MANIFESTS, ids=IDS)
-def test_stateful_logical_ids_are_stable(synth, manifest, snapshot):
+def test_stateful_logical_ids_are_stable(synth, manifest, json_snapshot):
     """A change of these IDs would make CloudFormation replace (and so orphan) the resource."""
     stateful = {
         stack: sorted(name for name, r in template["Resources"].items() if r["Type"] in STATEFUL_TYPES)
         for stack, template in synth(manifest).templates().items()
     }
-    assert stateful == snapshot
+    assert stateful == json_snapshot
 
 
 @pytest.mark.parametrize("manifest", MANIFESTS, ids=IDS)
