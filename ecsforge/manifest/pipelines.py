@@ -91,7 +91,8 @@ class Build(Model):
         None,
         min_length=1,
         description="Default: generated (log in to ECR, build, tag with the commit id, push, write "
-        "imagedefinitions.json). A path in the source replaces it and must write the same files.",
+        "imagedefinitions.json). A path in the source replaces it: it must push to REPOSITORY_URI, export "
+        "IMAGE_TAG and write images/<service>/imagedefinitions.json for each deployed service.",
     )
     compute: str = Field(
         "small",

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import cache
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field
 
 from .base import Model, Name, Rule, pattern, reject
 
@@ -311,12 +312,20 @@ class StepScaling(Model):
                 )
 
 
-def _timezone(value: str) -> str:
+@cache
+def _zones() -> frozenset[str]:
     from zoneinfo import available_timezones
 
-    if value not in available_timezones():
+    return frozenset(available_timezones())
+
+
+def _timezone(value: str) -> str:
+    if value not in _zones():
         raise reject(f"{value!r} is not an IANA time zone; write it like Europe/Berlin or UTC")
     return value
+
+
+TimeZoneName = Annotated[str, AfterValidator(_timezone)]
 
 
 _CRON_FIELDS = 6
@@ -324,7 +333,7 @@ _CRON_FIELDS = 6
 
 class ScheduledScaling(Model):
     cron: str = Field(description='Required. Six fields, e.g. "0 8 ? * MON-FRI *".')
-    timezone: str = Field("UTC", description="Default: UTC.")
+    timezone: TimeZoneName = Field("UTC", description="Default: UTC. An IANA time zone.")
     min: int | None = Field(None, ge=0, le=MAX_TASKS_PER_SERVICE, description="Default: unchanged.")
     max: int | None = Field(None, ge=0, le=MAX_TASKS_PER_SERVICE, description="Default: unchanged.")
 
@@ -337,10 +346,6 @@ class ScheduledScaling(Model):
                     'month day-of-week year, e.g. "0 8 ? * MON-FRI *"'
                 ),
             )
-        try:
-            _timezone(self.timezone)
-        except Exception:
-            yield ("timezone",), f"{self.timezone!r} is not an IANA time zone; write it like Europe/Berlin or UTC"
         if self.min is None and self.max is None:
             yield (), "a schedule changes min, max or both; give at least one"
         if self.min is not None and self.max is not None and self.min > self.max:
@@ -686,6 +691,17 @@ class Service(TaskSpec):
             return
         if self.on_fargate:
             yield ("scheduling",), "'daemon' places one task per EC2 instance; use EC2 capacity or replica"
+        for name, container in self.containers.items():
+            if container.image.released:
+                # A replica service waits at 0 tasks for the first release; a daemon cannot.
+                yield (
+                    ("containers", name, "image"),
+                    (
+                        f"{{registry: {container.image.registry}}} follows the pipeline's releases, but a daemon "
+                        "starts on every instance at once, before any release exists; pin a tag "
+                        f"({{registry: {container.image.registry}, tag: ...}}) or use a plain image reference"
+                    ),
+                )
         if "count" in self.model_fields_set:
             yield ("count",), "a daemon service runs one task per instance; remove count"
         if self.scaling is not None:
@@ -719,7 +735,7 @@ class Service(TaskSpec):
 
 class ScheduledTask(TaskSpec):
     schedule: str = Field(description='Required. "cron(...)" or "rate(...)" (EventBridge Scheduler).')
-    timezone: str = Field("UTC", description="Default: UTC.")
+    timezone: TimeZoneName = Field("UTC", description="Default: UTC. An IANA time zone.")
     count: int = Field(1, ge=1, le=10, description="Default: 1 task per run (at most 10).")
 
     def check(self) -> Iterator[Rule]:
@@ -739,10 +755,6 @@ class ScheduledTask(TaskSpec):
                     "or rate(15 minutes)"
                 ),
             )
-        try:
-            _timezone(self.timezone)
-        except Exception:
-            yield ("timezone",), f"{self.timezone!r} is not an IANA time zone; write it like Europe/Berlin or UTC"
 
 
 class LoadBalancer(Model):
