@@ -143,4 +143,31 @@ def test_credentials_on_a_registry_image_warn_and_are_not_used(tmp_path):
           app: {image: {registry: web}, credentials: "secretsmanager:dockerhub"}
     """
     loaded = load(tmp_path, text)
-    assert [w.path for w in loaded.warnings] == [("services", "web", "containers", "app", "credentials")]
+    assert [w.path for w in loaded.warnings if w.path[-1] == "credentials"] == [
+        ("services", "web", "containers", "app", "credentials")
+    ]
+    assert "is ignored" in next(w.message for w in loaded.warnings if w.path[-1] == "credentials")
+
+
+def test_services_that_follow_a_registry_no_pipeline_releases_warn(tmp_path):
+    text = """\
+    registries: {web: {}, api: {}}
+    services:
+      web:
+        containers: {app: {image: {registry: web}}}
+      api:
+        containers: {app: {image: {registry: api}}}
+      admin:
+        containers: {app: {image: {registry: api}}}
+      pinned:
+        containers: {app: {image: {registry: web, tag: v1}}}
+    pipelines:
+      api:
+        source: {s3: {key: api.zip}}
+        build: {registry: api}
+        deploy: {services: [api]}
+    """
+    warnings = {w.path[1]: w.message for w in load(tmp_path, text).warnings}
+    assert set(warnings) == {"web", "admin"}
+    assert "no pipeline builds 'web'" in warnings["web"]
+    assert "does not deploy 'admin'" in warnings["admin"]

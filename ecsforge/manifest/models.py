@@ -427,8 +427,19 @@ class Manifest(Model):
 
     def _check_pipelines(self) -> Iterator[Rule]:
         deployed_by: dict[str, str] = {}
+        built_by: dict[str, str] = {}
         for name, pipeline in self.pipelines.items():
             registry = pipeline.build.registry
+            if registry in built_by:
+                yield (
+                    ("pipelines", name, "build", "registry"),
+                    (
+                        f"{registry!r} is already built by pipeline {built_by[registry]!r}; each registry has one "
+                        "released tag, so two pipelines would hand each other's image to their services: give each "
+                        "pipeline its own registry"
+                    ),
+                )
+            built_by.setdefault(registry, name)
             if registry not in self.registries:
                 known = ", ".join(self.registries) or "none defined"
                 yield (
@@ -499,6 +510,34 @@ class Manifest(Model):
         for name, task in self.scheduled_tasks.items():
             for path, message in task.warnings():
                 yield ("scheduled_tasks", name, *path), message
+        yield from self._release_warnings()
+
+    def _release_warnings(self) -> Iterator[Rule]:
+        built = {p.build.registry: name for name, p in self.pipelines.items()}
+        deployed = {s for p in self.pipelines.values() for s in p.deploy.services}
+        for name, service in self.services.items():
+            for container_name, container in service.containers.items():
+                registry = container.image.registry
+                if not container.image.released or registry is None:
+                    continue
+                path = ("services", name, "containers", container_name, "image")
+                if registry not in built:
+                    yield (
+                        path,
+                        (
+                            f"{{registry: {registry}}}: no pipeline builds {registry!r}, so this service runs no task "
+                            "until its released-tag parameter is set; add a pipeline or pin a tag"
+                        ),
+                    )
+                elif name not in deployed:
+                    yield (
+                        path,
+                        (
+                            f"{{registry: {registry}}}: pipeline {built[registry]!r} builds it but does not deploy "
+                            f"{name!r}, which takes a release only at the next cdk deploy; add it to deploy.services"
+                        ),
+                    )
+                break
         for name, group in self.cluster.ec2.items():
             if group.min < 2:
                 yield (
