@@ -46,6 +46,11 @@ def _ack(construct: IConstruct, rule: str, reason: str) -> None:
     Validations.of(construct).acknowledge(Acknowledgment(id=rule, reason=reason))
 
 
+def _default_policy(role: iam.IRole | None) -> IConstruct | None:
+    """The inline policy aws-cdk grants into, where IAM findings are reported."""
+    return role.node.try_find_child("DefaultPolicy") if role is not None else None
+
+
 def _capacity(capacity: Ec2CapacityProvider, manifest: Manifest, key: str) -> None:
     group = manifest.cluster.ec2[key]
     policy = capacity.role.node.find_child("DefaultPolicy")
@@ -140,9 +145,7 @@ def _task(task: TaskDefinition) -> None:
             "These environment variables are the manifest's plain `environment` settings; secrets go through "
             "`secrets` (SSM or Secrets Manager), and names that look like secrets are warned about.",
         )
-    execution_policy = (
-        definition.execution_role.node.try_find_child("DefaultPolicy") if definition.execution_role else None
-    )
+    execution_policy = _default_policy(definition.execution_role)
     if execution_policy is not None and any(c.image.registry for c in spec.containers.values()):
         _ack(
             execution_policy,
@@ -170,7 +173,7 @@ def _service(service: EcsService) -> None:
             "two target groups; AWS maintains this policy for exactly that.",
         )
     if service.spec.exec:
-        task_policy = service.task.task_definition.task_role.node.try_find_child("DefaultPolicy")
+        task_policy = _default_policy(service.task.task_definition.task_role)
         if task_policy is not None:
             _ack(
                 task_policy,
@@ -218,7 +221,7 @@ def _pipeline(pipeline: ContainerPipeline, manifest: Manifest) -> None:
         )
     projects = [p for p in (pipeline.build_project, pipeline.test_project, pipeline.release_project) if p is not None]
     for project in projects:
-        project_policy = project.role.node.try_find_child("DefaultPolicy") if project.role else None
+        project_policy = _default_policy(project.role)
         if project_policy is None:
             continue
         project_id = logical_id(project)
@@ -234,9 +237,7 @@ def _pipeline(pipeline: ContainerPipeline, manifest: Manifest) -> None:
             f"log-group:/aws/codebuild/<{project_id}>:*]",
             "The log streams of this one project's CodeBuild log group.",
         )
-    build_policy = (
-        pipeline.build_project.role.node.try_find_child("DefaultPolicy") if pipeline.build_project.role else None
-    )
+    build_policy = _default_policy(pipeline.build_project.role)
     if build_policy is not None:
         _ack(
             build_policy,
@@ -244,9 +245,7 @@ def _pipeline(pipeline: ContainerPipeline, manifest: Manifest) -> None:
             "ecr:GetAuthorizationToken supports no resource-level permissions; pushing is limited to the one "
             "repository of build.registry.",
         )
-    release = (
-        pipeline.release_project.role.node.try_find_child("DefaultPolicy") if pipeline.release_project.role else None
-    )
+    release = _default_policy(pipeline.release_project.role)
     if release is not None and any(manifest.services[s].scaling for s in pipeline.spec.deploy.services):
         _ack(
             release,
@@ -254,8 +253,8 @@ def _pipeline(pipeline: ContainerPipeline, manifest: Manifest) -> None:
             "application-autoscaling:RegisterScalableTarget, used once at the first release to raise the deployed "
             "services' minimum, supports no resource-level permissions; it is limited to this account.",
         )
-    for deploy in pipeline.node.find_all():
-        if isinstance(deploy, iam.Policy) and "/Deploy/Deploy-" in deploy.node.path:
+    for deploy in policies:
+        if "/Deploy/Deploy-" in deploy.node.path:
             _ack(
                 deploy,
                 "AwsSolutions-IAM5[Resource::*]",

@@ -148,7 +148,7 @@ class ContainerPipeline(Construct):
         self.repository = ecr.Repository.from_repository_name(
             self,
             "Registry",
-            f"{manifest.app}/{manifest.environment}/{pipeline.build.registry}",
+            exports.repository_name(manifest, pipeline.build.registry),
         )
         self.released_tag_parameter = exports.released_tag_parameter(manifest, pipeline.build.registry)
 
@@ -383,7 +383,7 @@ class ContainerPipeline(Construct):
         return project
 
     def _service(self, name: str) -> ecs.IBaseService:
-        service_name = self.refs.imported(f"service-{name}-name")
+        service_name = self.refs.imported(exports.service_name(name))
         if self.manifest.services[name].on_fargate:
             return ecs.FargateService.from_fargate_service_attributes(
                 self, f"Service-{name}", cluster=self.refs.cluster, service_name=service_name
@@ -409,7 +409,7 @@ class ContainerPipeline(Construct):
         for index, name in enumerate(self.spec.deploy.services):
             service = self.manifest.services[name]
             variable = f"SERVICE_{index}"
-            service_name = self.refs.imported(f"service-{name}-name")
+            service_name = self.refs.imported(exports.service_name(name))
             environment[variable] = codebuild.BuildEnvironmentVariable(value=service_name)
             service_arns.append(
                 stack.format_arn(service="ecs", resource="service", resource_name=f"{cluster}/{service_name}")

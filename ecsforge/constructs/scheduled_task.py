@@ -11,7 +11,7 @@ from aws_cdk import aws_scheduler as scheduler
 from constructs import Construct
 
 from ..manifest.models import Manifest
-from ..manifest.services import FARGATE_PROVIDERS, ScheduledTask
+from ..manifest.services import ScheduledTask
 from ..stacks import exports
 from ..stacks.refs import PlatformRefs
 from .task_definition import TaskDefinition
@@ -68,9 +68,7 @@ class ScheduledEcsTask(Construct):
             "enable_ecs_managed_tags": True,
             "capacity_provider_strategy": [
                 scheduler.CfnSchedule.CapacityProviderStrategyItemProperty(
-                    capacity_provider=item.provider.upper()
-                    if item.provider in FARGATE_PROVIDERS
-                    else exports.capacity_provider_name(manifest, item.provider),
+                    capacity_provider=exports.capacity_provider(manifest, item.provider),
                     base=item.base,
                     weight=item.weight,
                 )

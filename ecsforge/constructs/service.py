@@ -13,7 +13,7 @@ from aws_cdk import aws_servicediscovery as servicediscovery
 from constructs import Construct
 
 from ..manifest.models import Manifest
-from ..manifest.services import FARGATE_PROVIDERS, Placement, Service, TaskSpec
+from ..manifest.services import Placement, Service, TaskSpec
 from ..stacks import exports
 from ..stacks.refs import PlatformRefs
 from .task_definition import TaskDefinition
@@ -29,13 +29,10 @@ STRATEGIES = {
 
 
 def capacity_strategies(manifest: Manifest, spec: TaskSpec) -> list[ecs.CapacityProviderStrategy]:
-    def provider_name(provider: str) -> str:
-        if provider in FARGATE_PROVIDERS:
-            return provider.upper()
-        return exports.capacity_provider_name(manifest, provider)
-
     return [
-        ecs.CapacityProviderStrategy(capacity_provider=provider_name(item.provider), base=item.base, weight=item.weight)
+        ecs.CapacityProviderStrategy(
+            capacity_provider=exports.capacity_provider(manifest, item.provider), base=item.base, weight=item.weight
+        )
         for item in spec.capacity
     ]
 

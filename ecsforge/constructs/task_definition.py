@@ -111,7 +111,7 @@ class TaskDefinition(Construct):
     def _repository(self, registry: str) -> ecr.IRepository:
         if registry not in self._repositories:
             self._repositories[registry] = ecr.Repository.from_repository_name(
-                self, f"Registry-{registry}", f"{self.manifest.app}/{self.manifest.environment}/{registry}"
+                self, f"Registry-{registry}", exports.repository_name(self.manifest, registry)
             )
         return self._repositories[registry]
 

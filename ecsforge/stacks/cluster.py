@@ -92,4 +92,4 @@ class ClusterStack(PlatformStack):
             values[exports.ALB_FULL_NAME] = ("AlbFullName", self.load_balancer.alb.load_balancer_full_name)
             CfnOutput(self, "AlbDnsName", value=self.load_balancer.alb.load_balancer_dns_name)
         for export, (output_id, value) in values.items():
-            CfnOutput(self, output_id, value=value, export_name=exports.name(self.manifest, export))
+            CfnOutput(self, output_id, value=value, export_name=self.export_name(export))

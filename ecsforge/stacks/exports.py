@@ -7,6 +7,7 @@ changes the stack that exports, and CloudFormation never holds an export hostage
 from __future__ import annotations
 
 from ..manifest.models import Manifest
+from ..manifest.services import FARGATE_PROVIDERS
 
 VPC_ID = "vpc-id"
 VPC_CIDR = "vpc-cidr"
@@ -43,3 +44,20 @@ NOT_RELEASED = "none"
 def capacity_provider_name(manifest: Manifest, key: str) -> str:
     # Unique per account and region; the key leads because ECS rejects aws/ecs/fargate prefixes.
     return f"{key}-{manifest.app}-{manifest.environment}"
+
+
+def capacity_provider(manifest: Manifest, provider: str) -> str:
+    """A manifest provider (fargate, fargate_spot or a cluster.ec2 key) as ECS names it."""
+    if provider in FARGATE_PROVIDERS:
+        return provider.upper()
+    return capacity_provider_name(manifest, provider)
+
+
+def repository_name(manifest: Manifest, registry: str) -> str:
+    """The ECR repository of a registry: the registries stack creates it, the others find it by name."""
+    return f"{manifest.app}/{manifest.environment}/{registry}"
+
+
+def service_name(service: str) -> str:
+    """The export of a service's ECS name, for the pipeline that deploys it."""
+    return f"service-{service}-name"

@@ -22,6 +22,7 @@ class PlatformRefs:
         self.manifest = manifest
         self.public_subnets = public_subnets
         self._imported: dict[str, str] = {}
+        self._capacity_groups: dict[str, ec2.ISecurityGroup] = {}
 
     def imported(self, what: str) -> str:
         # One token per export and stack: each is a call into the jsii runtime.
@@ -107,15 +108,14 @@ class PlatformRefs:
         return self.imported(exports.ALB_FULL_NAME)
 
     def capacity_security_group(self, key: str) -> ec2.ISecurityGroup:
-        found = self.stack.node.try_find_child(f"CapacitySecurityGroup-{key}")
-        if isinstance(found, ec2.SecurityGroup):
-            return found
-        return ec2.SecurityGroup.from_security_group_id(
-            self.stack,
-            f"CapacitySecurityGroup-{key}",
-            self.imported(exports.capacity_security_group(key)),
-            allow_all_outbound=True,
-        )
+        if key not in self._capacity_groups:
+            self._capacity_groups[key] = ec2.SecurityGroup.from_security_group_id(
+                self.stack,
+                f"CapacitySecurityGroup-{key}",
+                self.imported(exports.capacity_security_group(key)),
+                allow_all_outbound=True,
+            )
+        return self._capacity_groups[key]
 
     def private_subnets(self) -> ec2.SubnetSelection:
         return ec2.SubnetSelection(subnets=self.vpc.private_subnets)

@@ -12,16 +12,12 @@ from . import exports
 from .base import PlatformStack
 
 
-def repo_name(manifest: Manifest, key: str) -> str:
-    return f"{manifest.app}/{manifest.environment}/{key}"
-
-
 class RegistriesStack(PlatformStack):
     def __init__(self, scope: Construct, manifest: Manifest) -> None:
         super().__init__(scope, manifest, "registries", description="ECR repositories (retained on deletion)")
         self.repositories = {}
         for key, registry in manifest.registries.items():
-            repo = repository(self, key, name=f"{manifest.app}/{manifest.environment}/{key}", registry=registry)
+            repo = repository(self, key, name=exports.repository_name(manifest, key), registry=registry)
             self.repositories[key] = repo
             # The tag the pipeline last released; "none" until the first release. CloudFormation
             # never rewrites it (its template value does not change), the pipeline does.
@@ -30,7 +26,7 @@ class RegistriesStack(PlatformStack):
                 f"{key}-released-tag",
                 parameter_name=exports.released_tag_parameter(manifest, key),
                 string_value=exports.NOT_RELEASED,
-                description=f"Tag of the image the pipeline last released to {repo_name(manifest, key)}",
+                description=f"Tag of the image the pipeline last released to {exports.repository_name(manifest, key)}",
             )
             released.apply_removal_policy(RemovalPolicy.RETAIN)
             CfnOutput(

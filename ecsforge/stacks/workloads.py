@@ -11,6 +11,7 @@ from ..constructs.scheduled_task import ScheduledEcsTask
 from ..constructs.service import EcsService
 from ..manifest.models import Manifest
 from ..manifest.services import TaskSpec
+from . import exports
 from .base import PlatformStack
 from .refs import PlatformRefs
 
@@ -35,7 +36,7 @@ class ServiceStack(PlatformStack):
             self,
             "ServiceName",
             value=self.service.service.service_name,
-            export_name=self.export_name(f"service-{name}-name"),
+            export_name=self.export_name(exports.service_name(name)),
         )
 
 
