@@ -164,8 +164,12 @@ def _one(root: type[BaseModel], error: Any, positions: Positions) -> list[Proble
 
 def problems_from(root: type[BaseModel], error: ValidationError, positions: Positions) -> list[Problem]:
     found: list[Problem] = []
+    seen: set[tuple[object, ...]] = set()
     for item in error.errors(include_url=False):
         for problem in _one(root, item, positions):
-            if problem not in found or problem.message not in {p.message for p in found}:
+            # Problem compares by position only (to sort); a duplicate is the whole problem again.
+            key = (problem.line, problem.column, problem.path, problem.message)
+            if key not in seen:
+                seen.add(key)
                 found.append(problem)
     return found
