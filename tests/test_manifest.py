@@ -183,3 +183,71 @@ def test_every_pattern_in_the_schema_has_a_readable_hint():
     patterns = {json.loads(f'"{p}"') for p in patterns}
     assert patterns, "the schema has patterns"
     assert patterns <= set(PATTERN_HINTS), patterns - set(PATTERN_HINTS)
+
+
+def test_a_doubled_dollar_writes_a_literal_reference(tmp_path):
+    manifest = load(
+        tmp_path,
+        """\
+        services:
+          web:
+            containers:
+              app:
+                image: nginx
+                command: ["sh", "-c", "exec app --port $${PORT} --name ${NAME}"]
+        """,
+        environ={"NAME": "web", "PORT": "should-not-be-read"},
+    ).manifest
+    assert manifest.services["web"].containers["app"].command == ["sh", "-c", "exec app --port ${PORT} --name web"]
+
+
+def test_an_empty_variable_is_an_error_not_a_dropped_field(tmp_path):
+    with pytest.raises(ManifestError) as caught:
+        load(
+            tmp_path,
+            """\
+            services:
+              web:
+                cpu: ${CPU}
+                containers: {app: {image: nginx}}
+            """,
+            environ={"CPU": ""},
+        )
+    (problem,) = caught.value.problems
+    assert problem.path == ("services", "web", "cpu") and "CPU is set but empty" in problem.message
+
+
+def test_utf16_with_a_byte_order_mark_is_read(tmp_path):
+    path = tmp_path / "m.yml"
+    path.write_bytes((BASE + "tags: {team: café}\n").encode("utf-16"))
+    assert load_manifest(path, environ={}).manifest.tags == {"team": "café"}
+
+
+def test_keys_are_names_as_written(tmp_path):
+    # YAML 1.1 would read `no` and `on` as booleans and `1` as a number.
+    manifest = load(tmp_path, "tags: {no: a, on: b, 1: c}\n").manifest
+    assert manifest.tags == {"no": "a", "on": "b", "1": "c"}
+
+
+@pytest.mark.parametrize("size", [10, 12])
+def test_alias_expansion_is_bounded(tmp_path, size):
+    # size**6 values: a million and more, from a few hundred bytes.
+    text = f"x0: &x0 [{', '.join(['a'] * size)}]\n"
+    for level in range(1, 6):
+        text += f"x{level}: &x{level} [{', '.join([f'*x{level - 1}'] * size)}]\n"
+    with pytest.raises(ManifestError) as caught:
+        load(tmp_path, text)
+    (problem,) = caught.value.problems
+    assert "expands to more than" in problem.message and problem.path == ()
+
+
+def test_every_loader_problem_is_reported_once_with_a_real_position(tmp_path):
+    lines = (BASE + "tags: {a: !Ref x, b: !!int abc}\nservices: !!set {a, b}\n").splitlines()
+    path = tmp_path / "m.yml"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ManifestError) as caught:
+        load_manifest(path, environ={})
+    problems = caught.value.problems
+    assert [p.path for p in problems] == [("tags", "a"), ("tags", "b"), ("services",)]
+    for problem in problems:
+        assert 1 <= problem.line <= len(lines) and 1 <= problem.column <= len(lines[problem.line - 1])

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from .loader import load_text
+from .loader import Document, decode, load_text
 from .models import Manifest
 from .problems import ManifestError, Problem
 from .report import problems_from
@@ -28,19 +28,28 @@ def load_manifest(path: str | os.PathLike[str], environ: Mapping[str, str] | Non
     """Read and validate one manifest. Raises ManifestError with every problem found."""
     filename = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        data = Path(path).read_bytes()
+    except OSError as error:
+        reason = error.strerror or str(error)
         raise ManifestError(filename, [Problem(1, 1, (), f"cannot read the file ({reason}); check the path")]) from None
+    text, unreadable = decode(data)
+    if text is None:
+        assert unreadable is not None
+        raise ManifestError(filename, [unreadable])
     document, problems = load_text(text, environ)
     if document.data is None or not isinstance(document.data, dict):
         raise ManifestError(filename, problems)
     try:
         manifest = Manifest.model_validate(document.data)
     except ValidationError as error:
-        problems.extend(problems_from(Manifest, error, document.positions))
+        problems.extend(p for p in problems_from(Manifest, error, document.positions) if not _reported(document, p))
         raise ManifestError(filename, problems) from None
     if problems:
         raise ManifestError(filename, problems)
     warnings = [Problem(*document.positions.of_value(path), path, message) for path, message in manifest.warnings()]
     return LoadedManifest(filename, manifest, sorted(warnings))
+
+
+def _reported(document: Document, problem: Problem) -> bool:
+    """True when the loader already reported this value or one that contains it."""
+    return any(problem.path[: len(path)] == path for path in document.reported if path)

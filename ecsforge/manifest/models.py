@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field
 
 from .base import Model, Name, NonEmptyStr, Rule, pattern, reject
 from .catalog import instance_type_problem
@@ -285,10 +285,19 @@ MAX_REGISTRIES = 150
 MAX_EC2_GROUPS = 50
 
 
+def _no_boolean_version(value: object) -> object:
+    # YAML 1.1 reads `version: yes` as true, and Python's true equals 1.
+    if isinstance(value, bool):
+        raise reject(f"{str(value).lower()} is not a manifest version; write version: 1")
+    return value
+
+
 class Manifest(Model):
     """One environment of one application."""
 
-    version: Literal[1] = Field(description="Required. The manifest format version: 1.")
+    version: Annotated[Literal[1], BeforeValidator(_no_boolean_version)] = Field(
+        description="Required. The manifest format version: 1."
+    )
     app: Annotated[Name, Field(max_length=20)] = Field(description="Required. The application name (max 20).")
     environment: Annotated[Name, Field(max_length=12)] = Field(
         description="Required. The environment name, e.g. prod (max 12)."

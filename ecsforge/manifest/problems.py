@@ -6,8 +6,12 @@ dotted path, so that the user can jump straight to it.
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
+
+_PLAIN_KEY = re.compile(r"^[A-Za-z0-9_/*-]+$")
 
 Path = tuple[str | int, ...]
 
@@ -18,8 +22,10 @@ def dotted(path: Path) -> str:
     for part in path:
         if isinstance(part, int):
             out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
+            continue
+        # A key with spaces, dots or other characters is quoted, so `"tags "` shows its space.
+        text = part if _PLAIN_KEY.match(part) else json.dumps(part, ensure_ascii=False)
+        out += f".{text}" if out else text
     return out or "(top level)"
 
 
