@@ -1,4 +1,5 @@
-"""Regenerate ecsforge/manifest/data/ec2_instance_types.json from cfn-lint's data.
+"""Regenerate ecsforge/manifest/data/ec2_instance_types.json and region_resource_types.json
+from cfn-lint's data.
 
 The manifest layer checks instance types against the same per-region lists that the
 cfn-lint gate uses, so a type the gate would reject is reported at its manifest line.
@@ -8,13 +9,18 @@ Run after upgrading cfn-lint: `python scripts/update_instance_types.py`.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
 import cfnlint
 
 SOURCE = Path(cfnlint.__file__).parent / "data/schemas/extensions/aws_ec2_instance/instancetype_enum.json"
-TARGET = Path(__file__).resolve().parent.parent / "ecsforge/manifest/data/ec2_instance_types.json"
+ROOT = Path(__file__).resolve().parent.parent
+TARGET = ROOT / "ecsforge/manifest/data/ec2_instance_types.json"
+REGIONS_TARGET = ROOT / "ecsforge/manifest/data/region_resource_types.json"
+PROVIDERS = Path(cfnlint.__file__).parent / "data/schemas/providers"
+REGION = re.compile(r"^[a-z]{2}(-[a-z]+)?-[a-z]+-[0-9]+$")
 
 
 def generate() -> str:
@@ -28,6 +34,21 @@ def generate() -> str:
     return json.dumps(data, separators=(",", ":"), sort_keys=True) + "\n"
 
 
+def generate_regions() -> str:
+    sys.path.insert(0, str(ROOT))
+    from ecsforge.manifest.catalog import FEATURE_RESOURCE_TYPES
+
+    wanted = sorted({t for types in FEATURE_RESOURCE_TYPES.values() for t in types})
+    data = {}
+    for path in sorted(PROVIDERS.glob("*.json")):
+        if REGION.match(path.stem):
+            offered = json.loads(path.read_text())
+            data[path.stem] = [t for t in wanted if t in offered]
+    return json.dumps(data, indent=1, sort_keys=True) + "\n"
+
+
 if __name__ == "__main__":
     TARGET.write_text(generate())
-    print(f"wrote {TARGET} ({TARGET.stat().st_size} bytes)", file=sys.stderr)
+    REGIONS_TARGET.write_text(generate_regions())
+    for target in (TARGET, REGIONS_TARGET):
+        print(f"wrote {target} ({target.stat().st_size} bytes)", file=sys.stderr)

@@ -11,7 +11,9 @@ from pydantic_core import PydanticCustomError
 
 from .problems import Path
 
-NAME_PATTERN = r"^[a-z][a-z0-9-]{0,31}$"
+# The contract's `^[a-z][a-z0-9-]{0,31}$`, less what AWS rejects where names end up (ECR
+# repositories, Cloud Map and namespace names): a trailing hyphen, or two in a row.
+NAME_PATTERN = r"^(?!.*--)[a-z]([a-z0-9-]{0,30}[a-z0-9])?$"
 RULES_ERROR = "manifest_rules"
 
 # (path relative to the model, message). The message starts with the value it is about.
@@ -62,7 +64,8 @@ def _name(value: str) -> str:
 
     if not re.match(NAME_PATTERN, value):
         raise reject(
-            f"{value!r} is not a valid name; use 1 to 32 lowercase letters, digits and '-', starting with a letter"
+            f"{value!r} is not a valid name; use 1 to 32 lowercase letters, digits and single '-', starting "
+            "with a letter and not ending with '-'"
         )
     return value
 

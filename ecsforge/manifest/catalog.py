@@ -8,6 +8,36 @@ from functools import cache
 from pathlib import Path
 
 _INSTANCE_TYPES = Path(__file__).parent / "data" / "ec2_instance_types.json"
+_REGIONS = Path(__file__).parent / "data" / "region_resource_types.json"
+
+# The CloudFormation resource types each part of a manifest creates. A region that lacks
+# one cannot deploy that part (e.g. no CodeStar Notifications, so no pipeline).
+FEATURE_RESOURCE_TYPES: dict[str, tuple[str, ...]] = {
+    "environment": (
+        "AWS::ECS::Cluster",
+        "AWS::ECS::ClusterCapacityProviderAssociations",
+        "AWS::ServiceDiscovery::PrivateDnsNamespace",
+        "AWS::EC2::VPC",
+        "AWS::Logs::LogGroup",
+    ),
+    "services": ("AWS::ECS::Service", "AWS::ECS::TaskDefinition"),
+    "scaling": ("AWS::ApplicationAutoScaling::ScalableTarget", "AWS::ApplicationAutoScaling::ScalingPolicy"),
+    "rollback_alarms": ("AWS::CloudWatch::Alarm",),
+    "discovery": ("AWS::ServiceDiscovery::Service",),
+    "scheduled_tasks": ("AWS::Scheduler::Schedule",),
+    "registries": ("AWS::ECR::Repository",),
+    "load_balancer": ("AWS::ElasticLoadBalancingV2::LoadBalancer", "AWS::ElasticLoadBalancingV2::ListenerRule"),
+    "ec2": ("AWS::AutoScaling::AutoScalingGroup", "AWS::ECS::CapacityProvider", "AWS::EC2::LaunchTemplate"),
+    "pipelines": (
+        "AWS::CodePipeline::Pipeline",
+        "AWS::CodeBuild::Project",
+        "AWS::CodeStarNotifications::NotificationRule",
+        "AWS::KMS::Key",
+        "AWS::SNS::Topic",
+    ),
+    "codecommit": ("AWS::CodeCommit::Repository",),
+    "generated_secrets": ("AWS::SecretsManager::Secret",),
+}
 
 
 @cache
@@ -30,6 +60,10 @@ def instance_type_problem(instance_type: str, region: str) -> str | None:
         close = difflib.get_close_matches(instance_type, sorted(known), n=1, cutoff=0.75)
         hint = f"did you mean {close[0]}?" if close else "use an EC2 instance type such as t3.medium"
         return f"{instance_type!r} is not an EC2 instance type; {hint}"
+    family = instance_type.split(".")[0]
+    if "-" in family:
+        # aws-cdk's InstanceType cannot parse these (mac2-m2.metal, u-6tb1.metal, p6-b200...).
+        return f"{instance_type!r}: ecsforge cannot use instance types whose family has a '-'; choose another family"
     offered = instance_types_by_region().get(region)
     if offered is not None and instance_type not in offered:
         family = instance_type.split(".")[0]
@@ -37,3 +71,28 @@ def instance_type_problem(instance_type: str, region: str) -> str | None:
         hint = f"use one that is, e.g. {same_family[0]}" if same_family else "choose a family offered there"
         return f"{instance_type!r} is not offered in {region}; {hint}"
     return None
+
+
+@cache
+def resource_types_by_region() -> dict[str, frozenset[str]]:
+    """Of FEATURE_RESOURCE_TYPES, those each region's CloudFormation offers (from cfn-lint's
+    per-region schemas); regenerate with scripts/update_instance_types.py."""
+    data: dict[str, list[str]] = json.loads(_REGIONS.read_text())
+    return {region: frozenset(types) for region, types in data.items()}
+
+
+def region_problem(region: str) -> str | None:
+    regions = resource_types_by_region()
+    if region in regions:
+        return None
+    close = difflib.get_close_matches(region, sorted(regions), n=1, cutoff=0.7)
+    hint = f"did you mean {close[0]}?" if close else "use a region such as us-east-1"
+    return f"{region!r} is not an AWS region that CloudFormation knows; {hint}"
+
+
+def missing_resource_types(region: str, feature: str) -> list[str]:
+    """The resource types a feature needs that the region does not offer (none for an unknown region)."""
+    offered = resource_types_by_region().get(region)
+    if offered is None:
+        return []
+    return [t for t in FEATURE_RESOURCE_TYPES[feature] if t not in offered]

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BeforeValidator, Field
 
 from .base import Model, Name, NonEmptyStr, Rule, pattern, reject
-from .catalog import instance_type_problem
+from .catalog import instance_type_problem, missing_resource_types, region_problem
 from .pipelines import Pipeline
 from .problems import show
 from .services import FARGATE_PROVIDERS, LoadBalancer, ScheduledTask, Service, TaskSpec
@@ -277,12 +277,19 @@ class Registry(Model):
 
 
 MAX_SERVICES = 500
+# One stack each; beyond this a single app is better split.
+MAX_SCHEDULED_TASKS = 500
 # An ALB takes 100 listener rules; beyond that the manifest is rejected (one shared ALB).
 MAX_HTTP_SERVICES = 100
 # One output per registry, and CloudFormation allows 200 outputs per stack.
 MAX_REGISTRIES = 150
 # About 8 resources per EC2 group in the cluster stack; CloudFormation allows 500.
 MAX_EC2_GROUPS = 50
+
+
+def _tag_character(character: str) -> bool:
+    """AWS tags allow Unicode letters, digits and spaces, and _ . : / = + - @."""
+    return character.isalnum() or character.isspace() or character in "_.:/=+-@"
 
 
 def _no_boolean_version(value: object) -> object:
@@ -368,13 +375,100 @@ class Manifest(Model):
                         ("tags", key),
                         (f"{key!r} is set by ecsforge (or reserved by AWS) on every resource; use another tag key"),
                     )
+        yield from self._check_tags()
+        yield from self._check_region()
         yield from self._check_workloads()
         yield from self._check_pipelines()
         yield from self._check_sizes()
+        certificate = self.load_balancer.certificate_arn
+        if certificate and certificate.split(":")[3] != self.region:
+            yield (
+                ("load_balancer", "certificate_arn"),
+                (
+                    f"the certificate is in {certificate.split(':')[3]}, but a load balancer takes certificates "
+                    f"of its own region ({self.region}); request or import one there"
+                ),
+            )
+
+    def _check_tags(self) -> Iterator[Rule]:
+        seen: dict[str, str] = {}
+        for key, value in self.tags.items():
+            if key.lower() in seen:
+                yield (
+                    ("tags", key),
+                    (f"{key!r} differs from {seen[key.lower()]!r} only in case; AWS keeps one of them, keep one"),
+                )
+            seen.setdefault(key.lower(), key)
+            for what, text in (("key", key), ("value", value)):
+                bad = next((c for c in text if not _tag_character(c)), None)
+                if bad is not None:
+                    yield (
+                        ("tags", key),
+                        (
+                            f"the tag {what} {text!r} has {bad!r}, which AWS does not allow in tags; use letters, "
+                            "digits, spaces and _ . : / = + - @"
+                        ),
+                    )
+
+    def _check_region(self) -> Iterator[Rule]:
+        problem = region_problem(self.region)
+        if problem:
+            yield ("region",), problem
+            return
+        features: list[tuple[tuple[str | int, ...], str]] = [((), "environment")]
+        if self.services:
+            features.append((("services",), "services"))
+        if self.scheduled_tasks:
+            features.append((("scheduled_tasks",), "scheduled_tasks"))
+        if self.registries:
+            features.append((("registries",), "registries"))
+        if self.cluster.ec2:
+            features.append((("cluster", "ec2"), "ec2"))
+        if self.http_services:
+            features.append((("load_balancer",), "load_balancer"))
+        for name, service in self.services.items():
+            if service.scaling:
+                features.append((("services", name, "scaling"), "scaling"))
+            if service.discovery:
+                features.append((("services", name, "discovery"), "discovery"))
+            if service.deployment.rollback_alarms:
+                features.append((("services", name, "deployment", "rollback_alarms"), "rollback_alarms"))
+        for name, pipeline in self.pipelines.items():
+            features.append((("pipelines", name), "pipelines"))
+            for index, source in enumerate(pipeline.source):
+                if source.codecommit is not None and source.codecommit.create:
+                    features.append((("pipelines", name, "source", index, "codecommit"), "codecommit"))
+        reported: set[str] = set()
+        for path, feature in features:
+            missing = [t for t in missing_resource_types(self.region, feature) if t not in reported]
+            if missing:
+                reported.update(missing)
+                yield (
+                    path,
+                    (
+                        f"{self.region} has no {', '.join(missing)} in CloudFormation, which this needs; use another "
+                        "region or leave it out"
+                    ),
+                )
 
     def _check_workloads(self) -> Iterator[Rule]:
         if len(self.services) > MAX_SERVICES:
             yield ("services",), f"has {len(self.services)} services; a cluster runs at most {MAX_SERVICES}"
+        if len(self.scheduled_tasks) > MAX_SCHEDULED_TASKS:
+            yield (
+                ("scheduled_tasks",),
+                (
+                    f"has {len(self.scheduled_tasks)} scheduled tasks; at most {MAX_SCHEDULED_TASKS} (one stack "
+                    "each): run several jobs from one task's command, or split the environment"
+                ),
+            )
+        for name in self.scheduled_tasks:
+            if name in self.services:
+                # Both would register the task family <app>-<environment>-<name>.
+                yield (
+                    ("scheduled_tasks", name),
+                    (f"{name!r} is also a service; their task families would collide, rename one of them"),
+                )
         workloads: list[tuple[tuple[str, str], TaskSpec]] = [
             *((("services", n), s) for n, s in self.services.items()),
             *((("scheduled_tasks", n), t) for n, t in self.scheduled_tasks.items()),
@@ -437,7 +531,21 @@ class Manifest(Model):
     def _check_pipelines(self) -> Iterator[Rule]:
         deployed_by: dict[str, str] = {}
         built_by: dict[str, str] = {}
+        created_by: dict[str, str] = {}
         for name, pipeline in self.pipelines.items():
+            for index, source in enumerate(pipeline.source):
+                codecommit = source.codecommit
+                if codecommit is None or not codecommit.create:
+                    continue
+                if codecommit.repository in created_by:
+                    yield (
+                        ("pipelines", name, "source", index, "codecommit", "repository"),
+                        (
+                            f"{codecommit.repository!r} is already created by pipeline "
+                            f"{created_by[codecommit.repository]!r}; set `create: false` here to use it"
+                        ),
+                    )
+                created_by.setdefault(codecommit.repository, name)
             registry = pipeline.build.registry
             if registry in built_by:
                 yield (

@@ -22,7 +22,7 @@ class CodeCommitSource(Model):
     repository: str = Field(
         min_length=1,
         max_length=100,
-        pattern=pattern(r"^[\w.-]+$", "repository name", "shop-web"),
+        pattern=pattern(r"^[A-Za-z0-9_.-]+$", "repository name", "shop-web"),
         description="Required. The repository's name.",
     )
     branch: BRANCH = Field("main", description="Default: main.")
@@ -31,6 +31,12 @@ class CodeCommitSource(Model):
         description="Default: true, the repository is created by the stack (and kept on deletion). "
         "false: an existing repository of this name is used.",
     )
+
+    def check(self) -> Iterator[Rule]:
+        if self.repository.lower().endswith(".git"):
+            yield ("repository",), f"{self.repository!r}: CodeCommit names cannot end in .git; drop the suffix"
+        if self.repository in (".", ".."):
+            yield ("repository",), f"{self.repository!r} is not a repository name; use a name like shop-web"
 
 
 class GitHubSource(Model):
@@ -55,6 +61,24 @@ class S3Source(Model):
         "and EventBridge notifications on.",
     )
     key: str = Field(min_length=1, max_length=1024, description="Required. The object key of the source zip.")
+
+    def check(self) -> Iterator[Rule]:
+        import ipaddress
+
+        bucket = self.bucket
+        if bucket is None:
+            return
+        try:
+            ipaddress.IPv4Address(bucket)
+            yield ("bucket",), f"{bucket!r}: a bucket name cannot look like an IP address; name it like shop-sources"
+        except ValueError:
+            pass
+        if ".." in bucket or ".-" in bucket or "-." in bucket:
+            yield ("bucket",), f"{bucket!r}: S3 bucket names have no '..', '.-' or '-.'; fix the name"
+        if bucket.startswith(("xn--", "sthree-", "amzn-s3-demo-")) or bucket.endswith(
+            ("-s3alias", "--ol-s3", "--x-s3", ".mrap")
+        ):
+            yield ("bucket",), f"{bucket!r} uses a prefix or suffix S3 reserves; choose another name"
 
 
 class Source(Model):

@@ -83,7 +83,10 @@ class Image(Model):
 
 
 SecretSource = Annotated[str, Field(min_length=1)]
-_SECRET_SOURCE = re.compile(r"^(ssm:(/?[A-Za-z0-9_.\-/]+)|secretsmanager:([A-Za-z0-9/_+=.@-]+)(:([^:]+))?|generate)$")
+# SSM: a plain name, or a path that starts with / (AWS needs the slash once the name has one).
+_SECRET_SOURCE = re.compile(
+    r"^(ssm:(/[A-Za-z0-9_.\-/]+|[A-Za-z0-9_.\-]+)|secretsmanager:([A-Za-z0-9/_+=.@-]+)(:([^:]+))?|generate)$"
+)
 
 
 def parse_secret(source: str) -> tuple[str, str, str | None]:
@@ -190,6 +193,14 @@ class HttpHealthCheck(Model):
     )
 
     def check(self) -> Iterator[Rule]:
+        for part in self.success_codes.split(","):
+            low, _, high = part.partition("-")
+            # ALB matchers for HTTP take codes from 200 to 499.
+            if not 200 <= int(low) <= 499 or (high and not int(low) < int(high) <= 499):
+                yield (
+                    ("success_codes",),
+                    (f"{part!r} is not a range of HTTP codes an ALB accepts; use codes from 200 to 499, e.g. 200-399"),
+                )
         if self.timeout_seconds >= self.interval_seconds:
             yield (
                 ("timeout_seconds",),
@@ -329,6 +340,34 @@ TimeZoneName = Annotated[str, AfterValidator(_timezone)]
 
 
 _CRON_FIELDS = 6
+_RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
+
+
+def cron_problem(fields: str) -> str | None:
+    """What AWS rejects in six cron fields that the field count does not show."""
+    parts = fields.split()
+    if len(parts) != _CRON_FIELDS:
+        return None
+    day_of_month, day_of_week = parts[2], parts[4]
+    if day_of_month != "?" and day_of_week != "?":
+        return (
+            f"{fields!r} sets both day-of-month ({day_of_month}) and day-of-week ({day_of_week}); AWS needs one "
+            "of them to be ?, e.g. \"0 8 ? * MON-FRI *\""
+        )
+    return None
+
+
+def rate_problem(expression: str) -> str | None:
+    match = _RATE.match(expression)
+    if not match:
+        return None
+    value, unit = int(match.group(1)), match.group(2)
+    if value < 1:
+        return f"{expression!r}: a rate runs at least every 1 {unit.rstrip('s')}; use 1 or more"
+    if (value == 1) == unit.endswith("s"):
+        right = unit.rstrip("s") if value == 1 else unit + "s"
+        return f"{expression!r}: AWS wants the singular for 1 and the plural otherwise; write rate({value} {right})"
+    return None
 
 
 class ScheduledScaling(Model):
@@ -338,6 +377,12 @@ class ScheduledScaling(Model):
     max: int | None = Field(None, ge=0, le=MAX_TASKS_PER_SERVICE, description="Default: unchanged.")
 
     def check(self) -> Iterator[Rule]:
+        if re.match(r"^\s*(cron|rate|at)\(", self.cron):
+            yield ("cron",), f"{self.cron!r}: write only the six fields, without cron(...), e.g. \"0 8 ? * MON-FRI *\""
+            return
+        problem = cron_problem(self.cron)
+        if problem:
+            yield ("cron",), problem
         if len(self.cron.split()) != _CRON_FIELDS:
             yield (
                 ("cron",),
@@ -509,6 +554,9 @@ class TaskSpec(Model):
                         "lower it or raise the task's"
                     ),
                 )
+        yield from self._check_container_resources()
+        yield from self._check_ports()
+        yield from self._check_dependencies()
         if not self.on_fargate and self.memory is None:
             for name, container in self.containers.items():
                 if container.memory is None and container.memory_reservation is None:
@@ -534,6 +582,77 @@ class TaskSpec(Model):
                     f"the task definition would be about {size} bytes; ECS allows {MAX_TASK_DEFINITION_BYTES}: "
                     "move large environment values into SSM parameters or secrets"
                 ),
+            )
+
+    def _check_container_resources(self) -> Iterator[Rule]:
+        for name, container in self.containers.items():
+            if self.cpu is not None and container.cpu is not None and container.cpu > self.cpu:
+                yield (
+                    ("containers", name, "cpu"),
+                    (f"{container.cpu} is above the task's cpu ({self.cpu}); lower it or raise the task's"),
+                )
+        if self.memory is not None:
+            # ECS rejects a task whose containers' hard limits (or reservations) add up past the task's memory.
+            for field_name in ("memory", "memory_reservation"):
+                values = [getattr(c, field_name) or 0 for c in self.containers.values()]
+                if len([v for v in values if v]) > 1 and sum(values) > self.memory:
+                    yield (
+                        ("containers",),
+                        (
+                            f"the containers' {field_name} add up to {sum(values)} MiB, above the task's memory "
+                            f"({self.memory}); lower them or raise the task's"
+                        ),
+                    )
+        if self.cpu is not None:
+            total_cpu = sum(c.cpu or 0 for c in self.containers.values())
+            if len([c for c in self.containers.values() if c.cpu]) > 1 and total_cpu > self.cpu:
+                yield (
+                    ("containers",),
+                    (f"the containers' cpu add up to {total_cpu}, above the task's cpu ({self.cpu}); lower them"),
+                )
+
+    def _check_ports(self) -> Iterator[Rule]:
+        # In awsvpc and host mode all containers share one network namespace (or the host's);
+        # in bridge mode only fixed host ports can clash.
+        seen: dict[int, str] = {}
+        for name, container in self.containers.items():
+            if container.port is None:
+                continue
+            port = container.port if self.network_mode != "bridge" else container.host_port
+            if not port:
+                continue
+            if port in seen:
+                field_name = "port" if self.network_mode != "bridge" else "host_port"
+                yield (
+                    ("containers", name, field_name),
+                    (f"{port} is already used by container {seen[port]!r}; containers of one task need distinct ports"),
+                )
+            seen.setdefault(port, name)
+
+    def _check_dependencies(self) -> Iterator[Rule]:
+        for name, container in self.containers.items():
+            for other, condition in container.depends_on.items():
+                target = self.containers.get(other)
+                if target is None or other == name:
+                    continue
+                if condition in ("success", "complete") and target.essential:
+                    yield (
+                        ("containers", name, "depends_on", other),
+                        (
+                            f"{condition!r}: ECS waits for {other!r} to exit, but it is essential (the task would "
+                            f"stop with it); set `essential: false` on {other!r} or use start/healthy"
+                        ),
+                    )
+                if condition == "healthy" and target.health_check is None:
+                    yield (
+                        ("containers", name, "depends_on", other),
+                        (f"'healthy', but {other!r} has no health_check; add one to it or use start"),
+                    )
+        cycle = _dependency_cycle({n: list(c.depends_on) for n, c in self.containers.items()})
+        if cycle:
+            yield (
+                ("containers", cycle[0], "depends_on"),
+                (f"containers wait for each other in a circle ({' -> '.join(cycle)}); break the cycle"),
             )
 
     def _check_fargate(self) -> Iterator[Rule]:
@@ -584,6 +703,32 @@ class TaskSpec(Model):
                             "template: move it to `secrets`"
                         ),
                     )
+
+
+def _dependency_cycle(graph: dict[str, list[str]]) -> list[str] | None:
+    """The first cycle of container dependencies, as a path that returns to its start."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+
+    def visit(node: str, path: list[str]) -> list[str] | None:
+        state[node] = 1
+        for nxt in graph.get(node, []):
+            if nxt not in graph:
+                continue
+            if state.get(nxt) == 1:
+                return [*path[path.index(nxt) :], nxt]
+            if nxt not in state:
+                found = visit(nxt, [*path, nxt])
+                if found:
+                    return found
+        state[node] = 2
+        return None
+
+    for start in graph:
+        if start not in state:
+            found = visit(start, [start])
+            if found:
+                return found
+    return None
 
 
 def _estimated_task_definition_bytes(task: TaskSpec) -> int:
@@ -741,7 +886,10 @@ class ScheduledTask(TaskSpec):
     def check(self) -> Iterator[Rule]:
         yield from super().check()
         cron = re.fullmatch(r"cron\((.+)\)", self.schedule)
-        rate = re.fullmatch(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)", self.schedule)
+        rate = _RATE.fullmatch(self.schedule)
+        problem = rate_problem(self.schedule) if rate else cron_problem(cron.group(1)) if cron else None
+        if problem:
+            yield ("schedule",), problem
         if cron and len(cron.group(1).split()) != _CRON_FIELDS:
             yield (
                 ("schedule",),
@@ -779,6 +927,10 @@ class LoadBalancer(Model):
 
         for index, cidr in enumerate(self.allowed_cidrs or []):
             try:
-                ipaddress.ip_network(cidr, strict=True)
+                # IPv4 with an explicit mask: the load balancer's security group rules are IPv4.
+                ipaddress.IPv4Network(cidr, strict=True)
+                valid = "/" in cidr
             except ValueError:
-                yield ("allowed_cidrs", index), f"{cidr!r} is not a CIDR block; write it like 203.0.113.0/24"
+                valid = False
+            if not valid:
+                yield ("allowed_cidrs", index), f"{cidr!r} is not an IPv4 CIDR block; write it like 203.0.113.0/24"
