@@ -352,7 +352,7 @@ def cron_problem(fields: str) -> str | None:
     if day_of_month != "?" and day_of_week != "?":
         return (
             f"{fields!r} sets both day-of-month ({day_of_month}) and day-of-week ({day_of_week}); AWS needs one "
-            "of them to be ?, e.g. \"0 8 ? * MON-FRI *\""
+            'of them to be ?, e.g. "0 8 ? * MON-FRI *"'
         )
     return None
 
@@ -378,7 +378,7 @@ class ScheduledScaling(Model):
 
     def check(self) -> Iterator[Rule]:
         if re.match(r"^\s*(cron|rate|at)\(", self.cron):
-            yield ("cron",), f"{self.cron!r}: write only the six fields, without cron(...), e.g. \"0 8 ? * MON-FRI *\""
+            yield ("cron",), f'{self.cron!r}: write only the six fields, without cron(...), e.g. "0 8 ? * MON-FRI *"'
             return
         problem = cron_problem(self.cron)
         if problem:
