@@ -14,7 +14,7 @@ MANIFESTS ?=
 export ECSFORGE_MANIFESTS := $(MANIFESTS)
 PYTEST_ARGS ?=
 
-.PHONY: setup synth test lint snapshot-update bench clean
+.PHONY: setup synth test lint snapshot-update bench fuzz clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(VENV)/bin/python || python3 -m venv $(VENV)
@@ -42,6 +42,12 @@ test: lint
 
 bench: setup
 	python bench/run.py
+
+# A long mutation run over the examples (FUZZ_SECONDS, FUZZ_SEED); every defect it prints
+# becomes a fixture under tests/manifests/invalid/.
+FUZZ_SECONDS ?= 600
+fuzz: setup
+	python -m tests.fuzz --seconds $(FUZZ_SECONDS) $(if $(FUZZ_SEED),--seed $(FUZZ_SEED),)
 
 snapshot-update: setup
 	pytest $(if $(MANIFESTS),tests/test_gates.py --snapshot-warn-unused,) --snapshot-update $(PYTEST_ARGS)
