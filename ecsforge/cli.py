@@ -1,4 +1,4 @@
-"""`python -m ecsforge validate FILE...` and `python -m ecsforge schema`."""
+"""`python -m ecsforge validate FILE...`, `python -m ecsforge diff OLD NEW` and `python -m ecsforge schema`."""
 
 from __future__ import annotations
 
@@ -30,6 +30,29 @@ def validate(paths: Sequence[str]) -> int:
     return status
 
 
+def diff(old: str, new: str) -> int:
+    """Exit 0: no hazard; 1: a manifest is invalid; 2: synthesis failed; 3: a hazard."""
+    from .diff import SynthError, diff_manifests, render
+
+    loaded = []
+    for path in (old, new):
+        try:
+            loaded.append(load_manifest(path))
+        except ManifestError as error:
+            print(error, file=sys.stderr)
+    if len(loaded) < 2:
+        return 1
+    for manifest in loaded:
+        print_warnings(manifest.filename, manifest.warnings)
+    try:
+        result = diff_manifests(*loaded)
+    except SynthError as error:
+        print(error, file=sys.stderr)
+        return 2
+    print(render(result))
+    return result.exit_code
+
+
 def schema() -> dict[str, object]:
     document = Manifest.model_json_schema(by_alias=True, mode="validation")
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", **document}
@@ -40,9 +63,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     check = commands.add_parser("validate", help="check manifests; exit 1 if any is invalid")
     check.add_argument("files", nargs="+", metavar="FILE")
+    compare = commands.add_parser(
+        "diff", help="what deploying NEW over OLD would do, offline; exit 3 on a hazard, 1 if a manifest is invalid"
+    )
+    compare.add_argument("old", metavar="OLD")
+    compare.add_argument("new", metavar="NEW")
     commands.add_parser("schema", help="print the manifest's JSON Schema")
     args = parser.parse_args(argv)
     if args.command == "validate":
         return validate(args.files)
+    if args.command == "diff":
+        return diff(args.old, args.new)
     print(json.dumps(schema(), indent=2, sort_keys=True))
     return 0

@@ -1,0 +1,289 @@
+"""`ecsforge diff` over pairs of manifests (tests/manifests/lifecycle/): what deploying the second
+over the first would do. Expectations come from the synthesized templates where they can.
+
+Some verdicts hold only once other branches' template changes are merged; those are
+xfail(strict=True) and name the branch, so the integrator flips them after merging.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from ecsforge import cli
+from ecsforge.diff import (
+    DEPLOYMENT_MARGIN_MINUTES,
+    REPLACED,
+    DiffResult,
+    Templates,
+    diff_templates,
+    synthesize,
+)
+from ecsforge.manifest import load_manifest
+
+from .helpers import ROOT
+
+LIFECYCLE = "tests/manifests/lifecycle"
+REGION = "eu-west-1"
+SERVICE = "AWS::ECS::Service"
+NEEDS_RELEASES = "needs releases (released tags as a create-only custom resource)"
+NEEDS_SERVICE = "needs service (no DesiredCount with scaling; listener rules without tags)"
+NEEDS_CLUSTER = "needs cluster (listener ARN and ALB full name as SSM-typed parameters, not exports)"
+
+
+@pytest.fixture(scope="session")
+def templates() -> Callable[[str], Templates]:
+    """Each lifecycle manifest synthesized once per session, in this process."""
+    cache: dict[str, Templates] = {}
+
+    def get(name: str) -> Templates:
+        if name not in cache:
+            cache[name] = synthesize(load_manifest(ROOT / LIFECYCLE / f"{name}.yml"))
+        return cache[name]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def diff(templates: Callable[[str], Templates]) -> Callable[[str, str], DiffResult]:
+    cache: dict[tuple[str, str], DiffResult] = {}
+
+    def get(old: str, new: str) -> DiffResult:
+        if (old, new) not in cache:
+            cache[old, new] = diff_templates(
+                templates(old),
+                templates(new),
+                old_manifest=f"{LIFECYCLE}/{old}.yml",
+                new_manifest=f"{LIFECYCLE}/{new}.yml",
+                region=REGION,
+            )
+        return cache[old, new]
+
+    return get
+
+
+def kinds(result: DiffResult) -> list[str]:
+    return sorted(h.kind for h in result.hazards)
+
+
+def of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
+
+
+def without_tags(template: dict[str, Any]) -> dict[str, Any]:
+    resources = {
+        k: {**v, "Properties": {p: x for p, x in v.get("Properties", {}).items() if p != "Tags"}}
+        for k, v in template["Resources"].items()
+    }
+    return {**template, "Resources": resources}
+
+
+# --- a tag edit --------------------------------------------------------------------------------
+
+
+def test_tag_edit_updates_only_the_tagged_resources(diff, templates):
+    result = diff("base", "tag-edit")
+    old, new = templates("base"), templates("tag-edit")
+    assert set(old) == set(new)
+    for stack in old:
+        # The templates differ in tags and nothing else...
+        assert without_tags(old[stack]) == without_tags(new[stack])
+    retagged = {
+        (stack, k)
+        for stack in old
+        for k, v in old[stack]["Resources"].items()
+        if v.get("Properties", {}).get("Tags") != new[stack]["Resources"][k].get("Properties", {}).get("Tags")
+    }
+    # ...so the diff updates exactly the resources whose tags differ, and says "tags only".
+    assert retagged
+    assert {(stack, c.logical_id) for stack, c in result.changes()} == retagged
+    assert all(c.tags_only for _, c in result.changes())
+    assert result.deployments == []
+    assert all(s.status == "unchanged" or s.tags_only for s in result.stacks)
+
+
+@pytest.mark.xfail(strict=True, reason=NEEDS_RELEASES)
+def test_tag_edit_leaves_released_tags_alone(diff):
+    assert "released-tag" not in kinds(diff("base", "tag-edit"))
+
+
+@pytest.mark.xfail(strict=True, reason=NEEDS_SERVICE)
+def test_tag_edit_keeps_the_scaled_count(diff):
+    assert "desired-count" not in kinds(diff("base", "tag-edit"))
+
+
+@pytest.mark.xfail(strict=True, reason=f"{NEEDS_RELEASES}; {NEEDS_SERVICE}")
+def test_tag_edit_has_no_hazard(diff):
+    assert diff("base", "tag-edit").hazards == []
+
+
+def test_a_tags_only_update_of_a_scaled_service_with_a_count_resets_it(diff, templates):
+    """The hazard the `service` branch removes, as long as the template pins a count."""
+    api = templates("base")["life-dev-service-api"]
+    (service,) = of_type(api, SERVICE).values()
+    if "DesiredCount" not in service["Properties"] or "NoValue" in str(service["Properties"]["DesiredCount"]):
+        pytest.skip("the template no longer pins a count with scaling")
+    hazards = [h for h in diff("base", "tag-edit").hazards if h.kind == "desired-count"]
+    assert [h.stack for h in hazards] == ["life-dev-service-api"]
+
+
+# --- a certificate added -----------------------------------------------------------------------
+
+
+def test_certificate_added_adds_an_https_listener(diff, templates):
+    result = diff("base", "certificate-added")
+    old = of_type(templates("base")["life-dev-cluster"], "AWS::ElasticLoadBalancingV2::Listener")
+    new = of_type(templates("certificate-added")["life-dev-cluster"], "AWS::ElasticLoadBalancingV2::Listener")
+    https = {k for k, v in new.items() if v["Properties"]["Protocol"] == "HTTPS"} - set(old)
+    assert len(https) == 1
+    assert {c.logical_id for c in result.stack("life-dev-cluster").by_action("added")} == https
+    assert not [c for _, c in result.changes() if c.type == "AWS::ElasticLoadBalancingV2::LoadBalancer"]
+    assert not {"https", "load-balancer", "stateful", "stack-removed"} & set(kinds(result))
+
+
+@pytest.mark.xfail(strict=True, reason=NEEDS_CLUSTER)
+def test_certificate_added_changes_no_imported_export(diff):
+    assert "export" not in kinds(diff("base", "certificate-added"))
+
+
+# --- a service added, a service removed --------------------------------------------------------
+
+
+def test_service_added_touches_no_other_stack(diff, templates):
+    result = diff("base", "service-added")
+    added = set(templates("service-added")) - set(templates("base"))
+    assert added == {"life-dev-service-worker"}
+    assert {s.name for s in result.stacks if s.status == "added"} == added
+    assert {s.status for s in result.stacks if s.name not in added} == {"unchanged"}
+    assert result.hazards == [] and result.deployments == []
+    assert result.exit_code == 0  # what `ecsforge diff` exits with
+
+
+def test_service_removed_asks_for_cdk_destroy(diff, templates):
+    result = diff("base", "service-removed")
+    removed = set(templates("base")) - set(templates("service-removed"))
+    assert removed == {"life-dev-service-web"}
+    assert [(h.kind, h.stack) for h in result.hazards] == [("stack-removed", "life-dev-service-web")]
+    assert f"`cdk destroy life-dev-service-web -c manifest={LIFECYCLE}/base.yml`" in result.hazards[0].line()
+    assert "BEFORE" not in result.hazards[0].line()
+    assert {s.status for s in result.stacks if s.name not in removed} == {"unchanged"}
+    # Its log group is retained: a note, not a hazard.
+    assert any("kept (Retain)" in n.text for n in result.notes if n.stack == "life-dev-service-web")
+    assert result.exit_code == 3
+
+
+# --- a service replaced ------------------------------------------------------------------------
+
+
+def test_replica_to_daemon_replaces_the_service(diff, templates):
+    result = diff("ec2-replica", "ec2-daemon")
+    stack = "life-ec2-service-agent"
+    (old,) = of_type(templates("ec2-replica")[stack], SERVICE).values()
+    (new,) = of_type(templates("ec2-daemon")[stack], SERVICE).values()
+    assert old["Properties"].get("SchedulingStrategy") != new["Properties"].get("SchedulingStrategy")
+    (change,) = [c for c in result.stack(stack).changes if c.type == SERVICE]
+    assert change.action == REPLACED
+    assert "SchedulingStrategy" in change.replaced_by
+    assert [(d.stack, d.reasons) for d in result.deployments] == [(stack, ("replaced",))]
+    assert result.hazards == []
+
+
+# --- scaling added -----------------------------------------------------------------------------
+
+
+def test_scaling_added_adds_a_scalable_target_without_a_deployment(diff, templates):
+    result = diff("base", "scaling-added")
+    targets = of_type(templates("scaling-added")["life-dev-service-web"], "AWS::ApplicationAutoScaling::ScalableTarget")
+    assert len(targets) == 1
+    added = {c.logical_id for c in result.stack("life-dev-service-web").by_action("added")}
+    assert set(targets) <= added
+    assert result.deployments == []
+
+
+@pytest.mark.xfail(strict=True, reason=NEEDS_SERVICE)
+def test_scaling_added_has_no_hazard(diff):
+    assert diff("base", "scaling-added").hazards == []
+
+
+# --- rolling -> blue/green, then an http path edit ---------------------------------------------
+
+
+def test_rolling_to_blue_green_starts_one_blue_green_deployment(diff, templates):
+    result = diff("base", "blue-green")
+    (service,) = of_type(templates("blue-green")["life-dev-service-web"], SERVICE).values()
+    bake = service["Properties"]["DeploymentConfiguration"]["BakeTimeInMinutes"]
+    (deployment,) = result.deployments
+    assert deployment.stack == "life-dev-service-web"
+    assert deployment.strategy == "blue_green"
+    assert deployment.minutes == bake + DEPLOYMENT_MARGIN_MINUTES
+    assert "LoadBalancers" in deployment.reasons
+    # The rule has never been swapped while the service was rolling.
+    assert "listener-rule" not in kinds(result)
+
+
+def test_path_edit_on_a_blue_green_service_flags_the_listener_rule(diff, templates):
+    result = diff("blue-green", "blue-green-path-edit")
+    rules = of_type(
+        templates("blue-green-path-edit")["life-dev-service-web"], "AWS::ElasticLoadBalancingV2::ListenerRule"
+    )
+    hazards = [h for h in result.hazards if h.kind == "listener-rule"]
+    assert [h.stack for h in hazards] == ["life-dev-service-web"]
+    assert any(rule in hazards[0].what for rule in rules)
+    assert "ECS owns this rule after a swap" in hazards[0].line()
+    assert result.exit_code == 3
+
+
+def test_path_edit_on_a_rolling_service_is_no_hazard(diff):
+    """The same rule edit on a rolling service: CloudFormation alone owns the rule."""
+    result = diff("base", "path-edit")
+    (change,) = result.stack("life-dev-service-web").changes
+    assert change.type == "AWS::ElasticLoadBalancingV2::ListenerRule" and "Conditions" in change.properties
+    assert result.hazards == [] and result.deployments == []
+
+
+# --- the load balancer made private ------------------------------------------------------------
+
+
+def test_public_flip_replaces_the_load_balancer(diff, templates):
+    result = diff("base", "private-load-balancer")
+    (old,) = of_type(templates("base")["life-dev-cluster"], "AWS::ElasticLoadBalancingV2::LoadBalancer").items()
+    (new,) = of_type(
+        templates("private-load-balancer")["life-dev-cluster"], "AWS::ElasticLoadBalancingV2::LoadBalancer"
+    ).items()
+    assert old[0] == new[0] and old[1]["Properties"]["Scheme"] != new[1]["Properties"]["Scheme"]
+    replaced = {c.logical_id: c for c in result.stack("life-dev-cluster").by_action(REPLACED)}
+    assert replaced[old[0]].replaced_by == ("Scheme",)
+    listeners = of_type(templates("base")["life-dev-cluster"], "AWS::ElasticLoadBalancingV2::Listener")
+    assert set(listeners) <= set(replaced)
+    assert "load-balancer" in kinds(result)
+    assert result.exit_code == 3
+
+
+# --- the command -------------------------------------------------------------------------------
+
+
+def test_cli_exit_codes_and_text(tmp_path, capsys):
+    """`python -m ecsforge diff`, in this process (its jsii runtime is already running)."""
+    assert cli.main(["diff", f"{LIFECYCLE}/base.yml", f"{LIFECYCLE}/service-removed.yml"]) == 3
+    out, err = capsys.readouterr()
+    lines = out.splitlines()
+    assert "STACK life-dev-service-api unchanged" in lines
+    assert (
+        "HAZARD life-dev-service-web: gone from the manifest, but `cdk deploy` never deletes stacks; "
+        f"run `cdk destroy life-dev-service-web -c manifest={LIFECYCLE}/base.yml`"
+    ) in lines
+    assert lines[-1].startswith("SUMMARY ") and lines[-1].endswith("hazards: 1")
+    # Nothing from CDK (cdk-nag, validation plugins) on either stream; only manifest warnings.
+    assert err and all(line.startswith("warning: ") for line in err.splitlines()), err
+
+    bad = tmp_path / "bad.yml"
+    bad.write_text("version: 1\napp: x\nenvironment: dev\nregion: eu-west-1\nnetwork: {nat_gatways: 1}\n")
+    assert cli.main(["validate", str(bad)]) == 1
+    validate = capsys.readouterr()
+    assert cli.main(["diff", str(bad), f"{LIFECYCLE}/base.yml"]) == 1
+    invalid = capsys.readouterr()
+    assert invalid.out == ""
+    assert "nat_gatways" in validate.err
+    assert invalid.err == validate.err
