@@ -121,17 +121,10 @@ def mutate(data: dict[str, Any], rng: random.Random) -> dict[str, Any]:
     return mutant
 
 
-def _cdk_context() -> dict[str, Any]:
-    """cdk.json's feature flags, which the CDK CLI would pass: without them templates differ."""
-    import json
-
-    context: dict[str, Any] = json.loads((ROOT / "cdk.json").read_text())["context"]
-    return context
-
-
 def check_one(text: str, synthesize: bool, outcome: Outcome, label: str) -> None:
     from aws_cdk import App
 
+    from ecsforge.diff import cdk_context
     from ecsforge.manifest import ManifestError, load_manifest
     from ecsforge.platform import build
 
@@ -152,7 +145,7 @@ def check_one(text: str, synthesize: bool, outcome: Outcome, label: str) -> None
         if not synthesize:
             return
         try:
-            app = App(outdir=str(Path(folder) / "cdk.out"), context=_cdk_context())
+            app = App(outdir=str(Path(folder) / "cdk.out"), context=cdk_context())
             build(app, loaded.manifest)
             app.synth()
         except Exception as error:
