@@ -8,7 +8,12 @@ import textwrap
 import pytest
 
 from ecsforge.manifest import ManifestError, load_manifest
-from ecsforge.manifest.services import Http, fargate_memory_choices
+from ecsforge.manifest.services import (
+    DEPLOYMENT_MARGIN_MINUTES,
+    Http,
+    deployment_minutes,
+    fargate_memory_choices,
+)
 
 BASE = "version: 1\napp: shop\nenvironment: prod\nregion: us-east-1\n"
 EC2 = "cluster:\n  ec2:\n    general: {instance_type: t3.medium}\n"
@@ -171,3 +176,59 @@ def test_services_that_follow_a_registry_no_pipeline_releases_warn(tmp_path):
     assert set(warnings) == {"web", "admin"}
     assert "no pipeline builds 'web'" in warnings["web"]
     assert "does not deploy 'admin'" in warnings["admin"]
+
+
+def deployment(tmp_path, text):
+    service = "services:\n  web:\n    containers: {app: {image: nginx:1.27, port: 80}}\n    http: {}\n"
+    return load(tmp_path, service + f"    deployment: {text}\n").manifest.services["web"]
+
+
+@pytest.mark.parametrize(
+    ("text", "baking"),
+    [
+        ("{strategy: rolling, bake_minutes: 30}", 0),  # rolling has no bake
+        ("{strategy: blue_green, bake_minutes: 15}", 15),
+        ("{strategy: canary, step_minutes: 7, bake_minutes: 10}", 17),
+        # 25 % steps: shifts at 25, 50, 75, 100 and a step bake between each two.
+        ("{strategy: linear, linear_step_percent: 25, step_minutes: 3, bake_minutes: 10}", 3 * 3 + 10),
+        # 30 % steps: 30, 60, 90, 100; CloudFormation counts floor(100 / 30) = 3 steps too.
+        ("{strategy: linear, linear_step_percent: 30, step_minutes: 4, bake_minutes: 0}", 3 * 4),
+        ("{strategy: linear, linear_step_percent: 3, step_minutes: 1, bake_minutes: 0}", 33),
+    ],
+)
+def test_deployment_minutes(tmp_path, text, baking):
+    assert deployment_minutes(deployment(tmp_path, text)) == baking + DEPLOYMENT_MARGIN_MINUTES
+
+
+def test_exec_into_a_read_only_container_warns(tmp_path):
+    text = """\
+    services:
+      web:
+        exec: true
+        containers:
+          app: {image: nginx:1.27, readonly_root_filesystem: true}
+          side: {image: busybox:1.36}
+      locked:
+        containers:
+          app: {image: nginx:1.27, readonly_root_filesystem: true}
+    """
+    warnings = load(tmp_path, text).warnings
+    assert [w.path for w in warnings] == [("services", "web", "containers", "app", "readonly_root_filesystem")]
+    assert "writable root file system" in warnings[0].message and "turn exec off" in warnings[0].message
+
+
+def test_a_count_that_scaling_overrides_warns(tmp_path):
+    text = """\
+    services:
+      set:
+        containers: {app: {image: nginx:1.27}}
+        count: 4
+        scaling: {min: 2, max: 6}
+      same:
+        containers: {app: {image: nginx:1.27}}
+        count: 2
+        scaling: {min: 2, max: 6}
+    """
+    warnings = load(tmp_path, text).warnings
+    assert [w.path for w in warnings] == [("services", "set", "count")]
+    assert "raise scaling.min instead" in warnings[0].message

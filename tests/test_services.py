@@ -176,10 +176,30 @@ def test_released_images_follow_the_ssm_tag_and_start_no_task_before_a_release(s
     image = json.dumps(by_name["app"]["Image"])
     assert "/shop/prod/web:" in image and '"Ref": "SsmParameterValue' in image
     assert "migrations-v12" in json.dumps(by_name["migrate"]["Image"])  # a fixed tag stays fixed
-    service = only(result.resources("shop-prod-service-web", "AWS::ECS::Service"))["Properties"]
-    assert service["DesiredCount"] == {"Fn::If": [condition_id, 2, 0]}
     target = only(result.resources("shop-prod-service-web", "AWS::ApplicationAutoScaling::ScalableTarget"))
     assert target["Properties"]["MinCapacity"] == {"Fn::If": [condition_id, 2, 0]}
+    minimums = [a["ScalableTargetAction"].get("MinCapacity") for a in target["Properties"]["ScheduledActions"]]
+    assert minimums == [{"Fn::If": [condition_id, 4, 0]}, {"Fn::If": [condition_id, 2, 0]}]
+
+
+# --- who owns the running count ------------------------------------------------------------
+
+
+def test_with_scaling_and_a_release_the_count_belongs_to_application_auto_scaling(synth):
+    result = synth("platform.yml")
+    condition_id = next(iter(result.templates()["shop-prod-service-web"]["Conditions"]))
+    service = only(result.resources("shop-prod-service-web", "AWS::ECS::Service"))["Properties"]
+    # 0 before the first release; after it no DesiredCount, so an update leaves the count alone.
+    assert service["DesiredCount"] == {"Fn::If": [condition_id, {"Ref": "AWS::NoValue"}, 0]}
+
+
+def test_without_scaling_the_count_is_the_manifests(synth):
+    result = synth("platform.yml")
+    condition_id = next(iter(result.templates()["shop-prod-service-api"]["Conditions"]))
+    service = only(result.resources("shop-prod-service-api", "AWS::ECS::Service"))["Properties"]
+    assert service["DesiredCount"] == {"Fn::If": [condition_id, 3, 0]}
+    plain = only(synth("examples/wordpress.yml").resources("wordpress-prod-service-wordpress", "AWS::ECS::Service"))
+    assert plain["Properties"]["DesiredCount"] == 1
 
 
 def test_registries_hold_a_released_tag_parameter_starting_at_none(synth):
@@ -195,7 +215,10 @@ def test_registries_hold_a_released_tag_parameter_starting_at_none(synth):
 def test_plain_images_need_no_release(synth):
     result = synth("examples/ec2-placement.yml")
     service = only(result.resources("placement-test-service-api", "AWS::ECS::Service"))["Properties"]
-    assert service["DesiredCount"] == 2
+    # With scaling and nothing to wait for, Application Auto Scaling alone sets the count.
+    assert "DesiredCount" not in service
+    target = only(result.resources("placement-test-service-api", "AWS::ApplicationAutoScaling::ScalableTarget"))
+    assert target["Properties"]["MinCapacity"] == 2
     assert "Conditions" not in result.templates()["placement-test-service-api"]
 
 
@@ -281,9 +304,19 @@ def test_rollback_alarms_are_deployment_alarms(synth):
     assert set(alarms["AlarmNames"]) == set(defined) and len(defined) == 3
     five_xx = defined["shop-prod-service-web-rollback-http-5xx"]
     assert five_xx["Threshold"] == 5
-    assert {m["MetricStat"]["Metric"]["MetricName"] for m in five_xx["Metrics"] if "MetricStat" in m} == {
-        "HTTPCode_Target_5XX_Count",
-        "RequestCount",
+    # blue_green: the new version may serve from either group, so the alarm adds up both.
+    groups = result.resources("shop-prod-service-web", "AWS::ElasticLoadBalancingV2::TargetGroup")
+    watched = {
+        (m["MetricStat"]["Metric"]["MetricName"], json.dumps(m["MetricStat"]["Metric"]["Dimensions"]))
+        for m in five_xx["Metrics"]
+        if "MetricStat" in m
+    }
+    assert {name for name, _ in watched} == {"HTTPCode_Target_5XX_Count", "RequestCount"}
+    assert len(watched) == 4 and all(sum(group in d for group in groups) == 1 for _, d in watched)
+    assert {m["Id"]: m.get("Expression") for m in five_xx["Metrics"] if "Expression" in m} == {
+        "expr_1": "IF(requests > 0, 100 * errors / requests, 0)",
+        "errors": "FILL(e1, 0) + FILL(e2, 0)",
+        "requests": "FILL(r1, 0) + FILL(r2, 0)",
     }
     assert defined["shop-prod-service-web-rollback-cpu"]["MetricName"] == "CPUUtilization"
     assert defined["shop-prod-service-web-rollback-memory"]["Threshold"] == 95
@@ -430,27 +463,60 @@ def test_discovery_a_records_for_awsvpc_and_srv_for_bridge(synth):
 # --- scaling -----------------------------------------------------------------------------
 
 
-def test_target_tracking_on_cpu_memory_and_requests(synth):
-    result = synth("platform.yml")
-    policies = [
-        p["Properties"]
-        for p in result.resources("shop-prod-service-web", "AWS::ApplicationAutoScaling::ScalingPolicy").values()
-    ]
-    tracking = {
-        p["TargetTrackingScalingPolicyConfiguration"]["PredefinedMetricSpecification"]["PredefinedMetricType"]: p
+def tracked(result, stack):
+    policies = [p["Properties"] for p in result.resources(stack, "AWS::ApplicationAutoScaling::ScalingPolicy").values()]
+    return {
+        p["TargetTrackingScalingPolicyConfiguration"]["PredefinedMetricSpecification"]["PredefinedMetricType"]: p[
+            "TargetTrackingScalingPolicyConfiguration"
+        ]
         for p in policies
         if "TargetTrackingScalingPolicyConfiguration" in p
     }
-    assert set(tracking) == {
-        "ECSServiceAverageCPUUtilization",
-        "ECSServiceAverageMemoryUtilization",
-        "ALBRequestCountPerTarget",
-    }
-    cpu = tracking["ECSServiceAverageCPUUtilization"]["TargetTrackingScalingPolicyConfiguration"]
+
+
+def test_target_tracking_on_cpu_and_memory(synth):
+    tracking = tracked(synth("platform.yml"), "shop-prod-service-web")
+    assert set(tracking) == {"ECSServiceAverageCPUUtilization", "ECSServiceAverageMemoryUtilization"}
+    cpu = tracking["ECSServiceAverageCPUUtilization"]
     assert (cpu["TargetValue"], cpu["ScaleInCooldown"], cpu["ScaleOutCooldown"]) == (75, 120, 60)
-    requests = tracking["ALBRequestCountPerTarget"]["TargetTrackingScalingPolicyConfiguration"]
+
+
+ROLLING = """\
+version: 1
+app: roll
+environment: qa
+region: eu-west-1
+services:
+  web:
+    containers:
+      web: {image: "public.ecr.aws/nginx/nginx:1.27", port: 80}
+    http: {}
+    deployment:
+      rollback_alarms: {http_5xx_percent: 3}
+    scaling:
+      min: 1
+      max: 4
+      target_tracking: {requests_per_target: 250}
+"""
+
+
+def test_a_rolling_service_scales_on_requests_and_alarms_on_its_one_group(synth, tmp_path):
+    path = tmp_path / "rolling.yml"
+    path.write_text(ROLLING)
+    result = synth(path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    requests = tracked(result, "roll-qa-service-web")["ALBRequestCountPerTarget"]
+    assert requests["TargetValue"] == 250
     label = json.dumps(requests["PredefinedMetricSpecification"]["ResourceLabel"])
-    assert "store" not in label and "shop-prod-alb-full-name" in label
+    assert "roll-qa-alb-full-name" in label and "TargetGroupFullName" in label
+    alarm = next(
+        a["Properties"]
+        for a in result.resources("roll-qa-service-web", "AWS::CloudWatch::Alarm").values()
+        if a["Properties"].get("AlarmName") == "roll-qa-service-web-rollback-http-5xx"
+    )
+    assert {m["Id"] for m in alarm["Metrics"]} == {"expr_1", "errors", "requests"}
+    rule = only(result.resources("roll-qa-service-web", "AWS::ElasticLoadBalancingV2::ListenerRule"))
+    assert {t["Key"] for t in rule["Properties"]["Tags"]} == {"app", "environment"}  # rolling: ECS never edits it
 
 
 def test_step_scaling_75_80_90_gives_three_adjustments_in_one_policy(synth):
@@ -613,3 +679,32 @@ def test_ec2_awsvpc_host_mode_and_a_pipeline_with_an_account(synth, tmp_path):
         ["cfn-lint", "--regions", "eu-west-1", "--", *templates], env=offline_env(), capture_output=True, text=True
     )
     assert lint.returncode == 0, lint.stdout
+
+
+# --- day 2: edits that must not touch the production listener rule -------------------------
+
+
+def test_ordinary_edits_leave_a_non_rolling_services_listener_rule_alone(synth, tmp_path):
+    """ECS rewrites a canary's rule and may serve production from the alternate group; any
+    CloudFormation update of the rule would point it back at the primary one."""
+    edited = yaml.safe_load((ROOT / "examples" / "fargate-web.yml").read_text())
+    edited["tags"] = {"cost-center": "4711"}
+    api = edited["services"]["api"]
+    api["containers"]["api"]["environment"]["LOG_LEVEL"] = "debug"
+    api["http"]["health_check"]["interval_seconds"] = 15
+    api["http"]["deregistration_delay_seconds"] = 10
+    api["deployment"]["bake_minutes"] = 20
+    api["scaling"]["max"] = 12
+    path = tmp_path / "edited.yml"
+    path.write_text(yaml.safe_dump(edited, sort_keys=False))
+    before, after = synth("examples/fargate-web.yml"), synth(path)
+    assert after.returncode == 0, after.stderr[-3000:]
+
+    def rule(result, name):
+        return only(result.resources(f"store-prod-service-{name}", "AWS::ElasticLoadBalancingV2::ListenerRule"))
+
+    assert rule(after, "api") == rule(before, "api")
+    assert "Tags" not in rule(after, "api")["Properties"]
+    # The edits did reach the stack; and a rolling service's rule is tagged as before.
+    assert before.templates()["store-prod-service-api"] != after.templates()["store-prod-service-api"]
+    assert {"Key": "cost-center", "Value": "4711"} in rule(after, "web")["Properties"]["Tags"]

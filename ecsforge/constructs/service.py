@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import CfnResource, Stack, TimeZone, Token
+from aws_cdk import Aws, CfnResource, Stack, TimeZone, Token
 from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
@@ -80,12 +80,7 @@ class EcsService(Construct):
         self.task = TaskDefinition(
             self, "Task", manifest=manifest, family=manifest.stack_name(name), unit=f"service-{name}", spec=service
         )
-        released = self.task.released_images
-        # Until the pipeline's first release there is no image to run: no task is started,
-        # so the first deployment completes instead of waiting for a missing image.
-        self.desired_count = (
-            Token.as_number(released.when_released(service.desired_count, 0)) if released else service.desired_count
-        )
+        self.desired_count = self._desired_count()
         self.security_group: ec2.SecurityGroup | None = None
         if service.network_mode == "awsvpc":
             self.security_group = ec2.SecurityGroup(
@@ -103,6 +98,22 @@ class EcsService(Construct):
         self.alarms = self._rollback_alarms()
         if service.scaling is not None:
             self._scaling()
+
+    def _desired_count(self) -> float | None:
+        """DesiredCount, or None for none at all.
+
+        Until the pipeline's first release there is no image to run: no task is started,
+        so the first deployment completes instead of waiting for a missing image. With
+        scaling, Application Auto Scaling owns the count: any DesiredCount in the template
+        would snap it back at every update of the service (containers-roadmap#493), while
+        an omitted one leaves an existing service's count as it is (a new service starts at
+        1 and the scalable target raises it to scaling.min).
+        """
+        released = self.task.released_images
+        if self.spec.scaling is not None:
+            return Token.as_number(released.when_released(Aws.NO_VALUE, 0)) if released else None
+        count = self.spec.desired_count
+        return Token.as_number(released.when_released(count, 0)) if released else count
 
     def _deployment_props(self) -> dict[str, object]:
         deployment = self.spec.deployment
@@ -229,6 +240,7 @@ class EcsService(Construct):
         alternate = None
         if self.spec.deployment.strategy != "rolling":
             # ECS-native blue/green, canary and linear shift the rule between two groups.
+            self._keep_rule_to_ecs(self.listener_rule)
             alternate = ecs.AlternateTarget(
                 "Alternate",
                 alternate_target_group=self._target_group("AlternateTargetGroup", port),
@@ -255,6 +267,19 @@ class EcsService(Construct):
                     description=f"load balancer to service {self.name}",
                 )
 
+    @staticmethod
+    def _keep_rule_to_ecs(rule: elbv2.ApplicationListenerRule) -> None:
+        """After a deployment ECS may serve production from the alternate group, through a
+        weighted forward it wrote into this rule. Any CloudFormation update of the rule puts
+        back the template's forward to the primary group, which is empty after an odd number
+        of deployments (aws-cdk#36649). So the rule carries nothing that ordinary edits
+        change: no tags (the app-wide tags would make a tag edit update it). What remains
+        changes only with the path, host, priority, target group port or listener, and
+        `ecsforge diff` flags those."""
+        resource = rule.node.default_child
+        assert isinstance(resource, CfnResource)
+        resource.add_property_deletion_override("Tags")
+
     def _rollback_alarms(self) -> list[cloudwatch.Alarm]:
         alarms_spec = self.spec.deployment.rollback_alarms
         if alarms_spec is None:
@@ -262,24 +287,44 @@ class EcsService(Construct):
         alarms: list[tuple[str, cloudwatch.Alarm]] = []
         period = minutes(1)
         if alarms_spec.http_5xx_percent and self.target_groups:
-            group = self.target_groups[0]
-            dimensions = {"TargetGroup": group.target_group_full_name, "LoadBalancer": self.refs.alb_full_name}
 
-            def alb_metric(name: str) -> cloudwatch.Metric:
+            def alb_metric(name: str, group: elbv2.ApplicationTargetGroup) -> cloudwatch.Metric:
                 return cloudwatch.Metric(
                     namespace="AWS/ApplicationELB",
                     metric_name=name,
-                    dimensions_map=dimensions,
+                    dimensions_map={
+                        "TargetGroup": group.target_group_full_name,
+                        "LoadBalancer": self.refs.alb_full_name,
+                    },
                     statistic="Sum",
                     period=period,
                 )
 
+            errors: cloudwatch.IMetric
+            requests: cloudwatch.IMetric
+            if len(self.target_groups) == 1:
+                errors = alb_metric("HTTPCode_Target_5XX_Count", self.target_groups[0])
+                requests = alb_metric("RequestCount", self.target_groups[0])
+            else:
+                # After every other deployment the new version serves from the alternate
+                # group, so the alarm watches both. ALB reports these counts only for
+                # minutes with traffic: FILL makes an idle group count as 0, not as missing.
+                def both(name: str, prefix: str, label: str) -> cloudwatch.MathExpression:
+                    return cloudwatch.MathExpression(
+                        expression=f"FILL({prefix}1, 0) + FILL({prefix}2, 0)",
+                        using_metrics={
+                            f"{prefix}{index}": alb_metric(name, group)
+                            for index, group in enumerate(self.target_groups, 1)
+                        },
+                        period=period,
+                        label=label,
+                    )
+
+                errors = both("HTTPCode_Target_5XX_Count", "e", "5xx responses of both target groups")
+                requests = both("RequestCount", "r", "requests to both target groups")
             percent = cloudwatch.MathExpression(
                 expression="IF(requests > 0, 100 * errors / requests, 0)",
-                using_metrics={
-                    "errors": alb_metric("HTTPCode_Target_5XX_Count"),
-                    "requests": alb_metric("RequestCount"),
-                },
+                using_metrics={"errors": errors, "requests": requests},
                 period=period,
                 label="5xx responses, percent",
             )

@@ -9,15 +9,24 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Iterator
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
+from annotated_types import Le
 from pydantic import AfterValidator, BeforeValidator, Field
 
 from .base import Model, Name, NonEmptyStr, Rule, pattern, reject
 from .catalog import instance_type_problem, missing_resource_types, region_problem
-from .pipelines import Pipeline
+from .pipelines import Deploy, Pipeline
 from .problems import show
-from .services import FARGATE_PROVIDERS, LoadBalancer, ScheduledTask, Service, TaskSpec
+from .services import (
+    DEPLOYMENT_MARGIN_MINUTES,
+    FARGATE_PROVIDERS,
+    LoadBalancer,
+    ScheduledTask,
+    Service,
+    TaskSpec,
+    deployment_minutes,
+)
 
 REGION_PATTERN = r"^[a-z]{2}(-[a-z]+)?-[a-z]+-[0-9]+$"
 ZONE_PATTERN = r"^[a-z]{2}(-[a-z]+)?-[a-z]+-[0-9]+[a-z]$"
@@ -578,6 +587,7 @@ class Manifest(Model):
                             "pipeline's image would never reach it; point a container at the registry or remove it"
                         ),
                     )
+                yield from self._check_deploy_timeout(name, pipeline, service_name, service)
                 if service_name in deployed_by:
                     yield (
                         at,
@@ -587,6 +597,30 @@ class Manifest(Model):
                         ),
                     )
                 deployed_by.setdefault(service_name, name)
+
+    def _check_deploy_timeout(
+        self, name: str, pipeline: Pipeline, service_name: str, service: Service
+    ) -> Iterator[Rule]:
+        timeout = pipeline.deploy.timeout_minutes
+        needed = deployment_minutes(service)
+        if timeout >= needed:
+            return
+        # The deploy action's longest wait, as the Deploy model bounds it.
+        limit = cast(int, next(m.le for m in Deploy.model_fields["timeout_minutes"].metadata if isinstance(m, Le)))
+        fix = (
+            f"raise timeout_minutes to {needed} or more, or shorten the service's bake_minutes or step_minutes"
+            if needed <= limit
+            else f"the deploy action waits at most {limit} minutes: shorten the service's bake_minutes or step_minutes"
+        )
+        yield (
+            ("pipelines", name, "deploy", "timeout_minutes"),
+            (
+                f"{timeout}: service {service_name!r} ({service.deployment.strategy}) takes about {needed} minutes "
+                f"to deploy (its bake and step times, plus {DEPLOYMENT_MARGIN_MINUTES} to start tasks and pass health "
+                f"checks), so the deploy action would time out and fail the release while ECS is still deploying; "
+                f"{fix}"
+            ),
+        )
 
     def _check_capacity(self, at: tuple[str, str], task: TaskSpec) -> Iterator[Rule]:
         for index, item in enumerate(task.capacity):

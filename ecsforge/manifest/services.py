@@ -6,6 +6,7 @@ Rules that need only the service live here; rules that need the rest of the mani
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator
 from functools import cache
@@ -24,6 +25,11 @@ LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 
                       3288, 3653)  # fmt: skip
 SECRET_NAME_HINTS = ("PASSWORD", "SECRET", "TOKEN", "KEY")
 MAX_GENERATED_SECRETS = 50
+# Modelled on top of bake and step times: starting the new tasks and passing health checks.
+DEPLOYMENT_MARGIN_MINUTES = 5
+# CloudFormation rejects a canary or linear ECS service whose bake plus step bake times
+# exceed 33 hours (its operations time out at 36); see AWS::ECS::Service CanaryConfiguration.
+CLOUDFORMATION_DEPLOYMENT_LIMIT_MINUTES = 33 * 60
 
 
 def fargate_memory_choices(cpu: int) -> list[int]:
@@ -269,7 +275,8 @@ class Deployment(Model):
     circuit_breaker: bool = Field(True, description="Default: true, with rollback.")
     bake_minutes: int = Field(10, ge=0, le=1440, description="Default: 10. blue_green/canary/linear.")
     canary_percent: int = Field(10, ge=1, le=99, description="Default: 10. canary.")
-    linear_step_percent: int = Field(20, ge=1, le=99, description="Default: 20. linear.")
+    # ECS LinearConfiguration takes stepPercent 3.0..100.0.
+    linear_step_percent: int = Field(20, ge=3, le=99, description="Default: 20. linear, 3..99.")
     step_minutes: int = Field(5, ge=0, le=1440, description="Default: 5. canary/linear.")
     rollback_alarms: RollbackAlarms | None = Field(None, description="Default: none.")
 
@@ -784,6 +791,46 @@ class Service(TaskSpec):
         yield from self._check_discovery()
         yield from self._check_scheduling()
         yield from self._check_deployment()
+        yield from self._check_request_scaling()
+
+    def warnings(self) -> Iterator[Rule]:
+        yield from super().warnings()
+        if self.exec:
+            for name, container in self.containers.items():
+                if container.readonly_root_filesystem:
+                    yield (
+                        ("containers", name, "readonly_root_filesystem"),
+                        (
+                            "true, with exec: true: ECS Exec runs an SSM agent inside the container, which needs a "
+                            "writable root file system, so `aws ecs execute-command` cannot open a session in "
+                            f"{name!r}; set readonly_root_filesystem: false on the container you need a shell in, "
+                            "or turn exec off"
+                        ),
+                    )
+        if self.scaling is not None and "count" in self.model_fields_set and self.count != self.scaling.min:
+            yield (
+                ("count",),
+                (
+                    f"{self.count}: with scaling, Application Auto Scaling owns the running count: it keeps it "
+                    f"between scaling.min ({self.scaling.min}) and max, and deployments leave it as it is, so count "
+                    "is never applied; raise scaling.min instead, or remove count"
+                ),
+            )
+
+    def _check_request_scaling(self) -> Iterator[Rule]:
+        tracking = self.scaling.target_tracking if self.scaling else None
+        strategy = self.deployment.strategy
+        if self.http is None or tracking is None or not tracking.requests_per_target or strategy == "rolling":
+            return
+        yield (
+            ("scaling", "target_tracking", "requests_per_target"),
+            (
+                f"{tracking.requests_per_target}: requests per target are counted on one target group, but a "
+                f"{strategy} deployment moves production to the other group, and ECS does not support "
+                "ALBRequestCountPerTarget scaling with these deployments; scale on cpu_percent or memory_percent "
+                "instead, or use strategy: rolling"
+            ),
+        )
 
     def _check_http(self) -> Iterator[Rule]:
         needs_http: list[tuple[tuple[str, ...], str]] = []
@@ -855,6 +902,19 @@ class Service(TaskSpec):
             yield ("placement", "strategies"), "daemon services take no placement strategies; use constraints only"
 
     def _check_deployment(self) -> Iterator[Rule]:
+        baking = traffic_shift_minutes(self.deployment)
+        if baking > CLOUDFORMATION_DEPLOYMENT_LIMIT_MINUTES:
+            strategy = self.deployment.strategy
+            also = ", or raise linear_step_percent" if strategy == "linear" else ""
+            yield (
+                ("deployment", "strategy"),
+                (
+                    f"{strategy!r} with these bake_minutes and step_minutes bakes {baking} minutes per deployment; "
+                    f"CloudFormation rejects an ECS service that bakes longer than "
+                    f"{CLOUDFORMATION_DEPLOYMENT_LIMIT_MINUTES} minutes (33 hours): lower bake_minutes or "
+                    f"step_minutes{also}"
+                ),
+            )
         low = self.deployment.minimum_healthy_percent
         high = self.deployment.maximum_percent
         assert low is not None and high is not None
@@ -876,6 +936,27 @@ class Service(TaskSpec):
                     "task, so a deployment could never proceed; raise maximum_percent or lower the minimum"
                 ),
             )
+
+
+def traffic_shift_minutes(deployment: Deployment) -> int:
+    """Bake and step bake minutes of one deployment, added up as CloudFormation does for
+    its 33-hour limit: blue_green bakes once after the shift; canary after the canary step
+    and again after the rest; linear between each two of its ceil(100 / step) shifts
+    (never after the last, which reaches 100 %) and once more at the end."""
+    if deployment.strategy == "rolling":
+        return 0
+    if deployment.strategy == "blue_green":
+        return deployment.bake_minutes
+    if deployment.strategy == "canary":
+        return deployment.step_minutes + deployment.bake_minutes
+    steps = math.ceil(100 / deployment.linear_step_percent) - 1
+    return steps * deployment.step_minutes + deployment.bake_minutes
+
+
+def deployment_minutes(service: Service) -> int:
+    """How long one deployment of the service is modelled to take: its bake and step times
+    plus a margin for starting tasks and passing health checks."""
+    return traffic_shift_minutes(service.deployment) + DEPLOYMENT_MARGIN_MINUTES
 
 
 class ScheduledTask(TaskSpec):
