@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from functools import cache
 from pathlib import Path
 
 _INSTANCE_TYPES = Path(__file__).parent / "data" / "ec2_instance_types.json"
+# family, generation, capabilities, size: m7gd.large -> ("m", "7", "gd", "large")
+_INSTANCE_TYPE = re.compile(r"^([a-z]+)(\d{1,2})([a-z-]*)\.([a-z0-9-]+)$")
+ARM64 = "arm64"
+X86_64 = "x86_64"
 
 
 @cache
@@ -37,3 +42,14 @@ def instance_type_problem(instance_type: str, region: str) -> str | None:
         hint = f"use one that is, e.g. {same_family[0]}" if same_family else "choose a family offered there"
         return f"{instance_type!r} is not offered in {region}; {hint}"
     return None
+
+
+def instance_architecture(instance_type: str) -> str:
+    """arm64 for Graviton (a1, and a `g` right after the generation: m7g, c7gn, x2gd, t4g),
+    x86_64 otherwise: the rule aws-cdk's InstanceType.architecture applies, which picks the
+    AMI. The catalog lists names only, so the name decides."""
+    match = _INSTANCE_TYPE.match(instance_type)
+    if match is None:
+        return X86_64
+    family, _, capabilities, _ = match.groups()
+    return ARM64 if family == "a" or capabilities.startswith("g") else X86_64
