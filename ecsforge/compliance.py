@@ -13,16 +13,21 @@ from aws_cdk import Acknowledgment, CfnElement, Stack, Validations
 from aws_cdk import aws_iam as iam
 from constructs import IConstruct
 
+from .constructs.pipeline import CFN_EXEC_ROLE, handoff_stacks
 from .manifest.models import Manifest
+from .stacks.exports import task_role_path
+from .stacks.registries import AWS_CUSTOM_RESOURCE_FUNCTION
 
 if TYPE_CHECKING:
     from .constructs.capacity import Ec2CapacityProvider
     from .constructs.load_balancer import SharedLoadBalancer
     from .constructs.pipeline import ContainerPipeline
+    from .constructs.scheduled_task import ScheduledEcsTask
     from .constructs.service import EcsService
     from .constructs.task_definition import TaskDefinition
     from .platform import Platform
     from .stacks.cluster import ClusterStack
+    from .stacks.registries import RegistriesStack
     from .stacks.workloads import PipelineStack, ServiceStack, TaskStack
 
 # The ECS agent's own calls, as aws-cdk's AsgCapacityProvider grants them: the
@@ -183,6 +188,23 @@ def _service(service: EcsService) -> None:
             )
 
 
+def _scheduled_task(scheduled: ScheduledEcsTask, manifest: Manifest) -> None:
+    if scheduled.family_arn_target:
+        account = manifest.account or "<AWS::AccountId>"
+        partition = _partition(manifest)
+        _ack(
+            _default_policy(scheduled.role) or scheduled.role,
+            f"AwsSolutions-IAM5[Resource::arn:{partition}:ecs:{manifest.region}:{account}:task-definition/"
+            f"{scheduled.family}:*]",
+            "The revisions of this one task family: the schedule runs the latest, which the pipeline's release "
+            "step registers with each released image; limited to this cluster by an ecs:cluster condition.",
+        )
+
+
+def _partition(manifest: Manifest) -> str:
+    return "aws-cn" if manifest.region.startswith("cn-") else "aws-us-gov" if "-gov-" in manifest.region else "aws"
+
+
 ARTIFACT_GRANTS = {
     "Action::s3:Abort*": "aws-cdk's artifact grant: abort multipart uploads",
     "Action::s3:DeleteObject*": "aws-cdk's artifact grant: replace artifacts",
@@ -202,7 +224,7 @@ def _pipeline(pipeline: ContainerPipeline, manifest: Manifest) -> None:
         assert isinstance(resource, CfnElement)
         return str(stack.resolve(stack.get_logical_id(resource)))
 
-    partition = "aws-cn" if manifest.region.startswith("cn-") else "aws-us-gov" if "-gov-" in manifest.region else "aws"
+    partition = _partition(manifest)
     bucket = f"Resource::<{logical_id(pipeline.artifacts)}.Arn>/*"
     account = manifest.account or "<AWS::AccountId>"  # as cdk-nag prints ARNs in findings
     policies = [c for c in pipeline.node.find_all() if isinstance(c, iam.Policy)]
@@ -246,12 +268,35 @@ def _pipeline(pipeline: ContainerPipeline, manifest: Manifest) -> None:
             "repository of build.registry.",
         )
     release = _default_policy(pipeline.release_project.role)
-    if release is not None and any(manifest.services[s].scaling for s in pipeline.spec.deploy.services):
+    assert release is not None
+    arn = f"arn:{partition}"
+    for stack_name in handoff_stacks(manifest, pipeline.spec):
+        _ack(
+            release,
+            f"AwsSolutions-IAM5[Resource::{arn}:cloudformation:{manifest.region}:{account}:stack/{stack_name}/*]",
+            f"Stack {stack_name}, whatever the id CloudFormation appended to its ARN: the release step reads which "
+            "released tag it recorded and, at its first release, updates it with its previous template.",
+        )
+    _ack(
+        release,
+        f"AwsSolutions-IAM5[Resource::{arn}:iam::{account}:role/{CFN_EXEC_ROLE}]",
+        "The CloudFormation execution role of the CDK bootstrap (cdk-<qualifier>-cfn-exec-role-<account>-<region>), "
+        "passed only to CloudFormation (iam:PassedToService): update-stack deploys with the stack's own role.",
+    )
+    followers = manifest.release_followers(pipeline.spec.build.registry)
+    for name in followers:
+        _ack(
+            release,
+            f"AwsSolutions-IAM5[Resource::{arn}:iam::{account}:role{task_role_path(manifest, name)}*]",
+            f"The task and execution roles of scheduled task {name}, which its stack creates under this IAM path; "
+            "passed only to ECS tasks, in the task definition revision the release step registers.",
+        )
+    if followers:
         _ack(
             release,
             "AwsSolutions-IAM5[Resource::*]",
-            "application-autoscaling:RegisterScalableTarget, used once at the first release to raise the deployed "
-            "services' minimum, supports no resource-level permissions; it is limited to this account.",
+            "ecs:DescribeTaskDefinition and ecs:RegisterTaskDefinition support no resource-level permissions; the "
+            "release step registers revisions of the scheduled tasks that follow this pipeline's registry.",
         )
     for deploy in policies:
         if "/Deploy/Deploy-" in deploy.node.path:
@@ -276,6 +321,20 @@ def _pipeline(pipeline: ContainerPipeline, manifest: Manifest) -> None:
         )
 
 
+def _registries(stack: RegistriesStack) -> None:
+    function = stack.node.try_find_child(AWS_CUSTOM_RESOURCE_FUNCTION)
+    role = function.node.try_find_child("ServiceRole") if function is not None else None
+    if role is None:
+        return
+    _ack(
+        _resource(role),
+        "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
+        "aws-cdk's AwsCustomResource function, which creates each released-tag parameter once: the AWS-managed "
+        "basic execution policy lets it write only its own CloudWatch logs; its SSM calls are limited to those "
+        "parameters' ARNs.",
+    )
+
+
 def _resource(construct: IConstruct) -> IConstruct:
     """The CloudFormation resource of an L2 construct, where its findings are reported."""
     return construct.node.default_child or construct
@@ -287,10 +346,13 @@ def acknowledge(platform: Platform, manifest: Manifest) -> None:
         _capacity(capacity, manifest, key)
     if platform.cluster.load_balancer is not None:
         _load_balancer(platform.cluster.load_balancer, manifest)
+    if platform.registries is not None:
+        _registries(platform.registries)
     for stack in platform.services.values():
         _service(stack.service)
     for task_stack in platform.tasks.values():
         _task(task_stack.task.task)
+        _scheduled_task(task_stack.task, manifest)
     for pipeline_stack in platform.pipelines.values():
         _pipeline(pipeline_stack.pipeline, manifest)
     consumers: list[ClusterStack | ServiceStack | TaskStack | PipelineStack] = [

@@ -54,6 +54,7 @@ def build(app: App, manifest: Manifest) -> Platform:
             cluster=cluster,
             registries=registries,
             services=[services[s] for s in pipeline.deploy.services],
+            tasks=[tasks[t] for t in manifest.release_followers(pipeline.build.registry)],
         )
         for name, pipeline in manifest.pipelines.items()
     }

@@ -22,7 +22,9 @@ STATEFUL_TYPES = {
     "AWS::SecretsManager::Secret",
     "AWS::KMS::Key",
     "AWS::CodeCommit::Repository",
-    "AWS::SSM::Parameter",
+    # The released-tag parameters, created once by AwsCustomResource. (An AWS::SSM::Parameter
+    # holds only what its template says, such as a service's name, and is not kept.)
+    "Custom::AWS",
 }
 
 

@@ -40,7 +40,10 @@ def test_adding_a_service_and_a_task_changes_no_other_stack(synth, tmp_path):
     before = normalized(synth("examples/fargate-web.yml").templates())
     after = normalized(synth(path).templates())
     assert set(after) - set(before) == {"store-prod-service-extra", "store-prod-task-extra-job"}
-    for stack in before:
+    # The task follows registry api: the pipeline building api now releases to it too.
+    releasing = "store-prod-pipeline-api"
+    assert after[releasing] != before[releasing]
+    for stack in set(before) - {releasing}:
         assert after[stack] == before[stack], f"{stack} changed when a service was added"
     assert base["services"].keys() < grown["services"].keys()
 
@@ -204,11 +207,12 @@ def test_without_scaling_the_count_is_the_manifests(synth):
 
 def test_registries_hold_a_released_tag_parameter_starting_at_none(synth):
     result = synth("platform.yml")
-    parameters = {
-        p["Properties"]["Name"]: p for p in result.resources("shop-prod-registries", "AWS::SSM::Parameter").values()
+    created = {
+        json.loads(p["Properties"]["Create"])["parameters"]["Name"]: p
+        for p in result.resources("shop-prod-registries", "Custom::AWS").values()
     }
-    web = parameters["/ecsforge/shop/prod/registries/web/released-tag"]
-    assert web["Properties"]["Value"] == "none"
+    web = created["/ecsforge/shop/prod/registries/web/released-tag"]
+    assert json.loads(web["Properties"]["Create"])["parameters"]["Value"] == "none"
     assert web["DeletionPolicy"] == "Retain"
 
 
@@ -577,7 +581,7 @@ def test_default_placement_spreads_across_zones_then_binpacks_memory(synth):
 # --- scheduled tasks ---------------------------------------------------------------------
 
 
-def test_scheduled_task_runs_exactly_its_task_definition(synth):
+def test_scheduled_task_runs_its_task_family(synth):
     result = synth("examples/fargate-web.yml")
     stack = "store-prod-task-sync-catalog"
     schedule = only(result.resources(stack, "AWS::Scheduler::Schedule"))["Properties"]
@@ -588,7 +592,10 @@ def test_scheduled_task_runs_exactly_its_task_definition(synth):
     assert target["RetryPolicy"]["MaximumRetryAttempts"] == 2
     ecs_parameters = target["EcsParameters"]
     definition_id = next(iter(result.resources(stack, "AWS::ECS::TaskDefinition")))
-    assert ecs_parameters["TaskDefinitionArn"] == {"Ref": definition_id}
+    # It follows releases: the latest revision of its family, which the release step registers.
+    family = result.templates()[stack]["Resources"][definition_id]["Properties"]["Family"]
+    arn = json.dumps(ecs_parameters["TaskDefinitionArn"])
+    assert arn.endswith(f':task-definition/{family}"]]}}') and definition_id not in arn
     assert ecs_parameters["TaskCount"] == 1
     assert ecs_parameters["CapacityProviderStrategy"] == [{"CapacityProvider": "FARGATE", "Weight": 1}]
     assert ecs_parameters["NetworkConfiguration"]["AwsvpcConfiguration"]["AssignPublicIp"] == "DISABLED"
@@ -596,7 +603,7 @@ def test_scheduled_task_runs_exactly_its_task_definition(synth):
     policies = result.resources(stack, "AWS::IAM::Policy")
     policy = next(p for n, p in policies.items() if "SchedulerRole" in n)["Properties"]["PolicyDocument"]["Statement"]
     run, pass_role = policy
-    assert run["Action"] == "ecs:RunTask" and run["Resource"] == {"Ref": definition_id}
+    assert run["Action"] == "ecs:RunTask" and json.dumps(run["Resource"]).endswith(f'/{family}:*"]]}}')
     assert run["Condition"]["ArnEquals"]["ecs:cluster"] == {"Fn::ImportValue": "store-prod-cluster-arn"}
     assert pass_role["Action"] == "iam:PassRole" and len(pass_role["Resource"]) == 2
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import shlex
 from typing import Any
 
-from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_codecommit as codecommit
 from aws_cdk import aws_codepipeline as codepipeline
@@ -20,8 +21,10 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
+from ..manifest.catalog import ARM64
 from ..manifest.models import Manifest
 from ..manifest.pipelines import Pipeline, Source
 from ..stacks import exports
@@ -35,6 +38,11 @@ COMPUTE = {
     "large": codebuild.ComputeType.LARGE,
 }
 BUILD_IMAGE = codebuild.LinuxBuildImage.STANDARD_7_0
+# Graviton services need arm64 images, built natively on ARM.
+ARM_BUILD_IMAGE = codebuild.LinuxArmBuildImage.AMAZON_LINUX_2023_STANDARD_3_0
+# How `cdk bootstrap` (default template) names the role CloudFormation deploys stacks with.
+CFN_EXEC_ROLE = "cdk-*-cfn-exec-role-*"
+BOOTSTRAP_VERSION_PARAMETER = "/cdk-bootstrap/hnb659fds/version"
 # What the approval and failure notifications publish.
 NOTIFY_EVENTS = [
     "codepipeline-pipeline-pipeline-execution-failed",
@@ -96,6 +104,102 @@ def build_spec(manifest: Manifest, pipeline: Pipeline) -> dict[str, Any]:
     }
 
 
+def handoff_stacks(manifest: Manifest, pipeline: Pipeline) -> list[str]:
+    """The stacks whose recorded state a first release must move from "none" to released:
+    the services the pipeline deploys and the scheduled tasks that follow its registry."""
+    registry = pipeline.build.registry
+    return [
+        *(manifest.stack_name(f"service-{name}") for name in pipeline.deploy.services),
+        *(manifest.stack_name(f"task-{name}") for name in manifest.release_followers(registry)),
+    ]
+
+
+def release_script(manifest: Manifest, pipeline: Pipeline) -> str:
+    """The release step, one bash script: needs REPOSITORY_NAME, REPOSITORY_URI, IMAGE_TAG."""
+    registry = pipeline.build.registry
+    parameter = exports.released_tag_parameter(manifest, registry)
+    stacks = " ".join(handoff_stacks(manifest, pipeline))
+    lines = [
+        "set -euo pipefail",
+        f"PARAMETER={shlex.quote(parameter)}",
+        f"RELEASED_TAG=$(printf '{exports.RELEASED_TAG_PREFIX}%s' \"$IMAGE_TAG\" | cut -c1-128)",
+        "# Stacks whose last deployment resolved this registry's released tag to none: they hand",
+        "# over to the release through CloudFormation, so that their recorded state is released.",
+        "HANDOFF=''",
+        f"for STACK in {stacks}; do",
+        '  VALUE=$(aws cloudformation describe-stacks --stack-name "$STACK" '
+        "--query \"Stacks[0].Parameters[?ParameterValue=='$PARAMETER'].ResolvedValue | [0]\" --output text)",
+        f'  if [ "$VALUE" = {shlex.quote(exports.NOT_RELEASED)} ]; then HANDOFF="$HANDOFF $STACK"; fi',
+        "done",
+        'echo "stacks taking their first release: ${HANDOFF:-none}"',
+        "# (a) released-<tag> on the image, which the repository's lifecycle rules keep.",
+        'aws ecr batch-get-image --repository-name "$REPOSITORY_NAME" --image-ids imageTag="$IMAGE_TAG" '
+        "--output json > image.json",
+        'if ! OUT=$(aws ecr put-image --repository-name "$REPOSITORY_NAME" --image-tag "$RELEASED_TAG" '
+        "--image-manifest \"$(jq -r '.images[0].imageManifest' image.json)\" "
+        "--image-manifest-media-type \"$(jq -r '.images[0].imageManifestMediaType' image.json)\" 2>&1); then",
+        '  case "$OUT" in *ImageAlreadyExistsException*) ;; *) echo "$OUT" >&2; exit 1 ;; esac',
+        "fi",
+        "# (b) the released tag, which every later deployment of the following stacks resolves.",
+        'aws ssm put-parameter --name "$PARAMETER" --value "$IMAGE_TAG" --type String --overwrite > /dev/null',
+        "# (c) the hand-off: the previous template with every previous parameter value; CloudFormation",
+        "# resolves the SSM-typed ones again, so the stack's own condition starts what waited for a release.",
+        "FAILED=''",
+        "STARTED=''",
+        "for STACK in $HANDOFF; do",
+        "  PARAMETERS=()",
+        '  for KEY in $(aws cloudformation describe-stacks --stack-name "$STACK" '
+        "--query 'Stacks[0].Parameters[].ParameterKey' --output text); do",
+        '    PARAMETERS+=("ParameterKey=$KEY,UsePreviousValue=true")',
+        "  done",
+        '  if OUT=$(aws cloudformation update-stack --stack-name "$STACK" --use-previous-template '
+        '--parameters "${PARAMETERS[@]}" --capabilities CAPABILITY_IAM CAPABILITY_NAMED_IAM 2>&1); then',
+        '    STARTED="$STARTED $STACK"',
+        "  else",
+        '    case "$OUT" in *"No updates are to be performed"*) echo "$STACK: no updates" ;;'
+        ' *) echo "$STACK: $OUT" >&2; FAILED="$FAILED $STACK" ;; esac',
+        "  fi",
+        "done",
+    ]
+    followers = manifest.release_followers(registry)
+    if followers:
+        lines += [
+            "# Scheduled tasks run the latest revision of their family: one with the released image.",
+            "register() {",
+            '  aws ecs describe-task-definition --task-definition "$1" --output json > described.json',
+            '  jq --arg image "$REPOSITORY_URI:$IMAGE_TAG" --argjson names "$2" \'.taskDefinition'
+            " | del(.taskDefinitionArn, .revision, .status, .requiresAttributes, .compatibilities,"
+            " .registeredAt, .registeredBy, .deregisteredAt)"
+            " | .containerDefinitions |= map(.name as $n | if any($names[]; . == $n)"
+            " then .image = $image else . end)' described.json > revision.json",
+            "  aws ecs register-task-definition --cli-input-json file://revision.json "
+            "--query taskDefinition.taskDefinitionArn --output text",
+            "}",
+        ]
+        for name, task in followers.items():
+            stack = manifest.stack_name(f"task-{name}")
+            containers = [n for n, c in task.containers.items() if c.image.released and c.image.registry == registry]
+            family = manifest.stack_name(name)
+            lines.append(
+                f'case " $HANDOFF " in *" {stack} "*) ;; '
+                f"*) register {shlex.quote(family)} {shlex.quote(json.dumps(containers))} ;; esac"
+            )
+    lines += [
+        "for STACK in $STARTED; do",
+        '  until aws cloudformation wait stack-update-complete --stack-name "$STACK"; do',
+        '    case "$(aws cloudformation describe-stacks --stack-name "$STACK" '
+        "--query 'Stacks[0].StackStatus' --output text)\" in",
+        "      *_IN_PROGRESS) ;;",  # the waiter gives up after an hour; CloudFormation has not
+        '      *) echo "$STACK: the hand-off failed; the next pipeline run retries it" >&2;'
+        ' FAILED="$FAILED $STACK"; break ;;',
+        "    esac",
+        "  done",
+        "done",
+        'if [ -n "$FAILED" ]; then echo "hand-off failed for:$FAILED" >&2; exit 1; fi',
+    ]
+    return "\n".join(lines) + "\n"
+
+
 class ContainerPipeline(Construct):
     def __init__(
         self,
@@ -151,6 +255,7 @@ class ContainerPipeline(Construct):
             exports.repository_name(manifest, pipeline.build.registry),
         )
         self.released_tag_parameter = exports.released_tag_parameter(manifest, pipeline.build.registry)
+        self.arm = manifest.pipeline_architecture(name) == ARM64
 
         self.pipeline = codepipeline.Pipeline(
             self,
@@ -232,7 +337,14 @@ class ContainerPipeline(Construct):
                 environment_variables={"IMAGE_TAG": codebuild.BuildEnvironmentVariable(value="#{Build.IMAGE_TAG}")},
             )
         )
-        self.pipeline.add_stage(stage_name="Deploy", actions=deploy_actions)
+        # One failed ECS deploy action rolls every service of the stage back to the previous
+        # successful execution's image (and reruns its RecordRelease with that execution's
+        # variables), so the released tag always names what runs.
+        self.pipeline.add_stage(
+            stage_name="Deploy",
+            actions=deploy_actions,
+            on_failure=codepipeline.FailureConditions(result=codepipeline.Result.ROLLBACK),
+        )
         # The pipeline GetAtts its role already; its policy must exist before the pipeline runs.
         role_policy = self.pipeline.role.node.find_child("DefaultPolicy")
         keep_only_depends_on(self.pipeline, role_policy)
@@ -292,6 +404,7 @@ class ContainerPipeline(Construct):
                 branch=github.branch,
                 output=output,
                 trigger_on_push=True,
+                role=self._connection_role(source.name, github.connection_arn),
             )
             return connection, connection.variables.commit_id
         assert source.s3 is not None
@@ -338,6 +451,23 @@ class ContainerPipeline(Construct):
         )
         return upload, upload.variables.version_id
 
+    def _connection_role(self, source: str, connection_arn: str) -> iam.Role:
+        """aws-cdk grants codestar-connections:UseConnection; a connection whose ARN has the newer
+        codeconnections prefix is authorized under that prefix, so the role has both."""
+        role = iam.Role(
+            self,
+            f"SourceRole-{source}",
+            assumed_by=iam.AccountPrincipal(Stack.of(self).account),
+            description=f"Source {source} of pipeline {self.manifest.stack_name(self.name)}",
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["codeconnections:UseConnection", "codestar-connections:UseConnection"],
+                resources=[connection_arn],
+            )
+        )
+        return role
+
     def _project(self, construct_id: str, spec: dict[str, Any], *, privileged: bool) -> codebuild.PipelineProject:
         return codebuild.PipelineProject(
             self,
@@ -345,7 +475,7 @@ class ContainerPipeline(Construct):
             description=f"{construct_id} of pipeline {self.manifest.stack_name(self.name)}",
             build_spec=codebuild.BuildSpec.from_object(spec),
             environment=codebuild.BuildEnvironment(
-                build_image=BUILD_IMAGE,
+                build_image=ARM_BUILD_IMAGE if self.arm else BUILD_IMAGE,
                 compute_type=COMPUTE[self.spec.build.compute],
                 privileged=privileged,
             ),
@@ -365,7 +495,7 @@ class ContainerPipeline(Construct):
             description=f"Image build of pipeline {self.manifest.stack_name(self.name)}",
             build_spec=spec,
             environment=codebuild.BuildEnvironment(
-                build_image=BUILD_IMAGE,
+                build_image=ARM_BUILD_IMAGE if self.arm else BUILD_IMAGE,
                 compute_type=COMPUTE[build.compute],
                 privileged=True,  # docker build needs the Docker daemon
             ),
@@ -383,7 +513,11 @@ class ContainerPipeline(Construct):
         return project
 
     def _service(self, name: str) -> ecs.IBaseService:
-        service_name = self.refs.imported(exports.service_name(name))
+        # Read at each deployment of this stack, never imported: a replaced service (new name)
+        # must not be held back by an import in this stack.
+        service_name = ssm.StringParameter.value_for_string_parameter(
+            self, exports.service_name_parameter(self.manifest, name)
+        )
         if self.manifest.services[name].on_fargate:
             return ecs.FargateService.from_fargate_service_attributes(
                 self, f"Service-{name}", cluster=self.refs.cluster, service_name=service_name
@@ -393,66 +527,91 @@ class ContainerPipeline(Construct):
         )
 
     def _release_project(self) -> codebuild.PipelineProject:
-        """Records the released tag for `cdk deploy`, and on the very first release starts
-        the services that CloudFormation created with no task (there was no image yet)."""
+        """Tags the released image, records its tag, and hands the first release over to the
+        stacks that still wait for one (see release_script)."""
         stack = Stack.of(self)
-        cluster = self.refs.imported(exports.CLUSTER_NAME)
-        parameter = self.released_tag_parameter
-        commands = [
-            f"PREVIOUS=$(aws ssm get-parameter --name {parameter} --query Parameter.Value --output text)",
-            f'aws ssm put-parameter --name {parameter} --value "$IMAGE_TAG" --type String --overwrite',
-        ]
-        environment: dict[str, codebuild.BuildEnvironmentVariable] = {
-            "CLUSTER": codebuild.BuildEnvironmentVariable(value=cluster)
-        }
-        service_arns = []
-        for index, name in enumerate(self.spec.deploy.services):
-            service = self.manifest.services[name]
-            variable = f"SERVICE_{index}"
-            service_name = self.refs.imported(exports.service_name(name))
-            environment[variable] = codebuild.BuildEnvironmentVariable(value=service_name)
-            service_arns.append(
-                stack.format_arn(service="ecs", resource="service", resource_name=f"{cluster}/{service_name}")
-            )
-            first_release = [
-                f'aws ecs update-service --cluster "$CLUSTER" --service "${variable}" '
-                f"--desired-count {service.desired_count} > /dev/null"
-            ]
-            if service.scaling is not None:
-                first_release.append(
-                    "aws application-autoscaling register-scalable-target --service-namespace ecs "
-                    f'--resource-id "service/$CLUSTER/${variable}" --scalable-dimension ecs:service:DesiredCount '
-                    f"--min-capacity {service.scaling.min}"
-                )
-            commands.append(
-                f'if [ "$PREVIOUS" = {shlex.quote(exports.NOT_RELEASED)} ]; then {"; ".join(first_release)}; fi'
-            )
+        manifest, spec = self.manifest, self.spec
+        registry = spec.build.registry
         project = codebuild.PipelineProject(
             self,
             "ReleaseProject",
-            description=f"Records the release of pipeline {self.manifest.stack_name(self.name)}",
+            description=f"Records the release of pipeline {manifest.stack_name(self.name)}",
             build_spec=codebuild.BuildSpec.from_object(
-                {"version": "0.2", "env": {"shell": "bash"}, "phases": {"build": {"commands": commands}}}
+                {
+                    "version": "0.2",
+                    "env": {"shell": "bash"},
+                    "phases": {"build": {"commands": [release_script(manifest, spec)]}},
+                }
             ),
             environment=codebuild.BuildEnvironment(build_image=BUILD_IMAGE, compute_type=codebuild.ComputeType.SMALL),
-            environment_variables=environment,
+            environment_variables={
+                "REPOSITORY_URI": codebuild.BuildEnvironmentVariable(value=self.repository.repository_uri),
+                "REPOSITORY_NAME": codebuild.BuildEnvironmentVariable(value=self.repository.repository_name),
+            },
             encryption_key=self.key,
+            # A hand-off waits for CloudFormation to start the services.
+            timeout=Duration.hours(2),
         )
+
+        def parameter_arn(name: str) -> str:
+            return stack.format_arn(service="ssm", resource="parameter", resource_name=name.lstrip("/"))
+
         project.add_to_role_policy(
             iam.PolicyStatement(
-                actions=["ssm:GetParameter", "ssm:PutParameter"],
-                resources=[stack.format_arn(service="ssm", resource="parameter", resource_name=parameter.lstrip("/"))],
+                actions=["ssm:GetParameter", "ssm:PutParameter"], resources=[parameter_arn(self.released_tag_parameter)]
             )
         )
+        self.repository.grant(project, "ecr:BatchGetImage", "ecr:PutImage")
+        stack_names = handoff_stacks(manifest, spec)
         project.add_to_role_policy(
-            iam.PolicyStatement(actions=["ecs:UpdateService", "ecs:DescribeServices"], resources=service_arns)
+            iam.PolicyStatement(
+                actions=["cloudformation:DescribeStacks", "cloudformation:UpdateStack"],
+                resources=[
+                    stack.format_arn(service="cloudformation", resource="stack", resource_name=f"{name}/*")
+                    for name in stack_names
+                ],
+            )
         )
-        if any(self.manifest.services[n].scaling for n in self.spec.deploy.services):
+        # update-stack without --role-arn deploys with the stack's own role: that of `cdk deploy`.
+        project.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["iam:PassRole"],
+                resources=[f"arn:{stack.partition}:iam::{stack.account}:role/{CFN_EXEC_ROLE}"],
+                conditions={"StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}},
+            )
+        )
+        # The SSM-typed parameters those stacks resolve again: the released tags they follow and
+        # CDK's bootstrap version (in case the caller's credentials resolve them).
+        followed = {registry}
+        for name in [*spec.deploy.services, *manifest.release_followers(registry)]:
+            workload = manifest.services.get(name) or manifest.scheduled_tasks[name]
+            followed |= {
+                c.image.registry for c in workload.containers.values() if c.image.released and c.image.registry
+            }
+        project.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["ssm:GetParameters"],
+                resources=[
+                    parameter_arn(BOOTSTRAP_VERSION_PARAMETER),
+                    *(parameter_arn(exports.released_tag_parameter(manifest, r)) for r in sorted(followed)),
+                ],
+            )
+        )
+        followers = manifest.release_followers(registry)
+        if followers:
             project.add_to_role_policy(
                 iam.PolicyStatement(
-                    actions=["application-autoscaling:RegisterScalableTarget"],
-                    resources=["*"],
-                    conditions={"StringEquals": {"aws:ResourceAccount": stack.account}},
+                    actions=["ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"], resources=["*"]
+                )
+            )
+            project.add_to_role_policy(
+                iam.PolicyStatement(
+                    actions=["iam:PassRole"],
+                    resources=[
+                        f"arn:{stack.partition}:iam::{stack.account}:role{exports.task_role_path(manifest, name)}*"
+                        for name in followers
+                    ],
+                    conditions={"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
                 )
             )
         return project

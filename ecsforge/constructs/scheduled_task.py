@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Token
+from aws_cdk import Stack, Token
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_scheduler as scheduler
@@ -31,11 +31,25 @@ class ScheduledEcsTask(Construct):
         refs: PlatformRefs,
     ) -> None:
         super().__init__(scope, construct_id)
+        family = manifest.stack_name(name)
+        released = any(c.image.released for c in task.containers.values())
         self.task = TaskDefinition(
-            self, "Task", manifest=manifest, family=manifest.stack_name(name), unit=f"task-{name}", spec=task
+            self,
+            "Task",
+            manifest=manifest,
+            family=family,
+            unit=f"task-{name}",
+            spec=task,
+            role_path=exports.task_role_path(manifest, name) if released else None,
         )
         definition = self.task.task_definition
         cluster_arn = refs.imported(exports.CLUSTER_ARN)
+        # A task that follows releases runs the latest revision of its family: the pipeline's
+        # release step registers one with each released image, so a release reaches the
+        # schedule without a `cdk deploy` (RunTask takes a family without a revision).
+        family_arn = Stack.of(self).format_arn(service="ecs", resource="task-definition", resource_name=family)
+        target_definition = family_arn if released else definition.task_definition_arn
+        self.family, self.family_arn_target = family, released
 
         self.role = iam.Role(
             self,
@@ -43,11 +57,11 @@ class ScheduledEcsTask(Construct):
             assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com"),
             description=f"EventBridge Scheduler runs task {name}",
         )
-        # Exactly this task definition revision, in this cluster, and its two roles.
+        # This task definition (its revisions, when it follows releases), in this cluster, and its two roles.
         self.role.add_to_policy(
             iam.PolicyStatement(
                 actions=["ecs:RunTask"],
-                resources=[definition.task_definition_arn],
+                resources=[f"{family_arn}:*"] if released else [definition.task_definition_arn],
                 conditions={"ArnEquals": {"ecs:cluster": cluster_arn}},
             )
         )
@@ -63,7 +77,7 @@ class ScheduledEcsTask(Construct):
         )
 
         parameters: dict[str, Any] = {
-            "task_definition_arn": definition.task_definition_arn,
+            "task_definition_arn": target_definition,
             "task_count": task.count,
             "enable_ecs_managed_tags": True,
             "capacity_provider_strategy": [
@@ -104,7 +118,7 @@ class ScheduledEcsTask(Construct):
                 for c in task.placement.constraints
             ] or None
 
-        released = self.task.released_images
+        released_images = self.task.released_images
         self.schedule = scheduler.CfnSchedule(
             self,
             "Schedule",
@@ -113,7 +127,9 @@ class ScheduledEcsTask(Construct):
             schedule_expression_timezone=task.timezone,
             flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
             # Off until the pipeline has released an image: there would be nothing to run.
-            state=Token.as_string(released.when_released("ENABLED", "DISABLED")) if released else "ENABLED",
+            state=(
+                Token.as_string(released_images.when_released("ENABLED", "DISABLED")) if released_images else "ENABLED"
+            ),
             target=scheduler.CfnSchedule.TargetProperty(
                 arn=cluster_arn,
                 role_arn=self.role.role_arn,
@@ -123,3 +139,8 @@ class ScheduledEcsTask(Construct):
                 ),
             ),
         )
+        if released:
+            # The family ARN names no resource of this stack: the first revision must exist first.
+            resource = definition.node.default_child
+            assert resource is not None
+            self.schedule.node.add_dependency(resource)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aws_cdk import CfnCondition, Fn, RemovalPolicy, Stack
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_ssm as ssm
@@ -70,7 +71,10 @@ class TaskDefinition(Construct):
         family: str,
         unit: str,
         spec: TaskSpec,
+        role_path: str | None = None,
     ) -> None:
+        """role_path: create the task and execution roles under this IAM path (the release
+        step passes the roles under it), instead of letting aws-cdk create them."""
         super().__init__(scope, construct_id)
         self.manifest = manifest
         self.unit = unit
@@ -88,6 +92,8 @@ class TaskDefinition(Construct):
             network_mode=NETWORK_MODES[spec.network_mode],
             cpu=str(spec.cpu) if spec.cpu is not None else None,
             memory_mib=str(spec.memory) if spec.memory is not None else None,
+            task_role=self._role("TaskRole", role_path),
+            execution_role=self._role("ExecutionRole", role_path),
         )
         # One log group per task family; it outlives the stack, like the logs in it.
         self.log_group = logs.LogGroup(
@@ -107,6 +113,11 @@ class TaskDefinition(Construct):
                 )
             for other in container.links:
                 definition.add_link(self.containers[other])
+
+    def _role(self, construct_id: str, path: str | None) -> iam.Role | None:
+        if path is None:
+            return None
+        return iam.Role(self, construct_id, assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"), path=path)
 
     def _repository(self, registry: str) -> ecr.IRepository:
         if registry not in self._repositories:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from functools import cache
 from pathlib import Path
 
@@ -38,6 +39,11 @@ FEATURE_RESOURCE_TYPES: dict[str, tuple[str, ...]] = {
     "codecommit": ("AWS::CodeCommit::Repository",),
     "generated_secrets": ("AWS::SecretsManager::Secret",),
 }
+
+# family, generation, capabilities, size: m7gd.large -> ("m", "7", "gd", "large")
+_INSTANCE_TYPE = re.compile(r"^([a-z]+)(\d{1,2})([a-z-]*)\.([a-z0-9-]+)$")
+ARM64 = "arm64"
+X86_64 = "x86_64"
 
 
 @cache
@@ -96,3 +102,14 @@ def missing_resource_types(region: str, feature: str) -> list[str]:
     if offered is None:
         return []
     return [t for t in FEATURE_RESOURCE_TYPES[feature] if t not in offered]
+
+
+def instance_architecture(instance_type: str) -> str:
+    """arm64 for Graviton (a1, and a `g` right after the generation: m7g, c7gn, x2gd, t4g),
+    x86_64 otherwise: the rule aws-cdk's InstanceType.architecture applies, which picks the
+    AMI. The catalog lists names only, so the name decides."""
+    match = _INSTANCE_TYPE.match(instance_type)
+    if match is None:
+        return X86_64
+    family, _, capabilities, _ = match.groups()
+    return ARM64 if family == "a" or capabilities.startswith("g") else X86_64

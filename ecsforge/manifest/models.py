@@ -15,7 +15,7 @@ from annotated_types import Le
 from pydantic import AfterValidator, BeforeValidator, Field
 
 from .base import Model, Name, NonEmptyStr, Rule, pattern, reject
-from .catalog import instance_type_problem, missing_resource_types, region_problem
+from .catalog import X86_64, instance_architecture, instance_type_problem, missing_resource_types, region_problem
 from .pipelines import Deploy, Pipeline
 from .problems import show
 from .services import (
@@ -294,6 +294,11 @@ MAX_HTTP_SERVICES = 100
 MAX_REGISTRIES = 150
 # About 8 resources per EC2 group in the cluster stack; CloudFormation allows 500.
 MAX_EC2_GROUPS = 50
+# Rules per ECR lifecycle policy: ecsforge writes one per pinned tag, plus these three
+# (released images, untagged images, any image). ECR caps a policy at 50 rules (and
+# 30,720 characters, which 50 rules with 128-character tags stay well under).
+MAX_LIFECYCLE_RULES = 50
+OWN_LIFECYCLE_RULES = 3
 
 
 def _tag_character(character: str) -> bool:
@@ -356,6 +361,43 @@ class Manifest(Model):
 
     def stack_name(self, unit: str) -> str:
         return f"{self.app}-{self.environment}-{unit}"
+
+    def workloads(self) -> Iterator[tuple[tuple[str, str], TaskSpec]]:
+        """Every service and scheduled task, with its path in the manifest."""
+        yield from ((("services", n), s) for n, s in self.services.items())
+        yield from ((("scheduled_tasks", n), t) for n, t in self.scheduled_tasks.items())
+
+    def pinned_tags(self, registry: str) -> list[str]:
+        """The tags of a registry that services and scheduled tasks pin, each once, in manifest order."""
+        tags = [
+            c.image.tag
+            for _, spec in self.workloads()
+            for c in spec.containers.values()
+            if c.image.registry == registry and c.image.tag is not None
+        ]
+        return list(dict.fromkeys(tags))
+
+    def architectures(self, spec: TaskSpec) -> set[str]:
+        """The CPU architectures a task may be placed on: Fargate runs x86_64 (no runtime platform
+        is set); EC2 groups run what their instance type is."""
+        groups = [self.cluster.ec2[i.provider] for i in spec.capacity if i.provider in self.cluster.ec2]
+        if not groups:
+            return {X86_64}
+        return {instance_architecture(group.instance_type) for group in groups}
+
+    def pipeline_architecture(self, name: str) -> str:
+        """The architecture a pipeline builds for: that of the services it deploys (validation
+        rejects a mix)."""
+        found = set().union(*(self.architectures(self.services[s]) for s in self.pipelines[name].deploy.services))
+        return found.pop() if len(found) == 1 else X86_64
+
+    def release_followers(self, registry: str) -> dict[str, TaskSpec]:
+        """Scheduled tasks with a container following the releases of a registry."""
+        return {
+            name: task
+            for name, task in self.scheduled_tasks.items()
+            if any(c.image.released and c.image.registry == registry for c in task.containers.values())
+        }
 
     def check(self) -> Iterator[Rule]:
         zones = self.network.availability_zones
@@ -478,12 +520,28 @@ class Manifest(Model):
                     ("scheduled_tasks", name),
                     (f"{name!r} is also a service; their task families would collide, rename one of them"),
                 )
-        workloads: list[tuple[tuple[str, str], TaskSpec]] = [
-            *((("services", n), s) for n, s in self.services.items()),
-            *((("scheduled_tasks", n), t) for n, t in self.scheduled_tasks.items()),
-        ]
-        for at, task in workloads:
+        pinned: dict[str, list[str]] = {}
+        for at, task in self.workloads():
             yield from self._check_capacity(at, task)
+            yield from self._check_architecture(at, task)
+            for name, container in task.containers.items():
+                image = container.image
+                if image.registry is None or image.tag is None:
+                    continue
+                tags = pinned.setdefault(image.registry, [])
+                if image.tag in tags:
+                    continue
+                tags.append(image.tag)
+                if len(tags) == MAX_LIFECYCLE_RULES - OWN_LIFECYCLE_RULES + 1:
+                    yield (
+                        (*at, "containers", name, "image", "tag"),
+                        (
+                            f"{image.tag!r} is the {len(tags)}th distinct tag pinned in registry {image.registry!r}; "
+                            f"each pinned tag takes one rule of the repository's lifecycle policy, which ECR caps "
+                            f"at {MAX_LIFECYCLE_RULES} ({OWN_LIFECYCLE_RULES} are ecsforge's own): pin at most "
+                            f"{MAX_LIFECYCLE_RULES - OWN_LIFECYCLE_RULES} distinct tags per registry"
+                        ),
+                    )
             for name, container in task.containers.items():
                 registry = container.image.registry
                 if registry is not None and registry not in self.registries:
@@ -597,6 +655,23 @@ class Manifest(Model):
                         ),
                     )
                 deployed_by.setdefault(service_name, name)
+            yield from self._check_pipeline_architecture(name, pipeline)
+
+    def _check_pipeline_architecture(self, name: str, pipeline: Pipeline) -> Iterator[Rule]:
+        by_architecture: dict[str, list[str]] = {}
+        for service_name in pipeline.deploy.services:
+            if service_name in self.services:
+                for architecture in self.architectures(self.services[service_name]):
+                    by_architecture.setdefault(architecture, []).append(service_name)
+        if len(by_architecture) > 1:
+            runs = "; ".join(f"{', '.join(names)} on {arch}" for arch, names in sorted(by_architecture.items()))
+            yield (
+                ("pipelines", name, "deploy", "services"),
+                (
+                    f"mixes CPU architectures ({runs}), but the pipeline builds one image for one architecture; "
+                    "deploy each architecture from its own registry and pipeline"
+                ),
+            )
 
     def _check_deploy_timeout(
         self, name: str, pipeline: Pipeline, service_name: str, service: Service
@@ -637,6 +712,19 @@ class Manifest(Model):
                     (f"{item.provider!r} is not a capacity provider; use one of {known}"),
                 )
 
+    def _check_architecture(self, at: tuple[str, str], task: TaskSpec) -> Iterator[Rule]:
+        followed = sorted({c.image.registry for c in task.containers.values() if c.image.released and c.image.registry})
+        architectures = self.architectures(task)
+        if followed and len(architectures) > 1:
+            yield (
+                (*at, "capacity"),
+                (
+                    f"mixes {' and '.join(sorted(architectures))} EC2 groups, but follows the releases of registry "
+                    f"{followed[0]!r}, whose pipeline builds one image for one architecture; use groups of one "
+                    "architecture"
+                ),
+            )
+
     def _check_priorities(self) -> Iterator[Rule]:
         seen: dict[int, str] = {}
         for name, service in self.http_services.items():
@@ -662,6 +750,17 @@ class Manifest(Model):
             for path, message in task.warnings():
                 yield ("scheduled_tasks", name, *path), message
         yield from self._release_warnings()
+        for name, pipeline in self.pipelines.items():
+            for index, source in enumerate(pipeline.source):
+                if source.codecommit is not None and source.codecommit.create:
+                    yield (
+                        ("pipelines", name, "source", index, "codecommit"),
+                        (
+                            f"creates CodeCommit repository {source.codecommit.repository!r}: AWS creates new "
+                            "CodeCommit repositories only in accounts that already use CodeCommit; elsewhere use "
+                            "github or s3, or an existing repository (create: false)"
+                        ),
+                    )
 
     def _release_warnings(self) -> Iterator[Rule]:
         built = {p.build.registry: name for name, p in self.pipelines.items()}

@@ -39,6 +39,19 @@ def released_tag_parameter(manifest: Manifest, registry: str) -> str:
 
 # The value of a released-tag parameter before any release.
 NOT_RELEASED = "none"
+# The release step adds `released-<tag>` to each image it releases; lifecycle rules keep those.
+RELEASED_TAG_PREFIX = "released-"
+
+
+def service_name_parameter(manifest: Manifest, service: str) -> str:
+    """The SSM parameter in which a service stack records its ECS service's name, for the pipeline."""
+    return f"/ecsforge/{manifest.app}/{manifest.environment}/services/{service}/service-name"
+
+
+def task_role_path(manifest: Manifest, task: str) -> str:
+    """The IAM path of a scheduled task's task and execution roles: the release step may pass
+    exactly the roles under it when it registers a task definition revision."""
+    return f"/ecsforge/{manifest.app}/{manifest.environment}/task-{task}/"
 
 
 def capacity_provider_name(manifest: Manifest, key: str) -> str:
@@ -59,5 +72,6 @@ def repository_name(manifest: Manifest, registry: str) -> str:
 
 
 def service_name(service: str) -> str:
-    """The export of a service's ECS name, for the pipeline that deploys it."""
+    """The export of a service's ECS name. No longer imported (see service_name_parameter); kept
+    so that an upgrade can update the service stack while an older pipeline stack imports it."""
     return f"service-{service}-name"

@@ -4,6 +4,7 @@ so adding or removing one touches no other stack."""
 from __future__ import annotations
 
 from aws_cdk import CfnOutput, Stack
+from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from ..constructs.pipeline import ContainerPipeline
@@ -31,7 +32,17 @@ class ServiceStack(PlatformStack):
         _depend(self, service, cluster, registries)
         self.refs = PlatformRefs(self, manifest)
         self.service = EcsService(self, "Service", manifest=manifest, name=name, service=service, refs=self.refs)
-        # Exported for the pipeline that deploys this service, whether or not one does.
+        # For the pipeline that deploys this service, whether or not one does. A parameter, not an
+        # export: its template value is always the service's current name, even after a replacement.
+        ssm.StringParameter(
+            self,
+            "ServiceNameParameter",
+            parameter_name=exports.service_name_parameter(manifest, name),
+            string_value=self.service.service.service_name,
+            description=f"Name of ECS service {name} of {manifest.app}/{manifest.environment}",
+        )
+        # The export is no longer imported; pipeline stacks of older versions import it until
+        # `cdk deploy --all` updates them (after this stack), so it stays for one more version.
         CfnOutput(
             self,
             "ServiceName",
@@ -61,6 +72,7 @@ class PipelineStack(PlatformStack):
         cluster: Stack,
         registries: Stack | None,
         services: list[Stack],
+        tasks: list[Stack],
     ) -> None:
         super().__init__(scope, manifest, f"pipeline-{name}", description=f"Pipeline {name}")
         self.add_stack_dependency(cluster, reason="deploys into the cluster")
@@ -68,6 +80,8 @@ class PipelineStack(PlatformStack):
             self.add_stack_dependency(registries, reason="pushes to a registry and records its released tag")
         for service in services:
             self.add_stack_dependency(service, reason="deploys this service")
+        for task in tasks:
+            self.add_stack_dependency(task, reason="releases to this scheduled task")
         self.refs = PlatformRefs(self, manifest)
         self.pipeline = ContainerPipeline(
             self, "Pipeline", manifest=manifest, name=name, pipeline=manifest.pipelines[name], refs=self.refs
