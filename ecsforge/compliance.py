@@ -51,8 +51,35 @@ def _default_policy(role: iam.IRole | None) -> IConstruct | None:
     return role.node.try_find_child("DefaultPolicy") if role is not None else None
 
 
+def _logical_id(construct: IConstruct) -> str:
+    stack = Stack.of(construct)
+    resource = _resource(construct)
+    assert isinstance(resource, CfnElement)
+    return str(stack.resolve(stack.get_logical_id(resource)))
+
+
+def _partition(manifest: Manifest) -> str:
+    return "aws-cn" if manifest.region.startswith("cn-") else "aws-us-gov" if "-gov-" in manifest.region else "aws"
+
+
 def _capacity(capacity: Ec2CapacityProvider, manifest: Manifest, key: str) -> None:
     group = manifest.cluster.ec2[key]
+    lift_role = _resource(capacity.unprotect.role)
+    account = manifest.account or "<AWS::AccountId>"  # as cdk-nag prints ARNs in findings
+    group_id = _logical_id(capacity.auto_scaling_group)
+    _ack(
+        lift_role,
+        f"AwsSolutions-IAM5[Resource::arn:{_partition(manifest)}:autoscaling:{manifest.region}:{account}:"
+        f"autoScalingGroup:*:autoScalingGroupName/<{group_id}>]",
+        "The delete-time function lifts scale-in protection from this one Auto Scaling group, named in the ARN; "
+        "the * is the group's id, which its ARN needs and CloudFormation does not return.",
+    )
+    _ack(
+        lift_role,
+        "AwsSolutions-IAM5[Resource::*]",
+        "autoscaling:DescribeAutoScalingGroups, which the delete-time function uses to list the group's "
+        "instances, supports no resource-level permissions.",
+    )
     policy = capacity.role.node.find_child("DefaultPolicy")
     for rule, reason in INSTANCE_POLICY_FINDINGS.items():
         _ack(policy, rule, reason)
@@ -195,14 +222,8 @@ ARTIFACT_GRANTS = {
 
 
 def _pipeline(pipeline: ContainerPipeline, manifest: Manifest) -> None:
-    stack = Stack.of(pipeline)
-
-    def logical_id(construct: IConstruct) -> str:
-        resource = _resource(construct)
-        assert isinstance(resource, CfnElement)
-        return str(stack.resolve(stack.get_logical_id(resource)))
-
-    partition = "aws-cn" if manifest.region.startswith("cn-") else "aws-us-gov" if "-gov-" in manifest.region else "aws"
+    logical_id = _logical_id
+    partition = _partition(manifest)
     bucket = f"Resource::<{logical_id(pipeline.artifacts)}.Arn>/*"
     account = manifest.account or "<AWS::AccountId>"  # as cdk-nag prints ARNs in findings
     policies = [c for c in pipeline.node.find_all() if isinstance(c, iam.Policy)]

@@ -365,7 +365,12 @@ def test_each_http_service_has_its_own_target_group_and_rule(synth):
     for name in ("web", "api"):
         stack = f"store-prod-service-{name}"
         rule = next(iter(result.resources(stack, "AWS::ElasticLoadBalancingV2::ListenerRule").values()))["Properties"]
-        assert rule["ListenerArn"] == {"Fn::ImportValue": "store-prod-alb-listener-arn"}
+        # Read from the SSM parameter at each deploy: the listener moves when a certificate comes or goes.
+        parameter = rule["ListenerArn"]["Ref"]
+        assert result.templates()[stack]["Parameters"][parameter] == {
+            "Type": "AWS::SSM::Parameter::Value<String>",
+            "Default": "/ecsforge/store/prod/load-balancer/listener-arn",
+        }
         assert rule["Priority"] == manifest.services[name].http.rule_priority
         paths = [c["PathPatternConfig"]["Values"] for c in rule["Conditions"] if "PathPatternConfig" in c]
         assert paths == [[manifest.services[name].http.path]]
@@ -450,7 +455,7 @@ def test_target_tracking_on_cpu_memory_and_requests(synth):
     assert (cpu["TargetValue"], cpu["ScaleInCooldown"], cpu["ScaleOutCooldown"]) == (75, 120, 60)
     requests = tracking["ALBRequestCountPerTarget"]["TargetTrackingScalingPolicyConfiguration"]
     label = json.dumps(requests["PredefinedMetricSpecification"]["ResourceLabel"])
-    assert "store" not in label and "shop-prod-alb-full-name" in label
+    assert "store" not in label and "SsmParameterValueecsforgeshopprodloadbalancerfullname" in label
 
 
 def test_step_scaling_75_80_90_gives_three_adjustments_in_one_policy(synth):
