@@ -267,6 +267,14 @@ def test_handler_answers_success_even_when_aws_calls_fail():
     assert "left protection as it was" in run("Delete", broken)["Reason"]
 
 
+def test_handler_answers_a_malformed_delete():
+    sent: list[bytes] = []
+    broken = {**event("Delete"), "ResourceProperties": {}}
+    unprotect_handler.handler(broken, Context(), client=FakeAutoScaling({}), send=lambda url, body: sent.append(body))
+    (body,) = [json.loads(b) for b in sent]
+    assert body["Status"] == "SUCCESS" and "left protection as it was" in body["Reason"]
+
+
 def test_handler_stops_before_the_lambda_times_out():
     client = FakeAutoScaling({f"i-{n}": True for n in range(200)})
     body = run("Delete", client, Context(remaining_ms=5_000))

@@ -37,14 +37,17 @@ def unprotect(client: Any, group: str, time_left: Any = lambda: 60000) -> list[s
     return done
 
 
+def props(event: dict[str, Any]) -> dict[str, Any]:
+    return event.get("ResourceProperties") or {}
+
+
 def answer(event: dict[str, Any], context: Any, reason: str, send: Any = None) -> Any:
     # SUCCESS even on error: a failed Delete would only stop the stack deletion earlier.
     body = json.dumps(
         {
             "Status": "SUCCESS",
             "Reason": f"{reason} (log stream {getattr(context, 'log_stream_name', '?')})"[:1000],
-            "PhysicalResourceId": event.get("PhysicalResourceId")
-            or event["ResourceProperties"]["AutoScalingGroupName"],
+            "PhysicalResourceId": event.get("PhysicalResourceId") or props(event).get("AutoScalingGroupName", "-"),
             "StackId": event["StackId"],
             "RequestId": event["RequestId"],
             "LogicalResourceId": event["LogicalResourceId"],
@@ -62,7 +65,7 @@ def handler(event: dict[str, Any], context: Any, client: Any = None, send: Any =
     reason = "nothing to do"
     try:
         if event["RequestType"] == "Delete":
-            group = event["ResourceProperties"]["AutoScalingGroupName"]
+            group = props(event)["AutoScalingGroupName"]
             if client is None:
                 import boto3  # type: ignore[import-not-found]
                 from botocore.config import Config  # type: ignore[import-not-found]
