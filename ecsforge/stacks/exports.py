@@ -2,6 +2,9 @@
 
 Exports are written whoever uses them, so a service or task stack coming or going never
 changes the stack that exports, and CloudFormation never holds an export hostage.
+Only values that never change while the environment lives are exports; an imported
+export can neither change nor go. Values that an ordinary edit changes (the listener,
+the load balancer's name) are SSM parameters, read by consumers at every deploy.
 """
 
 from __future__ import annotations
