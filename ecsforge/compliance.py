@@ -56,8 +56,35 @@ def _default_policy(role: iam.IRole | None) -> IConstruct | None:
     return role.node.try_find_child("DefaultPolicy") if role is not None else None
 
 
+def _logical_id(construct: IConstruct) -> str:
+    stack = Stack.of(construct)
+    resource = _resource(construct)
+    assert isinstance(resource, CfnElement)
+    return str(stack.resolve(stack.get_logical_id(resource)))
+
+
+def _partition(manifest: Manifest) -> str:
+    return "aws-cn" if manifest.region.startswith("cn-") else "aws-us-gov" if "-gov-" in manifest.region else "aws"
+
+
 def _capacity(capacity: Ec2CapacityProvider, manifest: Manifest, key: str) -> None:
     group = manifest.cluster.ec2[key]
+    lift_role = _resource(capacity.unprotect.role)
+    account = manifest.account or "<AWS::AccountId>"  # as cdk-nag prints ARNs in findings
+    group_id = _logical_id(capacity.auto_scaling_group)
+    _ack(
+        lift_role,
+        f"AwsSolutions-IAM5[Resource::arn:{_partition(manifest)}:autoscaling:{manifest.region}:{account}:"
+        f"autoScalingGroup:*:autoScalingGroupName/<{group_id}>]",
+        "The delete-time function lifts scale-in protection from this one Auto Scaling group, named in the ARN; "
+        "the * is the group's id, which its ARN needs and CloudFormation does not return.",
+    )
+    _ack(
+        lift_role,
+        "AwsSolutions-IAM5[Resource::*]",
+        "autoscaling:DescribeAutoScalingGroups, which the delete-time function uses to list the group's "
+        "instances, supports no resource-level permissions.",
+    )
     policy = capacity.role.node.find_child("DefaultPolicy")
     for rule, reason in INSTANCE_POLICY_FINDINGS.items():
         _ack(policy, rule, reason)
@@ -201,10 +228,6 @@ def _scheduled_task(scheduled: ScheduledEcsTask, manifest: Manifest) -> None:
         )
 
 
-def _partition(manifest: Manifest) -> str:
-    return "aws-cn" if manifest.region.startswith("cn-") else "aws-us-gov" if "-gov-" in manifest.region else "aws"
-
-
 ARTIFACT_GRANTS = {
     "Action::s3:Abort*": "aws-cdk's artifact grant: abort multipart uploads",
     "Action::s3:DeleteObject*": "aws-cdk's artifact grant: replace artifacts",
@@ -217,13 +240,7 @@ ARTIFACT_GRANTS = {
 
 
 def _pipeline(pipeline: ContainerPipeline, manifest: Manifest) -> None:
-    stack = Stack.of(pipeline)
-
-    def logical_id(construct: IConstruct) -> str:
-        resource = _resource(construct)
-        assert isinstance(resource, CfnElement)
-        return str(stack.resolve(stack.get_logical_id(resource)))
-
+    logical_id = _logical_id
     partition = _partition(manifest)
     bucket = f"Resource::<{logical_id(pipeline.artifacts)}.Arn>/*"
     account = manifest.account or "<AWS::AccountId>"  # as cdk-nag prints ARNs in findings

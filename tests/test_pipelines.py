@@ -258,7 +258,7 @@ def test_the_pipeline_records_the_tag_that_services_read(synth):
     assert "#{Build.IMAGE_TAG}" in record["Configuration"]["EnvironmentVariables"]
     for service in ("web", "worker"):
         template = templates[f"shop-prod-service-{service}"]
-        read = [p["Default"] for p in template["Parameters"].values() if p["Default"].startswith("/ecsforge/")]
+        read = [p["Default"] for p in template["Parameters"].values() if p["Default"].endswith("/released-tag")]
         assert read == [written]
         definition = next(r for r in template["Resources"].values() if r["Type"] == "AWS::ECS::TaskDefinition")
         image = json.dumps(definition["Properties"]["ContainerDefinitions"][0]["Image"])

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from aws_cdk import ArnFormat, CfnResource, CustomResource, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_autoscaling as autoscaling
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from ..manifest.models import Ec2Capacity
+from .template import keep_only_depends_on
 
 
 class Ec2CapacityProvider(Construct):
@@ -124,6 +129,14 @@ class Ec2CapacityProvider(Construct):
             spot_instance_draining=group.spot,
         )
         cluster.add_asg_capacity_provider(self.provider)
+        self.unprotect = LiftScaleInProtection(self, "LiftScaleInProtection", group=self.auto_scaling_group)
+        # aws-cdk names the CfnCapacityProvider after its parent, so it is no default_child.
+        (provider,) = [c for c in self.provider.node.children if isinstance(c, ecs.CfnCapacityProvider)]
+        unprotect = self.unprotect.resource.node.default_child
+        assert isinstance(unprotect, CfnResource)
+        # Deleted in reverse: cluster association, then capacity provider (ECS stops protecting),
+        # then this lifts the protection, then the group (it Refs the group) can go.
+        provider.add_resource_dependency(unprotect)
         if group.spot:
             # aws-cdk turns spot draining on only for groups with a spotPrice, never for a
             # mixed-instances spot group like this one. Appended after the cluster's user
@@ -133,3 +146,79 @@ class Ec2CapacityProvider(Construct):
                 if group.machine_image == "bottlerocket"
                 else "echo ECS_ENABLE_SPOT_INSTANCE_DRAINING=true >> /etc/ecs/ecs.config"
             )
+
+
+HANDLER = Path(__file__).with_name("unprotect_handler.py")
+HANDLER_LOG_RETENTION = logs.RetentionDays.ONE_MONTH
+
+
+class LiftScaleInProtection(Construct):
+    """Makes `cdk destroy` finish for a group under ECS managed termination protection.
+
+    ECS protects instances from scale-in and never lifts the protection, so deleting the
+    group waits forever (aws-cdk issues 14732, 18179). This custom resource does nothing
+    until it is deleted; then (after the capacity provider, before the group) its inline
+    Lambda (unprotect_handler.py) lifts the protection and removes ECS's draining hook.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, group: autoscaling.AutoScalingGroup) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        group_arn = stack.format_arn(
+            service="autoscaling",
+            resource="autoScalingGroup",
+            resource_name=f"*:autoScalingGroupName/{group.auto_scaling_group_name}",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        # Kept after deletion like every log group here: it tells what the deletion did.
+        self.log_group = logs.LogGroup(
+            self, "Logs", retention=HANDLER_LOG_RETENTION, removal_policy=RemovalPolicy.RETAIN
+        )
+        # Inline policies: they live in the role, so none is deleted before the function runs.
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="Lifts scale-in protection from one Auto Scaling group when its stack deletes it",
+            inline_policies={
+                "LiftProtection": iam.PolicyDocument(
+                    statements=[
+                        iam.PolicyStatement(
+                            actions=[
+                                "autoscaling:UpdateAutoScalingGroup",
+                                "autoscaling:SetInstanceProtection",
+                                "autoscaling:DeleteLifecycleHook",
+                            ],
+                            resources=[group_arn],
+                        ),
+                        # No resource-level permissions for Describe* calls.
+                        iam.PolicyStatement(actions=["autoscaling:DescribeAutoScalingGroups"], resources=["*"]),
+                        iam.PolicyStatement(
+                            actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                            resources=[self.log_group.log_group_arn],
+                        ),
+                    ]
+                )
+            },
+        )
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            runtime=lambda_.Runtime.PYTHON_3_14,
+            handler="index.handler",
+            code=lambda_.Code.from_inline(HANDLER.read_text()),
+            role=self.role,
+            log_group=self.log_group,
+            # Well below CloudFormation's one hour; the handler answers 10 s before this.
+            timeout=Duration.minutes(2),
+            description="Lifts scale-in protection from an Auto Scaling group when its stack deletes it",
+        )
+        # Its policies are inline in the role, which the function GetAtts already.
+        keep_only_depends_on(self.function)
+        self.resource = CustomResource(
+            self,
+            "Resource",
+            service_token=self.function.function_arn,
+            resource_type="Custom::LiftScaleInProtection",
+            properties={"AutoScalingGroupName": group.auto_scaling_group_name},
+        )

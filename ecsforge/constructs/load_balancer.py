@@ -47,7 +47,11 @@ class SharedLoadBalancer(Construct):
             drop_invalid_header_fields=True,
         )
         not_found = elbv2.ListenerAction.fixed_response(404, content_type="text/plain", message_body="not found")
+        # Port 80 is the same listener ("Http") with and without a certificate; only its default
+        # action changes. Adding a certificate thus keeps the services' rules on port 80 serving
+        # until their stacks move them to 443 (rules are evaluated before the default action).
         if settings.certificate_arn:
+            # The listener that carries the services' rules, published in an SSM parameter.
             self.listener = self.alb.add_listener(
                 "Https",
                 port=443,

@@ -22,6 +22,14 @@ INTERFACE_ENDPOINTS = {
     "SecretsManager": ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
     "Ssm": ec2.InterfaceVpcEndpointAwsService.SSM,
 }
+# Needed only without NAT, and only by some workloads: the ECS agent on EC2 container
+# instances (Fargate tasks reach ECS through the Fargate platform) and ECS Exec sessions.
+ECS_AGENT_ENDPOINTS = {
+    "Ecs": ec2.InterfaceVpcEndpointAwsService.ECS,
+    "EcsAgent": ec2.InterfaceVpcEndpointAwsService.ECS_AGENT,
+    "EcsTelemetry": ec2.InterfaceVpcEndpointAwsService.ECS_TELEMETRY,
+}
+EXEC_ENDPOINTS = {"SsmMessages": ec2.InterfaceVpcEndpointAwsService.SSM_MESSAGES}
 
 
 class PlatformVpc(Construct):
@@ -31,7 +39,17 @@ class PlatformVpc(Construct):
     endpoints carry the traffic tasks need.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, network: Network) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        network: Network,
+        ec2_instances: bool = False,
+        exec_sessions: bool = False,
+    ) -> None:
+        """ec2_instances / exec_sessions: the cluster has EC2 groups / a service has ECS Exec;
+        without NAT they add the endpoints those need."""
         super().__init__(scope, construct_id)
         private_type = ec2.SubnetType.PRIVATE_WITH_EGRESS if network.nat_gateways else ec2.SubnetType.PRIVATE_ISOLATED
         zones: dict[str, Any] = (
@@ -73,7 +91,13 @@ class PlatformVpc(Construct):
             endpoint_security_group.add_ingress_rule(
                 ec2.Peer.ipv4(network.cidr), ec2.Port.tcp(443), "HTTPS from the VPC"
             )
-            for name, service in INTERFACE_ENDPOINTS.items():
+            endpoints = dict(INTERFACE_ENDPOINTS)
+            if not network.nat_gateways:
+                if ec2_instances:
+                    endpoints |= ECS_AGENT_ENDPOINTS
+                if exec_sessions:
+                    endpoints |= EXEC_ENDPOINTS
+            for name, service in endpoints.items():
                 self.vpc.add_interface_endpoint(
                     name,
                     service=service,

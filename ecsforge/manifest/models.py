@@ -115,7 +115,8 @@ class Network(Model):
     vpc_endpoints: bool = Field(
         False,
         description="Default: false, no endpoints. true adds an S3 gateway endpoint and interface endpoints for "
-        "ECR (api, dkr), CloudWatch Logs, Secrets Manager and SSM.",
+        "ECR (api, dkr), CloudWatch Logs, Secrets Manager and SSM; with nat_gateways: 0 also ECS (ecs, ecs-agent, "
+        "ecs-telemetry) when cluster.ec2 has groups, and SSM Messages when a service has exec: true.",
     )
     flow_logs: bool = Field(True, description="Default: true, VPC flow logs go to CloudWatch Logs, kept for 30 days.")
     import_: VpcImport | None = Field(

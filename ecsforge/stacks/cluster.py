@@ -6,6 +6,7 @@ from __future__ import annotations
 from aws_cdk import CfnOutput
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_servicediscovery as servicediscovery
+from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from ..constructs.capacity import Ec2CapacityProvider
@@ -84,12 +85,28 @@ class ClusterStack(PlatformStack):
                 capacity.security_group.security_group_id,
             )
         if self.load_balancer is not None:
-            values[exports.LISTENER_ARN] = ("AlbListenerArn", self.load_balancer.listener.listener_arn)
-            values[exports.ALB_SECURITY_GROUP] = (
-                "AlbSecurityGroupId",
-                self.load_balancer.security_group.security_group_id,
-            )
-            values[exports.ALB_FULL_NAME] = ("AlbFullName", self.load_balancer.alb.load_balancer_full_name)
-            CfnOutput(self, "AlbDnsName", value=self.load_balancer.alb.load_balancer_dns_name)
+            balancer = self.load_balancer
+            # Deprecated, imported by nothing; see exports.LISTENER_ARN.
+            values[exports.LISTENER_ARN] = ("AlbListenerArn", balancer.listener.listener_arn)
+            # The group survives a certificate change and a replaced load balancer: an export.
+            values[exports.ALB_SECURITY_GROUP] = ("AlbSecurityGroupId", balancer.security_group.security_group_id)
+            values[exports.ALB_FULL_NAME] = ("AlbFullName", balancer.alb.load_balancer_full_name)
+            CfnOutput(self, "AlbDnsName", value=balancer.alb.load_balancer_dns_name)
+            parameters = {
+                "ListenerArnParameter": (
+                    exports.listener_parameter(self.manifest),
+                    balancer.listener.listener_arn,
+                    "The listener that carries the services' rules",
+                ),
+                "AlbFullNameParameter": (
+                    exports.alb_full_name_parameter(self.manifest),
+                    balancer.alb.load_balancer_full_name,
+                    "The shared load balancer's full name, for its metrics",
+                ),
+            }
+            for construct_id, (name, value, description) in parameters.items():
+                ssm.StringParameter(
+                    self, construct_id, parameter_name=name, string_value=value, description=description
+                )
         for export, (output_id, value) in values.items():
             CfnOutput(self, output_id, value=value, export_name=self.export_name(export))

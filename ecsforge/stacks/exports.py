@@ -2,6 +2,9 @@
 
 Exports are written whoever uses them, so a service or task stack coming or going never
 changes the stack that exports, and CloudFormation never holds an export hostage.
+Only values that never change while the environment lives are exports; an imported
+export can neither change nor go. Values that an ordinary edit changes (the listener,
+the load balancer's name) are SSM parameters, read by consumers at every deploy.
 """
 
 from __future__ import annotations
@@ -19,8 +22,13 @@ CLUSTER_NAME = "cluster-name"
 CLUSTER_ARN = "cluster-arn"
 NAMESPACE_ID = "namespace-id"
 NAMESPACE_ARN = "namespace-arn"
-LISTENER_ARN = "alb-listener-arn"
 ALB_SECURITY_GROUP = "alb-security-group-id"
+# Still written with their old values, but nothing imports them any more: the listener
+# moves when a certificate comes or goes, and the name when the load balancer is
+# replaced, and an imported export can change neither. Services read the SSM
+# parameters below instead. Kept one version so that stacks of the previous version,
+# which import them, still update; remove in the next.
+LISTENER_ARN = "alb-listener-arn"
 ALB_FULL_NAME = "alb-full-name"
 
 
@@ -35,6 +43,17 @@ def name(manifest: Manifest, what: str) -> str:
 def released_tag_parameter(manifest: Manifest, registry: str) -> str:
     """The SSM parameter holding the tag the pipeline last released to a registry."""
     return f"/ecsforge/{manifest.app}/{manifest.environment}/registries/{registry}/released-tag"
+
+
+def listener_parameter(manifest: Manifest) -> str:
+    """The SSM parameter holding the listener that carries the services' rules (HTTPS:443 with a
+    certificate, HTTP:80 without). A parameter, not an export: its value may change."""
+    return f"/ecsforge/{manifest.app}/{manifest.environment}/load-balancer/listener-arn"
+
+
+def alb_full_name_parameter(manifest: Manifest) -> str:
+    """The SSM parameter holding the load balancer's full name (app/<name>/<id>), for metrics."""
+    return f"/ecsforge/{manifest.app}/{manifest.environment}/load-balancer/full-name"
 
 
 # The value of a released-tag parameter before any release.

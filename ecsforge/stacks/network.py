@@ -22,7 +22,13 @@ from .exports import (
 class NetworkStack(PlatformStack):
     def __init__(self, scope: Construct, manifest: Manifest) -> None:
         super().__init__(scope, manifest, "network", description="VPC, subnets, NAT, endpoints and flow logs")
-        self.platform_vpc = PlatformVpc(self, "Network", network=manifest.network)
+        self.platform_vpc = PlatformVpc(
+            self,
+            "Network",
+            network=manifest.network,
+            ec2_instances=bool(manifest.cluster.ec2),
+            exec_sessions=any(service.exec for service in manifest.services.values()),
+        )
         vpc = self.platform_vpc.vpc
         outputs = {
             VPC_ID: ("VpcId", vpc.vpc_id, "The VPC's id"),

@@ -1,5 +1,6 @@
 """What a consumer stack (cluster, service, task) sees of the stacks it builds on:
-imported by export name or taken from the manifest, never by CDK's implicit references."""
+imported by export name, read from an SSM parameter at deploy time (for values that
+may change), or taken from the manifest; never by CDK's implicit references."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_servicediscovery as servicediscovery
+from aws_cdk import aws_ssm as ssm
 
 from ..manifest.models import Manifest
 from . import exports
@@ -96,16 +98,23 @@ class PlatformRefs:
 
     @cached_property
     def listener(self) -> elbv2.IApplicationListener:
+        # An SSM-typed template parameter, resolved again at every deploy: adding a certificate
+        # moves the rules' listener, which an export could never do while imported.
         return elbv2.ApplicationListener.from_application_listener_attributes(
             self.stack,
             "Listener",
-            listener_arn=self.imported(exports.LISTENER_ARN),
+            listener_arn=ssm.StringParameter.value_for_string_parameter(
+                self.stack, exports.listener_parameter(self.manifest)
+            ),
             security_group=self.alb_security_group,
         )
 
     @cached_property
     def alb_full_name(self) -> str:
-        return self.imported(exports.ALB_FULL_NAME)
+        # Changes when the load balancer is replaced (load_balancer.public flipped).
+        return ssm.StringParameter.value_for_string_parameter(
+            self.stack, exports.alb_full_name_parameter(self.manifest)
+        )
 
     def capacity_security_group(self, key: str) -> ec2.ISecurityGroup:
         if key not in self._capacity_groups:
