@@ -37,7 +37,6 @@ STATEFUL_TYPES = frozenset(
         "AWS::EFS::FileSystem",
         "AWS::SQS::Queue",
         "AWS::SNS::Topic",
-        "AWS::SSM::Parameter",
     }
 )
 # Service properties whose change makes ECS start a deployment (new tasks replace old ones).
@@ -530,7 +529,9 @@ def _is_released_tag(text: str) -> bool:
 def _is_stateful(logical_id: str, kind: str) -> bool:
     if kind in STATEFUL_TYPES:
         return True
-    return kind.startswith("Custom::") and _is_released_tag(f"{logical_id}{kind}")
+    # ecsforge's other SSM parameters (listener, service name) are derived from other
+    # resources and rewritten at every deploy; only a released tag holds state.
+    return (kind.startswith("Custom::") or kind == "AWS::SSM::Parameter") and _is_released_tag(f"{logical_id}{kind}")
 
 
 def diff_templates(old: Templates, new: Templates, *, old_manifest: str, new_manifest: str, region: str) -> DiffResult:

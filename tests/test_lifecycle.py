@@ -1,8 +1,5 @@
 """`ecsforge diff` over pairs of manifests (tests/manifests/lifecycle/): what deploying the second
 over the first would do. Expectations come from the synthesized templates where they can.
-
-Some verdicts hold only once other branches' template changes are merged; those are
-xfail(strict=True) and name the branch, so the integrator flips them after merging.
 """
 
 from __future__ import annotations
@@ -28,9 +25,6 @@ from .helpers import ROOT
 LIFECYCLE = "tests/manifests/lifecycle"
 REGION = "eu-west-1"
 SERVICE = "AWS::ECS::Service"
-NEEDS_RELEASES = "needs releases (released tags as a create-only custom resource)"
-NEEDS_SERVICE = "needs service (no DesiredCount with scaling; listener rules without tags)"
-NEEDS_CLUSTER = "needs cluster (listener ARN and ALB full name as SSM-typed parameters, not exports)"
 
 
 @pytest.fixture(scope="session")
@@ -104,29 +98,16 @@ def test_tag_edit_updates_only_the_tagged_resources(diff, templates):
     assert all(s.status == "unchanged" or s.tags_only for s in result.stacks)
 
 
-@pytest.mark.xfail(strict=True, reason=NEEDS_RELEASES)
 def test_tag_edit_leaves_released_tags_alone(diff):
     assert "released-tag" not in kinds(diff("base", "tag-edit"))
 
 
-@pytest.mark.xfail(strict=True, reason=NEEDS_SERVICE)
 def test_tag_edit_keeps_the_scaled_count(diff):
     assert "desired-count" not in kinds(diff("base", "tag-edit"))
 
 
-@pytest.mark.xfail(strict=True, reason=f"{NEEDS_RELEASES}; {NEEDS_SERVICE}")
 def test_tag_edit_has_no_hazard(diff):
     assert diff("base", "tag-edit").hazards == []
-
-
-def test_a_tags_only_update_of_a_scaled_service_with_a_count_resets_it(diff, templates):
-    """The hazard the `service` branch removes, as long as the template pins a count."""
-    api = templates("base")["life-dev-service-api"]
-    (service,) = of_type(api, SERVICE).values()
-    if "DesiredCount" not in service["Properties"] or "NoValue" in str(service["Properties"]["DesiredCount"]):
-        pytest.skip("the template no longer pins a count with scaling")
-    hazards = [h for h in diff("base", "tag-edit").hazards if h.kind == "desired-count"]
-    assert [h.stack for h in hazards] == ["life-dev-service-api"]
 
 
 # --- a certificate added -----------------------------------------------------------------------
@@ -143,7 +124,6 @@ def test_certificate_added_adds_an_https_listener(diff, templates):
     assert not {"https", "load-balancer", "stateful", "stack-removed"} & set(kinds(result))
 
 
-@pytest.mark.xfail(strict=True, reason=NEEDS_CLUSTER)
 def test_certificate_added_changes_no_imported_export(diff):
     assert "export" not in kinds(diff("base", "certificate-added"))
 
@@ -202,7 +182,6 @@ def test_scaling_added_adds_a_scalable_target_without_a_deployment(diff, templat
     assert result.deployments == []
 
 
-@pytest.mark.xfail(strict=True, reason=NEEDS_SERVICE)
 def test_scaling_added_has_no_hazard(diff):
     assert diff("base", "scaling-added").hazards == []
 
