@@ -42,3 +42,15 @@ def test_a_badly_formed_error_or_a_crash_is_a_defect(monkeypatch, tmp_path):
     monkeypatch.setattr("ecsforge.manifest.load_text", explode)
     fuzz.check_one("version: 1\n", False, outcome, "crash")
     assert len(outcome.defects) == 1 and "validate crashed" in outcome.defects[0]
+
+
+def test_a_secret_named_like_the_registry_login_still_synthesizes():
+    # Found by the fuzzer: `Credentials` next to `credentials:` once collided in construct ids.
+    text = (
+        "version: 1\napp: shop\nenvironment: prod\nregion: us-east-1\nservices:\n  web:\n    containers:\n"
+        "      app:\n        image: nginx:1.27\n        credentials: secretsmanager:dockerhub\n"
+        '        secrets: {Credentials: "secretsmanager:shop/creds"}\n'
+    )
+    outcome = fuzz.Outcome()
+    fuzz.check_one(text, True, outcome, "credentials")
+    assert outcome.defects == [] and outcome.synthesized == 1

@@ -88,7 +88,9 @@ def test_task_definition_family_order_sizes_and_ports(synth):
     assert (app["Cpu"], app["Memory"], app["MemoryReservation"]) == (384, 896, 512)
     assert app["Command"] == ["npm", "start"] and app["EntryPoint"] == ["docker-entrypoint.sh"]
     assert {"Name": "LOG_LEVEL", "Value": "info"} in app["Environment"]
-    assert app["ReadonlyRootFilesystem"] is True and app["User"] == "1000"
+    assert app["ReadonlyRootFilesystem"] is False and app["User"] == "1000"  # exec: true needs it writable
+    _, task_containers = containers(result, "shop-prod-task-rotate-logs")
+    assert task_containers["rotate"]["ReadonlyRootFilesystem"] is True
     assert app["StopTimeout"] == 30
     assert app["DependsOn"] == [{"Condition": "SUCCESS", "ContainerName": "migrate"}]
     assert app["HealthCheck"]["Command"] == ["CMD-SHELL", "curl -f http://localhost:8080/health || exit 1"]

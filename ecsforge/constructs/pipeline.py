@@ -50,6 +50,11 @@ NOTIFY_EVENTS = [
 ]
 
 
+def _shortened(text: str, limit: int = 200) -> str:
+    """An S3 key may be 1024 characters; an EventBridge rule's description only 512."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def image_definitions_path(service: str) -> str:
     return f"images/{service}/imagedefinitions.json"
 
@@ -441,7 +446,7 @@ class ContainerPipeline(Construct):
         events.Rule(
             self,
             f"SourceChanged-{source.name}",
-            description=f"Starts pipeline {self.manifest.stack_name(self.name)} on a new {source.s3.key}",
+            description=f"Starts pipeline {self.manifest.stack_name(self.name)} on a new {_shortened(source.s3.key)}",
             event_pattern=events.EventPattern(
                 source=["aws.s3"],
                 detail_type=["Object Created"],

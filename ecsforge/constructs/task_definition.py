@@ -132,7 +132,7 @@ class TaskDefinition(Construct):
             credentials = None
             if container.credentials:
                 credentials = secretsmanager.Secret.from_secret_name_v2(
-                    self, f"{name}-Credentials", container.credentials.removeprefix("secretsmanager:")
+                    self, f"{name}.credentials", container.credentials.removeprefix("secretsmanager:")
                 )
             return ecs.ContainerImage.from_registry(image.reference, credentials=credentials)
         assert image.registry is not None

@@ -428,6 +428,7 @@ class Manifest(Model):
                         (f"{key!r} is set by ecsforge (or reserved by AWS) on every resource; use another tag key"),
                     )
         yield from self._check_tags()
+        yield from self._check_registry_names()
         yield from self._check_region()
         yield from self._check_workloads()
         yield from self._check_pipelines()
@@ -441,6 +442,18 @@ class Manifest(Model):
                     f"of its own region ({self.region}); request or import one there"
                 ),
             )
+
+    def _check_registry_names(self) -> Iterator[Rule]:
+        for key in self.registries:
+            # The registries stack names registry r's URI output `r-uri`.
+            if key.endswith("-uri") and key.removesuffix("-uri") in self.registries:
+                yield (
+                    ("registries", key),
+                    (
+                        f"{key!r} collides with the URI output of registry {key.removesuffix('-uri')!r}; "
+                        "rename it (e.g. without the -uri ending)"
+                    ),
+                )
 
     def _check_tags(self) -> Iterator[Rule]:
         seen: dict[str, str] = {}

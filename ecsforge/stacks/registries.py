@@ -60,8 +60,8 @@ class RegistriesStack(PlatformStack):
         released = cr.AwsCustomResource(
             self,
             # Not the old construct id: the same logical id with another type is an update
-            # CloudFormation refuses.
-            f"{key}-released-tag-once",
+            # CloudFormation refuses. Capitalized, so no registry key (lowercase) can collide.
+            f"ReleasedTag-{key}",
             on_create=cr.AwsSdkCall(
                 service="SSM",
                 action="putParameter",
