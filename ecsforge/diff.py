@@ -173,9 +173,17 @@ Templates = dict[str, dict[str, Any]]
 
 
 def cdk_context() -> dict[str, Any]:
-    """The feature flags of cdk.json, which `cdk synth` passes to the app."""
+    """The feature flags of cdk.json and the CLI's defaults, which `cdk synth` passes to the app."""
     context = dict(json.loads((ROOT / "cdk.json").read_text())["context"])
     context.pop("manifest", None)
+    # What the CLI adds by default, so in-process templates equal `cdk synth`'s.
+    context.update(
+        {
+            "aws:cdk:enable-path-metadata": True,
+            "aws:cdk:enable-asset-metadata": True,
+            "aws:cdk:version-reporting": True,
+        }
+    )
     return context
 
 

@@ -83,3 +83,12 @@ def test_modelled_durations():
     assert deployment_minutes(service(linear)) == 4 * 3 + 10 + DEPLOYMENT_MARGIN_MINUTES
     assert deployment_minutes(service(canary)) == 5 + 10 + DEPLOYMENT_MARGIN_MINUTES
     assert deployment_minutes(service({"Strategy": "BLUE_GREEN", "BakeTimeInMinutes": {"Ref": "P"}})) is None
+
+
+def test_in_process_synthesis_equals_the_cli(synth, tmp_path):
+    # diff, the fuzzer and the tests' ad-hoc manifests synthesize in-process: same templates as `cdk synth`.
+    from .helpers import inprocess_synth, normalized
+
+    cli = synth("examples/fargate-web.yml").templates()
+    here = inprocess_synth("examples/fargate-web.yml", tmp_path).templates()
+    assert normalized(here) == normalized(cli)
