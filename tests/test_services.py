@@ -722,3 +722,20 @@ def test_ordinary_edits_leave_a_non_rolling_services_listener_rule_alone(synth, 
     # The edits did reach the stack; and a rolling service's rule is tagged as before.
     assert before.templates()["store-prod-service-api"] != after.templates()["store-prod-service-api"]
     assert {"Key": "cost-center", "Value": "4711"} in rule(after, "web")["Properties"]["Tags"]
+
+
+def test_one_scale_out_step_alone_makes_one_policy_and_one_alarm(synth, tmp_path):
+    # aws-cdk needs two intervals; a single step once failed synthesis after validate said ok.
+    path = tmp_path / "one-step.yml"
+    path.write_text(
+        "version: 1\napp: shop\nenvironment: prod\nregion: us-east-1\nservices:\n  web:\n"
+        "    containers:\n      app: {image: nginx}\n"
+        "    scaling:\n      min: 1\n      max: 4\n"
+        "      step_scaling:\n        - {metric: cpu, scale_out: [{at: 75, add: 2}]}\n"
+    )
+    result = synth(path)
+    policy = only(result.resources("shop-prod-service-web", "AWS::ApplicationAutoScaling::ScalingPolicy"))
+    steps = policy["Properties"]["StepScalingPolicyConfiguration"]["StepAdjustments"]
+    assert steps == [{"MetricIntervalLowerBound": 0, "ScalingAdjustment": 2}]
+    alarm = only(result.resources("shop-prod-service-web", "AWS::CloudWatch::Alarm"))["Properties"]
+    assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanOrEqualToThreshold", 75)

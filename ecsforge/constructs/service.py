@@ -422,6 +422,9 @@ class EcsService(Construct):
             )
             intervals = [appscaling.ScalingInterval(lower=s.at, change=s.add) for s in steps.scale_out]
             intervals += [appscaling.ScalingInterval(upper=s.below, change=-s.remove) for s in steps.scale_in]
+            if len(intervals) == 1:
+                # aws-cdk wants two intervals; "no change below the step" creates no alarm of its own.
+                intervals.insert(0, appscaling.ScalingInterval(lower=0, upper=steps.scale_out[0].at, change=0))
             target.scale_on_metric(
                 f"Steps{index}-{steps.metric}",
                 metric=metric,
