@@ -1,5 +1,5 @@
-"""Regenerate ecsforge/manifest/data/ec2_instance_types.json and region_resource_types.json
-from cfn-lint's data.
+"""Regenerate ecsforge/manifest/data/ec2_instance_types.json, region_resource_types.json and
+availability_zones.json from cfn-lint's data.
 
 The manifest layer checks instance types against the same per-region lists that the
 cfn-lint gate uses, so a type the gate would reject is reported at its manifest line.
@@ -19,6 +19,7 @@ SOURCE = Path(cfnlint.__file__).parent / "data/schemas/extensions/aws_ec2_instan
 ROOT = Path(__file__).resolve().parent.parent
 TARGET = ROOT / "ecsforge/manifest/data/ec2_instance_types.json"
 REGIONS_TARGET = ROOT / "ecsforge/manifest/data/region_resource_types.json"
+ZONES_TARGET = ROOT / "ecsforge/manifest/data/availability_zones.json"
 PROVIDERS = Path(cfnlint.__file__).parent / "data/schemas/providers"
 REGION = re.compile(r"^[a-z]{2}(-[a-z]+)?-[a-z]+-[0-9]+$")
 
@@ -47,8 +48,16 @@ def generate_regions() -> str:
     return json.dumps(data, indent=1, sort_keys=True) + "\n"
 
 
+def generate_zones() -> str:
+    from cfnlint.helpers import AVAILABILITY_ZONES
+
+    data = {region: sorted(zones) for region, zones in sorted(AVAILABILITY_ZONES.items()) if REGION.match(region)}
+    return json.dumps(data, indent=1, sort_keys=True) + "\n"
+
+
 if __name__ == "__main__":
     TARGET.write_text(generate())
     REGIONS_TARGET.write_text(generate_regions())
-    for target in (TARGET, REGIONS_TARGET):
+    ZONES_TARGET.write_text(generate_zones())
+    for target in (TARGET, REGIONS_TARGET, ZONES_TARGET):
         print(f"wrote {target} ({target.stat().st_size} bytes)", file=sys.stderr)

@@ -30,6 +30,11 @@ def test_region_data_matches_cfn_lint():
     assert committed == _generator().generate_regions(), "run: python scripts/update_instance_types.py"
 
 
+def test_zone_data_matches_cfn_lint():
+    committed = (ROOT / "ecsforge" / "manifest" / "data" / "availability_zones.json").read_text()
+    assert committed == _generator().generate_zones(), "run: python scripts/update_instance_types.py"
+
+
 def test_every_instance_type_the_manifest_accepts_is_one_aws_cdk_parses():
     from aws_cdk import aws_ec2 as ec2
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 _INSTANCE_TYPES = Path(__file__).parent / "data" / "ec2_instance_types.json"
 _REGIONS = Path(__file__).parent / "data" / "region_resource_types.json"
+_ZONES = Path(__file__).parent / "data" / "availability_zones.json"
 
 # The CloudFormation resource types each part of a manifest creates. A region that lacks
 # one cannot deploy that part (e.g. no CodeStar Notifications, so no pipeline).
@@ -113,3 +114,17 @@ def instance_architecture(instance_type: str) -> str:
         return X86_64
     family, _, capabilities, _ = match.groups()
     return ARM64 if family == "a" or capabilities.startswith("g") else X86_64
+
+
+@cache
+def zones_by_region() -> dict[str, tuple[str, ...]]:
+    """Availability zone names per region, as cfn-lint knows them."""
+    data: dict[str, list[str]] = json.loads(_ZONES.read_text())
+    return {region: tuple(zones) for region, zones in data.items()}
+
+
+def zone_problem(zone: str, region: str) -> str | None:
+    known = zones_by_region().get(region)
+    if known is None or zone in known:
+        return None
+    return f"{zone!r} is not an availability zone of {region}; use one of {', '.join(known)}"

@@ -15,7 +15,14 @@ from annotated_types import Le
 from pydantic import AfterValidator, BeforeValidator, Field
 
 from .base import Model, Name, NonEmptyStr, Rule, pattern, reject
-from .catalog import X86_64, instance_architecture, instance_type_problem, missing_resource_types, region_problem
+from .catalog import (
+    X86_64,
+    instance_architecture,
+    instance_type_problem,
+    missing_resource_types,
+    region_problem,
+    zone_problem,
+)
 from .pipelines import Deploy, Pipeline
 from .problems import show
 from .services import (
@@ -416,6 +423,8 @@ class Manifest(Model):
                     ("network", "availability_zones", index),
                     (f"{zone!r} is not a zone of region {self.region}; use zones such as {self.region}a"),
                 )
+            elif problem := zone_problem(zone, self.region):
+                yield ("network", "availability_zones", index), problem
         for key, group in self.cluster.ec2.items():
             problem = instance_type_problem(group.instance_type, self.region)
             if problem:
