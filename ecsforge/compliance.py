@@ -15,7 +15,7 @@ from constructs import IConstruct
 
 from .constructs.pipeline import CFN_EXEC_ROLE, handoff_stacks
 from .manifest.models import Manifest
-from .stacks.exports import task_role_path
+from .names import task_role_path
 from .stacks.registries import AWS_CUSTOM_RESOURCE_FUNCTION
 
 if TYPE_CHECKING:
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from .constructs.scheduled_task import ScheduledEcsTask
     from .constructs.service import EcsService
     from .constructs.task_definition import TaskDefinition
-    from .platform import Platform
+    from .stacks import Platform
     from .stacks.cluster import ClusterStack
     from .stacks.registries import RegistriesStack
     from .stacks.workloads import PipelineStack, ServiceStack, TaskStack

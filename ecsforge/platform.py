@@ -2,33 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from aws_cdk import App, Tags, Validations
 from cdk_nag import AwsSolutionsChecks
 
 from . import compliance
 from .manifest.models import Manifest
-from .stacks.base import PlatformStack
+from .stacks import Platform
 from .stacks.cluster import ClusterStack
 from .stacks.network import NetworkStack
 from .stacks.registries import RegistriesStack
 from .stacks.workloads import PipelineStack, ServiceStack, TaskStack
-
-
-@dataclass
-class Platform:
-    network: NetworkStack | None
-    cluster: ClusterStack
-    registries: RegistriesStack | None
-    services: dict[str, ServiceStack]
-    tasks: dict[str, TaskStack]
-    pipelines: dict[str, PipelineStack]
-
-    @property
-    def stacks(self) -> list[PlatformStack]:
-        fixed = [s for s in (self.network, self.cluster, self.registries) if s is not None]
-        return [*fixed, *self.services.values(), *self.tasks.values(), *self.pipelines.values()]
 
 
 def build(app: App, manifest: Manifest) -> Platform:

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ecsforge import names
 from ecsforge.constructs.pipeline import handoff_stacks, release_script
 from ecsforge.manifest import load_manifest
 from ecsforge.manifest.catalog import all_instance_types, instance_architecture
-from ecsforge.stacks import exports
 
 from .helpers import ROOT, cdk_synth, only
 
@@ -59,11 +59,11 @@ def test_released_tags_are_created_once_and_never_updated_or_deleted(synth):
         call = json.loads(properties["Create"])
         assert (call["service"], call["action"]) == ("SSM", "putParameter")
         assert call["parameters"]["Overwrite"] is False
-        assert call["parameters"]["Value"] == exports.NOT_RELEASED
+        assert call["parameters"]["Value"] == names.NOT_RELEASED
         assert call["ignoreErrorCodesMatching"] == "ParameterAlreadyExists"
         assert call["physicalResourceId"] == {"id": call["parameters"]["Name"]}
         names.add(call["parameters"]["Name"])
-    assert names == {exports.released_tag_parameter(manifest, r) for r in manifest.registries}
+    assert names == {names.released_tag_parameter(manifest, r) for r in manifest.registries}
     granted = [s for s in statements(result, stack, "CustomResourcePolicy")]
     assert {a for s in granted for a in as_list(s["Action"])} == {"ssm:PutParameter", "ssm:AddTagsToResource"}
     resources = json.dumps([s["Resource"] for s in granted])
@@ -94,7 +94,7 @@ def test_lifecycle_rules_protect_every_pinned_tag_and_released_images_first(synt
     repositories = result.resources(stack, "AWS::ECR::Repository").values()
     by_name = {r["Properties"]["RepositoryName"]: r for r in repositories}
     for key, registry in manifest.registries.items():
-        text = by_name[exports.repository_name(manifest, key)]["Properties"]["LifecyclePolicy"]["LifecyclePolicyText"]
+        text = by_name[names.repository_name(manifest, key)]["Properties"]["LifecyclePolicy"]["LifecyclePolicyText"]
         rules = sorted(json.loads(text)["rules"], key=lambda r: r["rulePriority"])
         pinned = manifest.pinned_tags(key)
         assert pinned or path == "platform.yml"
@@ -102,7 +102,7 @@ def test_lifecycle_rules_protect_every_pinned_tag_and_released_images_first(synt
         assert [s.get("tagPatternList") for s in selections[: len(pinned)]] == [[tag] for tag in pinned]
         assert all(s["countType"] == "imageCountMoreThan" and s["countNumber"] >= 1 for s in selections[: len(pinned)])
         released, untagged, any_ = selections[len(pinned) :]
-        assert released["tagPrefixList"] == [exports.RELEASED_TAG_PREFIX]
+        assert released["tagPrefixList"] == [names.RELEASED_TAG_PREFIX]
         assert released["countNumber"] == registry.keep_images
         assert untagged["tagStatus"] == "untagged" and any_["tagStatus"] == "any"
     assert manifest_of("platform.yml").pinned_tags("web") == ["migrations-v12"]
@@ -289,7 +289,7 @@ def test_pipeline_reads_service_names_from_ssm_written_by_the_service_stack(synt
         action = next(a for a in actions if a["Name"] == f"Deploy-{service}")
         parameter = pipeline["Parameters"][action["Configuration"]["ServiceName"]["Ref"]]
         assert parameter["Type"] == "AWS::SSM::Parameter::Value<String>"
-        assert parameter["Default"] == exports.service_name_parameter(manifest, service)
+        assert parameter["Default"] == names.service_name_parameter(manifest, service)
         written = only(result.resources(f"shop-prod-service-{service}", "AWS::SSM::Parameter"))["Properties"]
         assert written["Name"] == parameter["Default"]
         assert written["Value"]["Fn::GetAtt"][1] == "Name"

@@ -24,11 +24,11 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
+from .. import names
 from ..manifest.catalog import ARM64
 from ..manifest.models import Manifest
 from ..manifest.pipelines import Pipeline, Source
-from ..stacks import exports
-from ..stacks.refs import PlatformRefs
+from .refs import PlatformRefs
 from .template import keep_only_depends_on
 from .units import minutes
 
@@ -122,19 +122,19 @@ def handoff_stacks(manifest: Manifest, pipeline: Pipeline) -> list[str]:
 def release_script(manifest: Manifest, pipeline: Pipeline) -> str:
     """The release step, one bash script: needs REPOSITORY_NAME, REPOSITORY_URI, IMAGE_TAG."""
     registry = pipeline.build.registry
-    parameter = exports.released_tag_parameter(manifest, registry)
+    parameter = names.released_tag_parameter(manifest, registry)
     stacks = " ".join(handoff_stacks(manifest, pipeline))
     lines = [
         "set -euo pipefail",
         f"PARAMETER={shlex.quote(parameter)}",
-        f"RELEASED_TAG=$(printf '{exports.RELEASED_TAG_PREFIX}%s' \"$IMAGE_TAG\" | cut -c1-128)",
+        f"RELEASED_TAG=$(printf '{names.RELEASED_TAG_PREFIX}%s' \"$IMAGE_TAG\" | cut -c1-128)",
         "# Stacks whose last deployment resolved this registry's released tag to none: they hand",
         "# over to the release through CloudFormation, so that their recorded state is released.",
         "HANDOFF=''",
         f"for STACK in {stacks}; do",
         '  VALUE=$(aws cloudformation describe-stacks --stack-name "$STACK" '
         "--query \"Stacks[0].Parameters[?ParameterValue=='$PARAMETER'].ResolvedValue | [0]\" --output text)",
-        f'  if [ "$VALUE" = {shlex.quote(exports.NOT_RELEASED)} ]; then HANDOFF="$HANDOFF $STACK"; fi',
+        f'  if [ "$VALUE" = {shlex.quote(names.NOT_RELEASED)} ]; then HANDOFF="$HANDOFF $STACK"; fi',
         "done",
         'echo "stacks taking their first release: ${HANDOFF:-none}"',
         "# (a) released-<tag> on the image, which the repository's lifecycle rules keep.",
@@ -257,9 +257,9 @@ class ContainerPipeline(Construct):
         self.repository = ecr.Repository.from_repository_name(
             self,
             "Registry",
-            exports.repository_name(manifest, pipeline.build.registry),
+            names.repository_name(manifest, pipeline.build.registry),
         )
-        self.released_tag_parameter = exports.released_tag_parameter(manifest, pipeline.build.registry)
+        self.released_tag_parameter = names.released_tag_parameter(manifest, pipeline.build.registry)
         self.arm = manifest.pipeline_architecture(name) == ARM64
 
         self.pipeline = codepipeline.Pipeline(
@@ -521,7 +521,7 @@ class ContainerPipeline(Construct):
         # Read at each deployment of this stack, never imported: a replaced service (new name)
         # must not be held back by an import in this stack.
         service_name = ssm.StringParameter.value_for_string_parameter(
-            self, exports.service_name_parameter(self.manifest, name)
+            self, names.service_name_parameter(self.manifest, name)
         )
         if self.manifest.services[name].on_fargate:
             return ecs.FargateService.from_fargate_service_attributes(
@@ -598,7 +598,7 @@ class ContainerPipeline(Construct):
                 actions=["ssm:GetParameters"],
                 resources=[
                     parameter_arn(BOOTSTRAP_VERSION_PARAMETER),
-                    *(parameter_arn(exports.released_tag_parameter(manifest, r)) for r in sorted(followed)),
+                    *(parameter_arn(names.released_tag_parameter(manifest, r)) for r in sorted(followed)),
                 ],
             )
         )
@@ -613,7 +613,7 @@ class ContainerPipeline(Construct):
                 iam.PolicyStatement(
                     actions=["iam:PassRole"],
                     resources=[
-                        f"arn:{stack.partition}:iam::{stack.account}:role{exports.task_role_path(manifest, name)}*"
+                        f"arn:{stack.partition}:iam::{stack.account}:role{names.task_role_path(manifest, name)}*"
                         for name in followers
                     ],
                     conditions={"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},

@@ -7,7 +7,7 @@ from aws_cdk import aws_ecr as ecr
 from constructs import Construct
 
 from ..manifest.models import Registry
-from ..stacks.exports import RELEASED_TAG_PREFIX
+from ..names import RELEASED_TAG_PREFIX
 
 
 def lifecycle_rules(registry: Registry, pinned_tags: list[str]) -> list[ecr.LifecycleRule]:

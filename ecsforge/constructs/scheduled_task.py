@@ -10,10 +10,10 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_scheduler as scheduler
 from constructs import Construct
 
+from .. import names
 from ..manifest.models import Manifest
 from ..manifest.services import ScheduledTask
-from ..stacks import exports
-from ..stacks.refs import PlatformRefs
+from .refs import PlatformRefs
 from .task_definition import TaskDefinition
 
 RETRY_ATTEMPTS = 2
@@ -40,10 +40,10 @@ class ScheduledEcsTask(Construct):
             family=family,
             unit=f"task-{name}",
             spec=task,
-            role_path=exports.task_role_path(manifest, name) if released else None,
+            role_path=names.task_role_path(manifest, name) if released else None,
         )
         definition = self.task.task_definition
-        cluster_arn = refs.imported(exports.CLUSTER_ARN)
+        cluster_arn = refs.imported(names.CLUSTER_ARN)
         # A task that follows releases runs the latest revision of its family: the pipeline's
         # release step registers one with each released image, so a release reaches the
         # schedule without a `cdk deploy` (RunTask takes a family without a revision).
@@ -82,7 +82,7 @@ class ScheduledEcsTask(Construct):
             "enable_ecs_managed_tags": True,
             "capacity_provider_strategy": [
                 scheduler.CfnSchedule.CapacityProviderStrategyItemProperty(
-                    capacity_provider=exports.capacity_provider(manifest, item.provider),
+                    capacity_provider=names.capacity_provider(manifest, item.provider),
                     base=item.base,
                     weight=item.weight,
                 )

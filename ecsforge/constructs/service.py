@@ -12,10 +12,10 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_servicediscovery as servicediscovery
 from constructs import Construct
 
+from .. import names
 from ..manifest.models import Manifest
 from ..manifest.services import Placement, Service, TaskSpec
-from ..stacks import exports
-from ..stacks.refs import PlatformRefs
+from .refs import PlatformRefs
 from .task_definition import TaskDefinition
 from .template import keep_only_depends_on
 from .units import minutes, seconds
@@ -31,7 +31,7 @@ STRATEGIES = {
 def capacity_strategies(manifest: Manifest, spec: TaskSpec) -> list[ecs.CapacityProviderStrategy]:
     return [
         ecs.CapacityProviderStrategy(
-            capacity_provider=exports.capacity_provider(manifest, item.provider), base=item.base, weight=item.weight
+            capacity_provider=names.capacity_provider(manifest, item.provider), base=item.base, weight=item.weight
         )
         for item in spec.capacity
     ]
@@ -373,7 +373,7 @@ class EcsService(Construct):
             self,
             "ScalableTarget",
             service_namespace=appscaling.ServiceNamespace.ECS,
-            resource_id=f"service/{self.refs.imported(exports.CLUSTER_NAME)}/{self.service.service_name}",
+            resource_id=f"service/{self.refs.imported(names.CLUSTER_NAME)}/{self.service.service_name}",
             scalable_dimension="ecs:service:DesiredCount",
             min_capacity=floor(scaling.min),
             max_capacity=scaling.max,

@@ -11,9 +11,9 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
+from .. import names
 from ..manifest.models import Manifest
 from ..manifest.services import Container, TaskSpec, parse_secret
-from ..stacks import exports
 from .units import seconds
 
 NETWORK_MODES = {"awsvpc": ecs.NetworkMode.AWS_VPC, "bridge": ecs.NetworkMode.BRIDGE, "host": ecs.NetworkMode.HOST}
@@ -48,11 +48,11 @@ class ReleasedImages(Construct):
         super().__init__(scope, construct_id)
         self.tags = {
             registry: ssm.StringParameter.value_for_string_parameter(
-                self, exports.released_tag_parameter(manifest, registry)
+                self, names.released_tag_parameter(manifest, registry)
             )
             for registry in registries
         }
-        checks = [Fn.condition_not(Fn.condition_equals(tag, exports.NOT_RELEASED)) for tag in self.tags.values()]
+        checks = [Fn.condition_not(Fn.condition_equals(tag, names.NOT_RELEASED)) for tag in self.tags.values()]
         self.released = CfnCondition(
             self, "Released", expression=checks[0] if len(checks) == 1 else Fn.condition_and(*checks)
         )
@@ -122,7 +122,7 @@ class TaskDefinition(Construct):
     def _repository(self, registry: str) -> ecr.IRepository:
         if registry not in self._repositories:
             self._repositories[registry] = ecr.Repository.from_repository_name(
-                self, f"Registry-{registry}", exports.repository_name(self.manifest, registry)
+                self, f"Registry-{registry}", names.repository_name(self.manifest, registry)
             )
         return self._repositories[registry]
 

@@ -1,1 +1,26 @@
 """One stack per deployment unit, named `<app>-<environment>-<unit>`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .base import PlatformStack
+from .cluster import ClusterStack
+from .network import NetworkStack
+from .registries import RegistriesStack
+from .workloads import PipelineStack, ServiceStack, TaskStack
+
+
+@dataclass
+class Platform:
+    network: NetworkStack | None
+    cluster: ClusterStack
+    registries: RegistriesStack | None
+    services: dict[str, ServiceStack]
+    tasks: dict[str, TaskStack]
+    pipelines: dict[str, PipelineStack]
+
+    @property
+    def stacks(self) -> list[PlatformStack]:
+        fixed = [s for s in (self.network, self.cluster, self.registries) if s is not None]
+        return [*fixed, *self.services.values(), *self.tasks.values(), *self.pipelines.values()]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from aws_cdk import Environment, Stack
 from constructs import Construct
 
+from .. import names
 from ..manifest.models import Manifest
-from . import exports
 
 
 class PlatformStack(Stack):
@@ -31,4 +31,4 @@ class PlatformStack(Stack):
         return list(super().availability_zones)
 
     def export_name(self, what: str) -> str:
-        return exports.name(self.manifest, what)
+        return names.name(self.manifest, what)

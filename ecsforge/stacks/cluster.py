@@ -9,13 +9,13 @@ from aws_cdk import aws_servicediscovery as servicediscovery
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
+from .. import names
 from ..constructs.capacity import Ec2CapacityProvider
 from ..constructs.load_balancer import SharedLoadBalancer
+from ..constructs.refs import PlatformRefs
 from ..manifest.models import Manifest
-from . import exports
 from .base import PlatformStack
 from .network import NetworkStack
-from .refs import PlatformRefs
 
 CONTAINER_INSIGHTS = {
     "enhanced": ecs.ContainerInsights.ENHANCED,
@@ -56,7 +56,7 @@ class ClusterStack(PlatformStack):
                 cluster=self.cluster,
                 vpc=self.vpc,
                 subnets=self.vpc.private_subnets,
-                provider_name=exports.capacity_provider_name(manifest, key),
+                provider_name=names.capacity_provider_name(manifest, key),
                 group=group,
             )
         self.load_balancer: SharedLoadBalancer | None = None
@@ -74,32 +74,32 @@ class ClusterStack(PlatformStack):
 
     def _exports(self) -> None:
         values = {
-            exports.CLUSTER_NAME: ("ClusterName", self.cluster.cluster_name),
-            exports.CLUSTER_ARN: ("ClusterArn", self.cluster.cluster_arn),
-            exports.NAMESPACE_ID: ("NamespaceId", self.namespace.namespace_id),
-            exports.NAMESPACE_ARN: ("NamespaceArn", self.namespace.namespace_arn),
+            names.CLUSTER_NAME: ("ClusterName", self.cluster.cluster_name),
+            names.CLUSTER_ARN: ("ClusterArn", self.cluster.cluster_arn),
+            names.NAMESPACE_ID: ("NamespaceId", self.namespace.namespace_id),
+            names.NAMESPACE_ARN: ("NamespaceArn", self.namespace.namespace_arn),
         }
         for key, capacity in self.capacity.items():
-            values[exports.capacity_security_group(key)] = (
+            values[names.capacity_security_group(key)] = (
                 f"CapacitySecurityGroup-{key}",
                 capacity.security_group.security_group_id,
             )
         if self.load_balancer is not None:
             balancer = self.load_balancer
-            # Deprecated, imported by nothing; see exports.LISTENER_ARN.
-            values[exports.LISTENER_ARN] = ("AlbListenerArn", balancer.listener.listener_arn)
+            # Deprecated, imported by nothing; see names.LISTENER_ARN.
+            values[names.LISTENER_ARN] = ("AlbListenerArn", balancer.listener.listener_arn)
             # The group survives a certificate change and a replaced load balancer: an export.
-            values[exports.ALB_SECURITY_GROUP] = ("AlbSecurityGroupId", balancer.security_group.security_group_id)
-            values[exports.ALB_FULL_NAME] = ("AlbFullName", balancer.alb.load_balancer_full_name)
+            values[names.ALB_SECURITY_GROUP] = ("AlbSecurityGroupId", balancer.security_group.security_group_id)
+            values[names.ALB_FULL_NAME] = ("AlbFullName", balancer.alb.load_balancer_full_name)
             CfnOutput(self, "AlbDnsName", value=balancer.alb.load_balancer_dns_name)
             parameters = {
                 "ListenerArnParameter": (
-                    exports.listener_parameter(self.manifest),
+                    names.listener_parameter(self.manifest),
                     balancer.listener.listener_arn,
                     "The listener that carries the services' rules",
                 ),
                 "AlbFullNameParameter": (
-                    exports.alb_full_name_parameter(self.manifest),
+                    names.alb_full_name_parameter(self.manifest),
                     balancer.alb.load_balancer_full_name,
                     "The shared load balancer's full name, for its metrics",
                 ),

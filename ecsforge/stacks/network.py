@@ -8,8 +8,7 @@ from constructs import Construct
 from ..constructs.network import PlatformVpc
 from ..constructs.template import keep_only_depends_on
 from ..manifest.models import Manifest
-from .base import PlatformStack
-from .exports import (
+from ..names import (
     PRIVATE_ROUTE_TABLES,
     PRIVATE_SUBNETS,
     PUBLIC_ROUTE_TABLES,
@@ -17,6 +16,7 @@ from .exports import (
     VPC_CIDR,
     VPC_ID,
 )
+from .base import PlatformStack
 
 
 class NetworkStack(PlatformStack):

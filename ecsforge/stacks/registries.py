@@ -7,10 +7,10 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
+from .. import names
 from ..constructs.registry import repository
 from ..constructs.template import keep_only_depends_on
 from ..manifest.models import Manifest
-from . import exports
 from .base import PlatformStack
 
 # The one Lambda function that aws-cdk's AwsCustomResource shares within a stack.
@@ -26,7 +26,7 @@ class RegistriesStack(PlatformStack):
             repo = repository(
                 self,
                 key,
-                name=exports.repository_name(manifest, key),
+                name=names.repository_name(manifest, key),
                 registry=registry,
                 pinned_tags=manifest.pinned_tags(key),
             )
@@ -55,7 +55,7 @@ class RegistriesStack(PlatformStack):
         the template, or from before a `cdk destroy`) keeps its value.
         """
         manifest = self.manifest
-        name = exports.released_tag_parameter(manifest, key)
+        name = names.released_tag_parameter(manifest, key)
         arn = Stack.of(self).format_arn(service="ssm", resource="parameter", resource_name=name.lstrip("/"))
         released = cr.AwsCustomResource(
             self,
@@ -67,11 +67,11 @@ class RegistriesStack(PlatformStack):
                 action="putParameter",
                 parameters={
                     "Name": name,
-                    "Value": exports.NOT_RELEASED,
+                    "Value": names.NOT_RELEASED,
                     "Type": "String",
                     "Overwrite": False,
                     "Description": f"Tag of the image the pipeline last released to "
-                    f"{exports.repository_name(manifest, key)}",
+                    f"{names.repository_name(manifest, key)}",
                     # app and environment only: they are fixed for this stack, unlike manifest tags.
                     "Tags": [
                         {"Key": "app", "Value": manifest.app},

@@ -7,14 +7,14 @@ from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
+from .. import names
 from ..constructs.pipeline import ContainerPipeline
+from ..constructs.refs import PlatformRefs
 from ..constructs.scheduled_task import ScheduledEcsTask
 from ..constructs.service import EcsService
 from ..manifest.models import Manifest
 from ..manifest.services import TaskSpec
-from . import exports
 from .base import PlatformStack
-from .refs import PlatformRefs
 
 
 def _depend(stack: Stack, spec: TaskSpec, cluster: Stack, registries: Stack | None) -> None:
@@ -37,7 +37,7 @@ class ServiceStack(PlatformStack):
         ssm.StringParameter(
             self,
             "ServiceNameParameter",
-            parameter_name=exports.service_name_parameter(manifest, name),
+            parameter_name=names.service_name_parameter(manifest, name),
             string_value=self.service.service.service_name,
             description=f"Name of ECS service {name} of {manifest.app}/{manifest.environment}",
         )
@@ -47,7 +47,7 @@ class ServiceStack(PlatformStack):
             self,
             "ServiceName",
             value=self.service.service.service_name,
-            export_name=self.export_name(exports.service_name(name)),
+            export_name=self.export_name(names.service_name(name)),
         )
 
 

@@ -13,8 +13,8 @@ from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_servicediscovery as servicediscovery
 from aws_cdk import aws_ssm as ssm
 
+from .. import names
 from ..manifest.models import Manifest
-from . import exports
 
 
 class PlatformRefs:
@@ -29,7 +29,7 @@ class PlatformRefs:
     def imported(self, what: str) -> str:
         # One token per export and stack: each is a call into the jsii runtime.
         if what not in self._imported:
-            self._imported[what] = Fn.import_value(exports.name(self.manifest, what))
+            self._imported[what] = Fn.import_value(names.name(self.manifest, what))
         return self._imported[what]
 
     @cached_property
@@ -54,13 +54,13 @@ class PlatformRefs:
         return ec2.Vpc.from_vpc_attributes(
             self.stack,
             "Vpc",
-            vpc_id=self.imported(exports.VPC_ID),
+            vpc_id=self.imported(names.VPC_ID),
             availability_zones=zones,
-            private_subnet_ids=subnets(exports.PRIVATE_SUBNETS),
+            private_subnet_ids=subnets(names.PRIVATE_SUBNETS),
             # Known route tables: aws-cdk warns about every imported subnet without one.
-            private_subnet_route_table_ids=subnets(exports.PRIVATE_ROUTE_TABLES),
-            public_subnet_ids=subnets(exports.PUBLIC_SUBNETS) if self.public_subnets else None,
-            public_subnet_route_table_ids=subnets(exports.PUBLIC_ROUTE_TABLES) if self.public_subnets else None,
+            private_subnet_route_table_ids=subnets(names.PRIVATE_ROUTE_TABLES),
+            public_subnet_ids=subnets(names.PUBLIC_SUBNETS) if self.public_subnets else None,
+            public_subnet_route_table_ids=subnets(names.PUBLIC_ROUTE_TABLES) if self.public_subnets else None,
         )
 
     @property
@@ -73,7 +73,7 @@ class PlatformRefs:
         return ecs.Cluster.from_cluster_attributes(
             self.stack,
             "Cluster",
-            cluster_name=self.imported(exports.CLUSTER_NAME),
+            cluster_name=self.imported(names.CLUSTER_NAME),
             vpc=self.vpc,
             has_ec2_capacity=bool(self.manifest.cluster.ec2),
         )
@@ -83,8 +83,8 @@ class PlatformRefs:
         return servicediscovery.PrivateDnsNamespace.from_private_dns_namespace_attributes(
             self.stack,
             "Namespace",
-            namespace_id=self.imported(exports.NAMESPACE_ID),
-            namespace_arn=self.imported(exports.NAMESPACE_ARN),
+            namespace_id=self.imported(names.NAMESPACE_ID),
+            namespace_arn=self.imported(names.NAMESPACE_ARN),
             namespace_name=self.manifest.namespace,
         )
 
@@ -93,7 +93,7 @@ class PlatformRefs:
         # allow_all_outbound: the ALB's group already lets it reach every target; no
         # consumer stack adds egress rules to it.
         return ec2.SecurityGroup.from_security_group_id(
-            self.stack, "AlbSecurityGroup", self.imported(exports.ALB_SECURITY_GROUP), allow_all_outbound=True
+            self.stack, "AlbSecurityGroup", self.imported(names.ALB_SECURITY_GROUP), allow_all_outbound=True
         )
 
     @cached_property
@@ -104,7 +104,7 @@ class PlatformRefs:
             self.stack,
             "Listener",
             listener_arn=ssm.StringParameter.value_for_string_parameter(
-                self.stack, exports.listener_parameter(self.manifest)
+                self.stack, names.listener_parameter(self.manifest)
             ),
             security_group=self.alb_security_group,
         )
@@ -112,16 +112,14 @@ class PlatformRefs:
     @cached_property
     def alb_full_name(self) -> str:
         # Changes when the load balancer is replaced (load_balancer.public flipped).
-        return ssm.StringParameter.value_for_string_parameter(
-            self.stack, exports.alb_full_name_parameter(self.manifest)
-        )
+        return ssm.StringParameter.value_for_string_parameter(self.stack, names.alb_full_name_parameter(self.manifest))
 
     def capacity_security_group(self, key: str) -> ec2.ISecurityGroup:
         if key not in self._capacity_groups:
             self._capacity_groups[key] = ec2.SecurityGroup.from_security_group_id(
                 self.stack,
                 f"CapacitySecurityGroup-{key}",
-                self.imported(exports.capacity_security_group(key)),
+                self.imported(names.capacity_security_group(key)),
                 allow_all_outbound=True,
             )
         return self._capacity_groups[key]
