@@ -1,4 +1,4 @@
-"""`python -m ecsforge validate FILE...`, `python -m ecsforge diff OLD NEW` and `python -m ecsforge schema`."""
+"""`python -m ecsforge validate FILE...`, `diff OLD NEW`, `diagram FILE` and `schema`."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from .manifest import ManifestError, Problem, load_manifest
 from .manifest.models import Manifest
@@ -53,6 +54,28 @@ def diff(old: str, new: str) -> int:
     return result.exit_code
 
 
+def diagram(path: str, fmt: str, output: str | None) -> int:
+    """Exit 0: drawn; 1: the manifest is invalid; 2: svg asked for but Graphviz is missing."""
+    from .diagram import GraphvizMissing, render
+
+    try:
+        loaded = load_manifest(path)
+    except ManifestError as error:
+        print(error, file=sys.stderr)
+        return 1
+    print_warnings(loaded.filename, loaded.warnings)
+    try:
+        text = render(loaded.manifest, "svg" if fmt == "svg" else "mermaid")
+    except GraphvizMissing as error:
+        print(error, file=sys.stderr)
+        return 2
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        Path(output).write_text(text, encoding="utf-8")
+    return 0
+
+
 def schema() -> dict[str, object]:
     document = Manifest.model_json_schema(by_alias=True, mode="validation")
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", **document}
@@ -68,11 +91,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     compare.add_argument("old", metavar="OLD")
     compare.add_argument("new", metavar="NEW")
+    draw = commands.add_parser("diagram", help="draw the environment, offline (Mermaid, or SVG through Graphviz)")
+    draw.add_argument("file", metavar="MANIFEST")
+    draw.add_argument("--format", choices=("mermaid", "svg"), default="mermaid")
+    draw.add_argument("--output", metavar="FILE", help="default: standard output")
     commands.add_parser("schema", help="print the manifest's JSON Schema")
     args = parser.parse_args(argv)
     if args.command == "validate":
         return validate(args.files)
     if args.command == "diff":
         return diff(args.old, args.new)
+    if args.command == "diagram":
+        return diagram(args.file, args.format, args.output)
     print(json.dumps(schema(), indent=2, sort_keys=True))
     return 0

@@ -1,0 +1,315 @@
+"""`python -m ecsforge diagram`: the environment of a manifest as a Mermaid or Graphviz diagram.
+
+Computed from the validated models only (no CDK synthesis), so it runs offline in milliseconds.
+One format-neutral graph is built first; render_mermaid and render_dot only print it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from itertools import pairwise
+from typing import Literal
+
+from .manifest.catalog import instance_architecture
+from .manifest.models import Manifest
+from .manifest.pipelines import Pipeline, Source
+from .manifest.services import CapacityItem, ScheduledTask, Service, TaskSpec
+
+Shape = Literal["box", "cylinder", "round"]
+
+
+@dataclass
+class Node:
+    id: str
+    lines: list[str]
+    shape: Shape = "box"
+
+
+@dataclass
+class Group:
+    id: str
+    title: str
+    nodes: list[Node] = field(default_factory=list)
+    groups: list[Group] = field(default_factory=list)
+
+
+@dataclass
+class Edge:
+    source: str
+    target: str
+    label: str = ""
+    dashed: bool = False
+
+
+@dataclass
+class Graph:
+    title: str
+    groups: list[Group] = field(default_factory=list)
+    edges: list[Edge] = field(default_factory=list)
+
+
+class GraphvizMissing(Exception):
+    """`dot` is not on PATH."""
+
+
+def node_id(kind: str, name: str) -> str:
+    # Manifest names are lowercase letters, digits and single '-' (no '_'), so this is
+    # one-to-one; the prefix keeps ids off Mermaid/DOT keywords such as `end` or `node`.
+    return f"{kind}_{name.replace('-', '_')}"
+
+
+def build(manifest: Manifest) -> Graph:
+    graph = Graph(f"{manifest.app} / {manifest.environment} ({manifest.region})")
+    graph.groups.append(Group("network", "network", [network_node(manifest)]))
+    graph.groups.append(cluster_group(manifest))
+    if manifest.http_services:
+        graph.groups.append(load_balancer_group(manifest, graph.edges))
+    if manifest.registries:
+        nodes = [registry_node(manifest, name) for name in manifest.registries]
+        graph.groups.append(Group("registries", "ECR registries", nodes))
+    for name, pipeline in manifest.pipelines.items():
+        graph.groups.append(pipeline_group(name, pipeline, graph.edges))
+    graph.edges.extend(image_edges(manifest))
+    return graph
+
+
+def network_node(manifest: Manifest) -> Node:
+    network = manifest.network
+    zones = network.availability_zones
+    where = f"zones {', '.join(zones)}" if zones else f"{network.zone_count} zones (the region's first)"
+    if network.import_ is not None:
+        imported = network.import_
+        subnets = f"{len(imported.private_subnet_ids)} private, {len(imported.public_subnet_ids)} public subnets"
+        return Node("net_vpc", [f"imported VPC {imported.vpc_id}", subnets, where])
+    return Node(
+        "net_vpc",
+        [
+            f"new VPC {network.cidr}",
+            where,
+            f"NAT gateways: {network.nat_gateways}",
+            f"VPC endpoints: {'yes' if network.vpc_endpoints else 'no'}",
+            f"flow logs: {'yes' if network.flow_logs else 'no'}",
+        ],
+    )
+
+
+def cluster_group(manifest: Manifest) -> Group:
+    cluster = manifest.cluster
+    group = Group("cluster", f"ECS cluster {manifest.stack_name('cluster')}, namespace {manifest.namespace}")
+    capacity = Group("capacity", "capacity providers")
+    if cluster.fargate:
+        capacity.nodes.append(Node("cap_fargate", ["Fargate", "provider fargate"]))
+        capacity.nodes.append(Node("cap_fargate_spot", ["Fargate Spot", "provider fargate_spot"]))
+    for name, ec2 in cluster.ec2.items():
+        capacity.nodes.append(
+            Node(
+                node_id("cap", name),
+                [
+                    f"EC2 group {name}",
+                    f"{ec2.instance_type} ({instance_architecture(ec2.instance_type)})",
+                    f"{ec2.min}-{ec2.max_size} instances, {'spot' if ec2.spot else 'on-demand'}",
+                    ec2.machine_image,
+                ],
+            )
+        )
+    if capacity.nodes:
+        group.groups.append(capacity)
+    if manifest.services:
+        nodes = [service_node(manifest, name, service) for name, service in manifest.services.items()]
+        group.groups.append(Group("services", "services", nodes))
+    if manifest.scheduled_tasks:
+        nodes = [task_node(name, task) for name, task in manifest.scheduled_tasks.items()]
+        group.groups.append(Group("tasks", "scheduled tasks", nodes))
+    return group
+
+
+def capacity_text(items: list[CapacityItem]) -> str:
+    if len(items) == 1 and items[0].base is None:
+        return items[0].provider
+    parts = []
+    for item in items:
+        terms = ([f"base {item.base}"] if item.base is not None else []) + [f"weight {item.weight}"]
+        parts.append(f"{item.provider} ({', '.join(terms)})")
+    return ", ".join(parts)
+
+
+def service_node(manifest: Manifest, name: str, service: Service) -> Node:
+    if service.scheduling == "daemon":
+        count = "daemon: one task per instance"
+    else:
+        count = f"count {service.desired_count}"
+        if service.scaling is not None:
+            count += f", scaling {service.scaling.min}-{service.scaling.max}"
+    lines = [f"service {name}", f"capacity: {capacity_text(service.capacity)}", count]
+    lines.append(f"deployment: {service.deployment.strategy}")
+    if service.discovery:
+        lines.append(f"discovery: {name}.{manifest.namespace}")
+    return Node(node_id("svc", name), lines)
+
+
+def task_node(name: str, task: ScheduledTask) -> Node:
+    return Node(
+        node_id("task", name),
+        [
+            f"scheduled task {name}",
+            f"schedule: {task.schedule} {task.timezone}",
+            f"capacity: {capacity_text(task.capacity)}",
+            f"{task.count} task(s) per run",
+        ],
+    )
+
+
+def load_balancer_group(manifest: Manifest, edges: list[Edge]) -> Group:
+    balancer = manifest.load_balancer
+    scheme = "internet-facing" if balancer.public else "internal"
+    listener = "HTTPS 443 (HTTP 80 redirects)" if balancer.certificate_arn else "HTTP 80"
+    group = Group("lb", "load balancer", [Node("lb_alb", [f"ALB, {scheme}", listener])])
+    routes = sorted((s.http.rule_priority, n, s.http) for n, s in manifest.services.items() if s.http is not None)
+    for _, name, http in routes:
+        route = node_id("route", name)
+        lines = [f"priority {http.rule_priority}", f"host {http.host or '(any)'}", f"path {http.path}"]
+        group.nodes.append(Node(route, lines, "round"))
+        edges.append(Edge("lb_alb", route))
+        edges.append(Edge(route, node_id("svc", name)))
+    return group
+
+
+def registry_node(manifest: Manifest, name: str) -> Node:
+    registry = manifest.registries[name]
+    tags = "immutable tags" if registry.immutable_tags else "mutable tags"
+    return Node(node_id("reg", name), [f"registry {name}", f"{registry.encryption}, {tags}"], "cylinder")
+
+
+def source_text(source: Source, named: bool) -> str:
+    prefix = f"{source.name}: " if named else ""
+    if source.codecommit is not None:
+        created = ", created" if source.codecommit.create else ""
+        return f"{prefix}codecommit {source.codecommit.repository} ({source.codecommit.branch}{created})"
+    if source.github is not None:
+        return f"{prefix}github {source.github.owner}/{source.github.repository} ({source.github.branch})"
+    assert source.s3 is not None
+    return f"{prefix}s3 {source.s3.bucket or '(own bucket)'}/{source.s3.key}"
+
+
+def pipeline_group(name: str, pipeline: Pipeline, edges: list[Edge]) -> Group:
+    prefix = node_id("pl", name)
+    build = pipeline.build
+    named = len(pipeline.source) > 1
+    stages = [Node(f"{prefix}_source", ["Source", *(source_text(s, named) for s in pipeline.source)])]
+    stages.append(Node(f"{prefix}_build", [f"Build → registry {build.registry}", f"compute {build.compute}"]))
+    if pipeline.test is not None:
+        stages.append(Node(f"{prefix}_test", ["Test", f"{len(pipeline.test.commands)} command(s)"]))
+    if pipeline.approval is not None:
+        notify = f"notify {len(pipeline.approval.notify)} address(es)"
+        stages.append(Node(f"{prefix}_approval", ["Approval", notify]))
+    deploy = pipeline.deploy
+    services = ", ".join(deploy.services)
+    stages.append(Node(f"{prefix}_deploy", [f"Deploy → {services}", f"timeout {deploy.timeout_minutes} min"]))
+    edges.extend(Edge(a.id, b.id) for a, b in pairwise(stages))
+    edges.append(Edge(f"{prefix}_build", node_id("reg", build.registry), "push"))
+    edges.extend(Edge(f"{prefix}_deploy", node_id("svc", s), "deploy") for s in deploy.services)
+    return Group(prefix, f"pipeline {name}", stages)
+
+
+def image_edges(manifest: Manifest) -> Iterable[Edge]:
+    """registry -> workload: solid when it follows the registry's releases, dashed for a pinned tag."""
+    workloads: list[tuple[str, TaskSpec]] = [(node_id("svc", n), s) for n, s in manifest.services.items()]
+    workloads += [(node_id("task", n), t) for n, t in manifest.scheduled_tasks.items()]
+    for target, spec in workloads:
+        seen: set[tuple[str, str | None]] = set()
+        for container in spec.containers.values():
+            image = container.image
+            if image.registry is None or (image.registry, image.tag) in seen:
+                continue
+            seen.add((image.registry, image.tag))
+            source = node_id("reg", image.registry)
+            if image.released:
+                yield Edge(source, target, "releases")
+            else:
+                yield Edge(source, target, f"tag {image.tag}", dashed=True)
+
+
+def mermaid_text(text: str) -> str:
+    # Inside a quoted label Mermaid reads #...; as an entity and HTML as markup; `#` goes first.
+    for raw, entity in (("#", "#35;"), ('"', "#quot;"), ("&", "#amp;"), ("<", "#lt;"), (">", "#gt;")):
+        text = text.replace(raw, entity)
+    return text.replace("`", "#96;").replace("|", "#124;")
+
+
+def mermaid_label(lines: list[str]) -> str:
+    return '"' + "<br/>".join(mermaid_text(line) for line in lines) + '"'
+
+
+MERMAID_SHAPES = {"box": ("[", "]"), "cylinder": ("[(", ")]"), "round": ("([", "])")}
+
+
+def mermaid_group(group: Group, depth: int) -> list[str]:
+    pad = "    " * depth
+    lines = [f"{pad}subgraph sg_{group.id} [{mermaid_label([group.title])}]"]
+    for node in group.nodes:
+        opening, closing = MERMAID_SHAPES[node.shape]
+        lines.append(f"{pad}    {node.id}{opening}{mermaid_label(node.lines)}{closing}")
+    for child in group.groups:
+        lines.extend(mermaid_group(child, depth + 1))
+    lines.append(f"{pad}end")
+    return lines
+
+
+def render_mermaid(graph: Graph) -> str:
+    lines = ["---", f"title: {mermaid_label([graph.title])}", "---", "flowchart LR"]
+    for group in graph.groups:
+        lines.extend(mermaid_group(group, 1))
+    for edge in graph.edges:
+        arrow = "-.->" if edge.dashed else "-->"
+        label = f"|{mermaid_label([edge.label])}|" if edge.label else ""
+        lines.append(f"    {edge.source} {arrow}{label} {edge.target}")
+    return "\n".join(lines) + "\n"
+
+
+def dot_text(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+DOT_SHAPES = {"box": "shape=box", "cylinder": "shape=cylinder", "round": 'shape=box, style="rounded"'}
+
+
+def dot_group(group: Group, depth: int) -> list[str]:
+    pad = "    " * depth
+    lines = [f"{pad}subgraph cluster_{group.id} {{", f"{pad}    label={dot_text(group.title)};"]
+    for node in group.nodes:
+        lines.append(f"{pad}    {node.id} [label={dot_text(chr(10).join(node.lines))}, {DOT_SHAPES[node.shape]}];")
+    for child in group.groups:
+        lines.extend(dot_group(child, depth + 1))
+    lines.append(f"{pad}}}")
+    return lines
+
+
+def render_dot(graph: Graph) -> str:
+    lines = [
+        "digraph ecsforge {",
+        f"    label={dot_text(graph.title)}; labelloc=t; rankdir=LR;",
+        '    node [fontname="Helvetica", fontsize=10]; edge [fontname="Helvetica", fontsize=9];',
+    ]
+    for group in graph.groups:
+        lines.extend(dot_group(group, 1))
+    for edge in graph.edges:
+        attributes = [f"label={dot_text(edge.label)}"] if edge.label else []
+        attributes += ["style=dashed"] if edge.dashed else []
+        lines.append(f"    {edge.source} -> {edge.target} [{', '.join(attributes)}];")
+    return "\n".join(lines) + "\n}\n"
+
+
+def render_svg(graph: Graph) -> str:
+    dot = shutil.which("dot")
+    if dot is None:
+        raise GraphvizMissing("--format svg needs Graphviz's `dot` on PATH: install graphviz, or use --format mermaid")
+    process = subprocess.run([dot, "-Tsvg"], input=render_dot(graph), capture_output=True, text=True, check=True)
+    return process.stdout
+
+
+def render(manifest: Manifest, fmt: Literal["mermaid", "svg"] = "mermaid") -> str:
+    graph = build(manifest)
+    return render_svg(graph) if fmt == "svg" else render_mermaid(graph)
