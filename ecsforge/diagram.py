@@ -306,7 +306,10 @@ def render_svg(graph: Graph) -> str:
     dot = shutil.which("dot")
     if dot is None:
         raise GraphvizMissing("--format svg needs Graphviz's `dot` on PATH: install graphviz, or use --format mermaid")
-    process = subprocess.run([dot, "-Tsvg"], input=render_dot(graph), capture_output=True, text=True, check=True)
+    process = subprocess.run([dot, "-Tsvg"], input=render_dot(graph), capture_output=True, text=True, check=False)
+    if process.returncode != 0:
+        first = (process.stderr.strip().splitlines() or ["no output"])[0]
+        raise GraphvizMissing(f"Graphviz `dot` failed ({first}); use --format mermaid")
     return process.stdout
 
 
