@@ -190,3 +190,13 @@ def test_svg_with_graphviz(tmp_path):
     assert drawn.returncode == 0
     svg = (tmp_path / "d.svg").read_text()
     assert "<svg" in svg and "service web" in svg and "registry api" in svg
+
+
+def test_the_readme_shows_the_current_diagram_of_platform_yml():
+    from ecsforge.diagram import render
+    from ecsforge.manifest import load_manifest
+
+    from .helpers import ROOT
+
+    drawn = render(load_manifest(ROOT / "platform.yml").manifest).strip()
+    assert drawn in (ROOT / "README.md").read_text(), "paste `python -m ecsforge diagram platform.yml` into README"
