@@ -14,7 +14,7 @@ MANIFESTS ?=
 export ECSFORGE_MANIFESTS := $(MANIFESTS)
 PYTEST_ARGS ?=
 
-.PHONY: setup synth test lint snapshot-update bench fuzz clean
+.PHONY: setup synth test lint snapshot-update bench fuzz docs clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(VENV)/bin/python || python3 -m venv $(VENV)
@@ -48,6 +48,11 @@ bench: setup
 FUZZ_SECONDS ?= 600
 fuzz: setup
 	python -m tests.fuzz --seconds $(FUZZ_SECONDS) $(if $(FUZZ_SEED),--seed $(FUZZ_SEED),)
+
+# The JSON Schema and docs/manifest.md, both generated from the models (tests fail when stale).
+docs: setup
+	python -m ecsforge schema > schema/manifest-v1.json
+	python scripts/generate_docs.py
 
 snapshot-update: setup
 	pytest $(if $(MANIFESTS),tests/test_gates.py --snapshot-warn-unused,) --snapshot-update $(PYTEST_ARGS)
