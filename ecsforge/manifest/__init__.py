@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from .loader import Document, decode, load_text
 from .models import Manifest
 from .problems import ManifestError, Problem
-from .report import problems_from
+from .report import as_written, problems_from
 
 __all__ = ["LoadedManifest", "Manifest", "ManifestError", "Problem", "load_manifest"]
 
@@ -46,7 +46,10 @@ def load_manifest(path: str | os.PathLike[str], environ: Mapping[str, str] | Non
         raise ManifestError(filename, problems) from None
     if problems:
         raise ManifestError(filename, problems)
-    warnings = [Problem(*document.positions.of_value(path), path, message) for path, message in manifest.warnings()]
+    warnings = [
+        as_written(Problem(*document.positions.of_value(path), path, message), document.positions)
+        for path, message in manifest.warnings()
+    ]
     return LoadedManifest(filename, manifest, sorted(warnings))
 
 

@@ -162,11 +162,31 @@ def _one(root: type[BaseModel], error: Any, positions: Positions) -> list[Proble
     return [Problem(*where, loc, message)]
 
 
+def as_written(problem: Problem, positions: Positions) -> Problem:
+    """The problem at the path the user wrote: a shorthand the models turn into a list
+    (`source: {github: ...}` for a list of one source) has no list index in the file."""
+    path = problem.path
+    written: list[str | int] = []
+    for index, part in enumerate(path):
+        here = (*written, part)
+        if isinstance(part, int) and here not in positions.values and tuple(written) in positions.values:
+            rest = path[index + 1 : index + 2]
+            if not rest or (*written, *rest) in positions.values:
+                continue  # no list in the file: the mapping itself is the item
+        written.append(part)
+    if tuple(written) == path:
+        return problem
+    line, column = (
+        (problem.line, problem.column) if tuple(written) not in positions.values else positions.of_value(tuple(written))
+    )
+    return Problem(line, column, tuple(written), problem.message)
+
+
 def problems_from(root: type[BaseModel], error: ValidationError, positions: Positions) -> list[Problem]:
     found: list[Problem] = []
     seen: set[tuple[object, ...]] = set()
     for item in error.errors(include_url=False):
-        for problem in _one(root, item, positions):
+        for problem in (as_written(p, positions) for p in _one(root, item, positions)):
             # Problem compares by position only (to sort); a duplicate is the whole problem again.
             key = (problem.line, problem.column, problem.path, problem.message)
             if key not in seen:
