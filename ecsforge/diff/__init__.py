@@ -1,0 +1,64 @@
+"""`python -m ecsforge diff OLD.yml NEW.yml`: what deploying NEW over OLD would do, offline.
+
+Both manifests are synthesized in this process and their templates compared by structure:
+resources added, removed, updated and replaced (from the CloudFormation resource schemas'
+createOnlyProperties, which cfn-lint ships), the ECS deployments the change starts, and
+every hazard. Nothing here calls AWS.
+
+synthesis: templates in this process; schemas: create-only properties; templates: reading one;
+changes: resource changes and how replacements propagate; services: ECS deployments;
+view: what the rules look at; hazards and notes: one rule per function; compare: the whole diff;
+render: the text printed.
+"""
+
+from __future__ import annotations
+
+from .compare import diff_manifests, diff_templates
+from .model import (
+    ADDED,
+    CHANGED,
+    REMOVED,
+    REPLACED,
+    UNCHANGED,
+    UPDATED,
+    Deployment,
+    DiffResult,
+    Hazard,
+    Note,
+    ResourceChange,
+    StackDiff,
+    Templates,
+)
+from .render import render
+from .schemas import create_only_paths
+from .services import DEPLOYMENT_MARGIN_MINUTES, ROLLING_MINUTES, deployment_minutes, is_traffic_shifting, strategy_of
+from .synthesis import ROOT, SynthError, cdk_context, synthesize
+
+__all__ = [
+    "ADDED",
+    "CHANGED",
+    "DEPLOYMENT_MARGIN_MINUTES",
+    "REMOVED",
+    "REPLACED",
+    "ROLLING_MINUTES",
+    "ROOT",
+    "UNCHANGED",
+    "UPDATED",
+    "Deployment",
+    "DiffResult",
+    "Hazard",
+    "Note",
+    "ResourceChange",
+    "StackDiff",
+    "SynthError",
+    "Templates",
+    "cdk_context",
+    "create_only_paths",
+    "deployment_minutes",
+    "diff_manifests",
+    "diff_templates",
+    "is_traffic_shifting",
+    "render",
+    "strategy_of",
+    "synthesize",
+]

@@ -1,0 +1,51 @@
+"""The whole diff: stacks compared, then the deployments, hazards and notes of the deploy."""
+
+from __future__ import annotations
+
+from ..manifest import LoadedManifest
+from .changes import Propagation, propagate, stack_diffs
+from .hazards import deploy_hazards, service_hazards, stateful_hazards
+from .model import Deployment, DiffResult, Hazard, Note, Templates
+from .notes import removed_stack_notes, service_notes, stack_notes
+from .services import deployments
+from .synthesis import synthesize
+from .templates import resources
+from .view import DeployView, StackView
+
+
+def _stack_views(old: Templates, new: Templates, propagation: Propagation) -> dict[str, StackView]:
+    """The stacks in both OLD and NEW, in name order."""
+    return {
+        stack: StackView(stack, propagation.stack_changes[stack], resources(old[stack]), resources(new[stack]))
+        for stack in sorted(set(old) & set(new))
+    }
+
+
+def diff_templates(old: Templates, new: Templates, *, old_manifest: str, new_manifest: str, region: str) -> DiffResult:
+    propagation = propagate(old, new, region)
+    stacks = stack_diffs(old, new, propagation)
+    deploy = DeployView(old, new, old_manifest, propagation.changed_exports)
+    views = _stack_views(old, new, propagation)
+
+    hazards: list[Hazard] = list(deploy_hazards(deploy))
+    notes: list[Note] = list(removed_stack_notes(deploy))
+    found: list[Deployment] = []
+    for view in views.values():
+        hazards += stateful_hazards(view)
+        found += deployments(view.stack, view.changes, view.new_resources)
+        hazards += service_hazards(view)
+        notes += service_notes(view)
+    for diff in stacks:
+        notes += stack_notes(diff, views.get(diff.name))
+    return DiffResult(old_manifest, new_manifest, stacks, found, hazards, notes)
+
+
+def diff_manifests(old: LoadedManifest, new: LoadedManifest) -> DiffResult:
+    """Raises SynthError."""
+    return diff_templates(
+        synthesize(old),
+        synthesize(new),
+        old_manifest=old.filename,
+        new_manifest=new.filename,
+        region=new.manifest.region,
+    )

@@ -1,0 +1,262 @@
+"""The hazards of a deploy: one rule, one function, each returning its Hazard or None.
+
+Rules in one group run change by change (or service by service); groups run in order.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from .model import ADDED, REMOVED, REPLACED, UPDATED, Hazard, ResourceChange
+from .services import pinned_count
+from .templates import resources
+from .view import DeployView, StackView, is_released_tag, is_stateful
+
+README_RULE_PROCEDURE = 'README "ecsforge diff: listener rules of blue/green services"'
+LISTENER_RULE = "AWS::ElasticLoadBalancingV2::ListenerRule"
+
+ChangeRule = Callable[[StackView, ResourceChange], Hazard | None]
+ServiceRule = Callable[[StackView, str], Hazard | None]
+
+
+def show(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+# --- across stacks ---------------------------------------------------------------------------
+
+
+def export_still_imported(deploy: DeployView, name: str) -> Hazard | None:
+    """An export changes or goes while an OLD stack imports it: CloudFormation refuses."""
+    users = deploy.users(name)
+    if not users:
+        return None
+    gone = name not in deploy.new_exports
+    still = [u for u in users if u not in deploy.removed_stacks]
+    removed_users = [u for u in users if u in deploy.removed_stacks]
+    steps = []
+    if removed_users:
+        steps.append("destroy " + ", ".join(removed_users) + " first (see below)")
+    if still:
+        steps.append(
+            "change it in two deploys: first deploy "
+            + ", ".join(still)
+            + " so that they no longer import it, then the rest"
+        )
+    return Hazard(
+        deploy.old_exports[name][0],
+        "export",
+        f"export {name} is {'removed' if gone else 'changed'} while {', '.join(users)} import it: "
+        "the deploy would fail",
+        "; ".join(steps),
+    )
+
+
+def stack_left_behind(deploy: DeployView, stack: str) -> Hazard:
+    """A stack gone from the manifest stays deployed until someone destroys it."""
+    command = f"cdk destroy {stack} -c manifest={deploy.old_manifest}"
+    if stack in deploy.destroy_first:
+        return Hazard(
+            stack,
+            "stack-removed",
+            "gone from the manifest, and it imports exports that this deploy changes or removes",
+            f"run `{command}` BEFORE deploying",
+        )
+    return Hazard(
+        stack, "stack-removed", "gone from the manifest, but `cdk deploy` never deletes stacks", f"run `{command}`"
+    )
+
+
+def stateful_destroyed_with_stack(stack: str, logical_id: str, resource: dict[str, Any]) -> Hazard | None:
+    """Destroying a removed stack deletes its stateful resources that are not retained."""
+    if not is_stateful(logical_id, resource["Type"]) or resource.get("DeletionPolicy") == "Retain":
+        return None
+    return Hazard(
+        stack,
+        "stateful",
+        f"{logical_id} ({resource['Type']}) is deleted with the stack, and its data",
+        "back it up first or set DeletionPolicy Retain",
+    )
+
+
+def deploy_hazards(deploy: DeployView) -> Iterator[Hazard]:
+    """Exports first, then each removed stack and its stateful resources."""
+    for name in sorted(deploy.changed_exports):
+        hazard = export_still_imported(deploy, name)
+        if hazard is not None:
+            yield hazard
+    for stack in deploy.removed_stacks:
+        yield stack_left_behind(deploy, stack)
+        for logical_id, resource in sorted(resources(deploy.old[stack]).items()):
+            hazard = stateful_destroyed_with_stack(stack, logical_id, resource)
+            if hazard is not None:
+                yield hazard
+
+
+# --- one common stack: stateful resources ----------------------------------------------------
+
+
+def stateful_replaced(view: StackView, change: ResourceChange) -> Hazard | None:
+    """A stateful resource is replaced: the new one starts empty."""
+    if change.action != REPLACED or not is_stateful(change.logical_id, change.type):
+        return None
+    return Hazard(
+        view.stack,
+        "stateful",
+        f"{change.logical_id} ({change.type}) is replaced ({', '.join(change.replaced_by)}): the new one starts empty",
+        "keep the create-only properties as they are, or migrate the data by hand",
+    )
+
+
+def stateful_deleted(view: StackView, change: ResourceChange) -> Hazard | None:
+    """A stateful resource that is not retained is removed, and its data with it."""
+    if change.action != REMOVED or not is_stateful(change.logical_id, change.type):
+        return None
+    if view.old_resources[change.logical_id].get("DeletionPolicy") == "Retain":
+        return None  # a note
+    return Hazard(
+        view.stack,
+        "stateful",
+        f"{change.logical_id} ({change.type}) is deleted, and its data{view.successor(change)}",
+        "keep its logical ID (construct ID) or back the data up first",
+    )
+
+
+def released_tag_overwritten(view: StackView, change: ResourceChange) -> Hazard | None:
+    """An SSM parameter the pipeline writes: any update of it puts the template's Value again."""
+    if change.type != "AWS::SSM::Parameter" or change.action != UPDATED:
+        return None
+    properties = view.new_resources[change.logical_id].get("Properties", {})
+    name = properties.get("Name")
+    if not is_released_tag(f"{change.logical_id}{name}"):
+        return None
+    return Hazard(
+        view.stack,
+        "released-tag",
+        f"{change.logical_id} ({name}) is updated ({', '.join(change.properties)}): CloudFormation "
+        f"writes its template value {show(properties.get('Value'))} back over the tag the pipeline released",
+        f"right after the deploy, put the released tag back (`aws ssm put-parameter --name {name} "
+        "--value <tag> --overwrite`) or re-run the pipeline",
+    )
+
+
+# --- one common stack: desired count ---------------------------------------------------------
+
+
+def scaled_count_reset(view: StackView, service: str) -> Hazard | None:
+    """An updated service pins DesiredCount while auto scaling scales it: the count is reset."""
+    change = view.updated.get(service)
+    pinned = pinned_count(view.desired_count(service))
+    if change is None or pinned is None or service not in view.scaled:
+        return None
+    return Hazard(
+        view.stack,
+        "desired-count",
+        f"{service} is updated ({', '.join(change.properties)}) with DesiredCount {pinned} while "
+        "Application Auto Scaling scales it: the running count is reset to that",
+        "deploy when the service runs at about that count, or leave DesiredCount out of the template",
+    )
+
+
+def desired_count_set(view: StackView, service: str) -> Hazard | None:
+    """An unscaled service's pinned DesiredCount changes: the running count is set to it."""
+    change = view.updated.get(service)
+    count = view.desired_count(service)
+    if change is None or "DesiredCount" not in change.properties or service in view.scaled:
+        return None
+    if pinned_count(count) is None:
+        return None
+    return Hazard(
+        view.stack,
+        "desired-count",
+        f"{service} DesiredCount changes ({show(view.desired_count(service, old=True))} -> {show(count)}): "
+        "the running count is set to it",
+        "make sure that is the count you want running now",
+    )
+
+
+# --- one common stack: load balancing --------------------------------------------------------
+
+
+def listener_rule_rewritten(view: StackView, change: ResourceChange) -> Hazard | None:
+    """CloudFormation rewrites a listener rule that ECS owns after a blue/green, canary or linear swap."""
+    # A rule under a new logical ID is a replacement too: removed and another one added.
+    renamed = any(c.type == LISTENER_RULE and c.action == ADDED for c in view.changes)
+    # Any update rewrites the whole rule, a tags-only one included.
+    rewritten = change.action in (REPLACED, UPDATED) or (change.action == REMOVED and renamed)
+    if change.type != LISTENER_RULE or not view.shifting or not rewritten:
+        return None
+    return Hazard(
+        view.stack,
+        "listener-rule",
+        f"listener rule {change.logical_id} is {change.action} ({', '.join(change.properties)}) "
+        f"while {', '.join(view.shifting)} deploys blue/green, canary or linear: ECS owns this rule "
+        "after a swap; CloudFormation would point it back at the primary target group",
+        f"follow {README_RULE_PROCEDURE} before `cdk deploy`",
+    )
+
+
+def load_balancer_replaced(view: StackView, change: ResourceChange) -> Hazard | None:
+    """A replaced or removed load balancer takes its DNS name, listeners and rules with it."""
+    if change.type != "AWS::ElasticLoadBalancingV2::LoadBalancer" or change.action not in (REPLACED, REMOVED):
+        return None
+    why = f" ({', '.join(change.replaced_by)})" if change.replaced_by else ""
+    return Hazard(
+        view.stack,
+        "load-balancer",
+        f"load balancer {change.logical_id} is {change.action}{why}: it gets a new DNS name, its "
+        "listeners and every service's listener rule are replaced with it",
+        "point DNS records (CNAME/alias) at the new DNS name after the deploy; expect downtime "
+        "until the service stacks have been deployed too (`cdk deploy --all`)",
+    )
+
+
+def https_listener_lost(view: StackView, change: ResourceChange) -> Hazard | None:
+    """An HTTPS listener stops being HTTPS, and its certificate goes."""
+    if change.type != "AWS::ElasticLoadBalancingV2::Listener" or change.action not in (REMOVED, REPLACED, UPDATED):
+        return None
+    before = view.old_resources.get(change.logical_id, {}).get("Properties", {})
+    after = view.new_resources.get(change.logical_id, {}).get("Properties", {}) if change.action != REMOVED else {}
+    if before.get("Protocol") != "HTTPS" or after.get("Protocol") == "HTTPS":
+        return None
+    return Hazard(
+        view.stack,
+        "https",
+        f"HTTPS listener {change.logical_id} is {change.action} and its certificate with it: "
+        "HTTPS clients lose service",
+        "keep load_balancer.certificate_arn, or tell the clients to use HTTP first",
+    )
+
+
+# --- running the rules -----------------------------------------------------------------------
+
+STATEFUL_RULES: tuple[ChangeRule, ...] = (stateful_replaced, stateful_deleted)
+RELEASED_TAG_RULES: tuple[ChangeRule, ...] = (released_tag_overwritten,)
+COUNT_RULES: tuple[ServiceRule, ...] = (scaled_count_reset, desired_count_set)
+LOAD_BALANCER_RULES: tuple[ChangeRule, ...] = (listener_rule_rewritten, load_balancer_replaced, https_listener_lost)
+
+
+def _by_change(view: StackView, rules: tuple[ChangeRule, ...]) -> Iterator[Hazard]:
+    for change in view.changes:
+        for rule in rules:
+            hazard = rule(view, change)
+            if hazard is not None:
+                yield hazard
+
+
+def _by_service(view: StackView, rules: tuple[ServiceRule, ...]) -> Iterator[Hazard]:
+    for service in view.kept_services():
+        for rule in rules:
+            hazard = rule(view, service)
+            if hazard is not None:
+                yield hazard
+
+
+def stateful_hazards(view: StackView) -> list[Hazard]:
+    return [*_by_change(view, STATEFUL_RULES), *_by_change(view, RELEASED_TAG_RULES)]
+
+
+def service_hazards(view: StackView) -> list[Hazard]:
+    return [*_by_service(view, COUNT_RULES), *_by_change(view, LOAD_BALANCER_RULES)]

@@ -1,0 +1,75 @@
+"""What a deploy does that is worth knowing but needs no action: one rule, one function."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from .model import ADDED, CHANGED, REMOVED, UNCHANGED, Note, ResourceChange, StackDiff
+from .services import pinned_count
+from .templates import resources
+from .view import DeployView, StackView, is_stateful
+
+
+def retained_with_stack(stack: str, logical_id: str, resource: dict[str, Any]) -> Note | None:
+    """A retained stateful resource of a removed stack outlives its destroy."""
+    if not is_stateful(logical_id, resource["Type"]) or resource.get("DeletionPolicy") != "Retain":
+        return None
+    return Note(stack, f"{logical_id} ({resource['Type']}) is kept (Retain) and orphaned on destroy")
+
+
+def count_pinned_while_scaled(view: StackView, service: str) -> Note | None:
+    """A scaled service that this deploy leaves alone pins DesiredCount: a later update resets it."""
+    pinned = pinned_count(view.desired_count(service))
+    if service in view.updated or pinned is None or service not in view.scaled:
+        return None
+    return Note(view.stack, f"{service} pins DesiredCount {pinned} while scaled: any later update resets it")
+
+
+def retained_and_orphaned(view: StackView, change: ResourceChange) -> Note | None:
+    """A removed stateful resource that is retained stays, outside the stack."""
+    if change.action != REMOVED or not is_stateful(change.logical_id, change.type):
+        return None
+    if view.old_resources[change.logical_id].get("DeletionPolicy") != "Retain":
+        return None
+    return Note(
+        view.stack, f"{change.logical_id} ({change.type}) is kept (Retain) and orphaned{view.successor(change)}"
+    )
+
+
+def stack_status(diff: StackDiff) -> Note | None:
+    """A stack that is unchanged, changes only tags, or is new."""
+    if diff.status == UNCHANGED:
+        return Note(diff.name, "unchanged")
+    if diff.tags_only:
+        return Note(diff.name, "tags only")
+    if diff.status == ADDED:
+        return Note(diff.name, f"new stack, {len(diff.changes)} resources")
+    return None
+
+
+def removed_stack_notes(deploy: DeployView) -> Iterator[Note]:
+    for stack in deploy.removed_stacks:
+        for logical_id, resource in sorted(resources(deploy.old[stack]).items()):
+            note = retained_with_stack(stack, logical_id, resource)
+            if note is not None:
+                yield note
+
+
+def service_notes(view: StackView) -> Iterator[Note]:
+    for service in view.kept_services():
+        note = count_pinned_while_scaled(view, service)
+        if note is not None:
+            yield note
+
+
+def stack_notes(diff: StackDiff, view: StackView | None) -> Iterator[Note]:
+    """The notes of one stack of the result; view is None for a stack that is not in both."""
+    if diff.status == CHANGED and view is not None:
+        for change in view.changes:
+            note = retained_and_orphaned(view, change)
+            if note is not None:
+                yield note
+    note = stack_status(diff)
+    if note is not None:
+        yield note

@@ -1,0 +1,56 @@
+"""Templates synthesized in this process, as `cdk synth` would write them."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from ..manifest import LoadedManifest
+from .model import Templates
+
+# ecsforge/diff/synthesis.py -> the repository root, where cdk.json is.
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class SynthError(Exception):
+    pass
+
+
+def cdk_context() -> dict[str, Any]:
+    """The feature flags of cdk.json and the CLI's defaults, which `cdk synth` passes to the app."""
+    context = dict(json.loads((ROOT / "cdk.json").read_text())["context"])
+    context.pop("manifest", None)
+    # What the CLI adds by default, so in-process templates equal `cdk synth`'s.
+    context.update(
+        {
+            "aws:cdk:enable-path-metadata": True,
+            "aws:cdk:enable-asset-metadata": True,
+            "aws:cdk:version-reporting": True,
+        }
+    )
+    return context
+
+
+def synthesize(loaded: LoadedManifest) -> Templates:
+    """The manifest's templates, synthesized in this process, with CDK's own output swallowed."""
+    from aws_cdk import App
+
+    from ..platform import build
+
+    with tempfile.TemporaryDirectory(prefix="ecsforge-diff-") as outdir:
+        captured = io.StringIO()
+        with contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):
+            try:
+                app = App(outdir=outdir, context=cdk_context())
+                build(app, loaded.manifest)
+                app.synth()
+            except Exception as error:
+                raise SynthError(f"{loaded.filename}: synthesis failed: {error}\n{captured.getvalue()}") from None
+        return {
+            path.name.removesuffix(".template.json"): json.loads(path.read_text())
+            for path in sorted(Path(outdir).glob("*.template.json"))
+        }
