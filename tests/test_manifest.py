@@ -159,18 +159,26 @@ def test_instance_type_data_matches_the_cfn_lint_gate():
 
 
 def test_every_field_documents_its_default():
+    import importlib
+    import pkgutil
+
     from pydantic import BaseModel
 
-    from ecsforge.manifest import models
+    import ecsforge.manifest
 
-    for model in vars(models).values():
-        if isinstance(model, type) and issubclass(model, BaseModel) and model.__module__ == models.__name__:
-            for name, field in model.model_fields.items():
-                assert field.description, f"{model.__name__}.{name} has no description"
-                if not field.is_required():
-                    assert "Default" in field.description or "Not supported" in field.description, (
-                        f"{model.__name__}.{name}: say what happens when it is left out"
-                    )
+    modules = [
+        importlib.import_module(f"ecsforge.manifest.{m.name}") for m in pkgutil.iter_modules(ecsforge.manifest.__path__)
+    ]
+    assert len(modules) > 10, "the models span the package's modules"
+    for module in modules:
+        for model in vars(module).values():
+            if isinstance(model, type) and issubclass(model, BaseModel) and model.__module__ == module.__name__:
+                for name, field in model.model_fields.items():
+                    assert field.description, f"{model.__name__}.{name} has no description"
+                    if not field.is_required():
+                        assert "Default" in field.description or "Not supported" in field.description, (
+                            f"{model.__name__}.{name}: say what happens when it is left out"
+                        )
 
 
 def test_every_pattern_in_the_schema_has_a_readable_hint():

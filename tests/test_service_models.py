@@ -8,12 +8,9 @@ import textwrap
 import pytest
 
 from ecsforge.manifest import ManifestError, load_manifest
-from ecsforge.manifest.services import (
-    DEPLOYMENT_MARGIN_MINUTES,
-    Http,
-    deployment_minutes,
-    fargate_memory_choices,
-)
+from ecsforge.manifest.deployment import DEPLOYMENT_MARGIN_MINUTES, deployment_minutes
+from ecsforge.manifest.http import Http
+from ecsforge.manifest.placement import fargate_memory_choices
 
 BASE = "version: 1\napp: shop\nenvironment: prod\nregion: us-east-1\n"
 EC2 = "cluster:\n  ec2:\n    general: {instance_type: t3.medium}\n"

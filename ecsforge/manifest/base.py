@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Annotated, Any
 
@@ -27,6 +28,17 @@ PATTERN_HINTS: dict[str, tuple[str, str]] = {}
 def pattern(regex: str, what: str, example: str) -> str:
     PATTERN_HINTS[regex] = (what, example)
     return regex
+
+
+def matching(regex: str, what: str, example: str) -> Any:
+    pattern(regex, what, example)
+
+    def validate(value: str) -> str:
+        if not re.match(regex, value):
+            raise reject(f"{value!r} is not a valid {what}; write it like {example}")
+        return value
+
+    return AfterValidator(validate)
 
 
 class Model(BaseModel):
@@ -60,8 +72,6 @@ def reject(message: str) -> PydanticCustomError:
 
 
 def _name(value: str) -> str:
-    import re
-
     if not re.match(NAME_PATTERN, value):
         raise reject(
             f"{value!r} is not a valid name; use 1 to 32 lowercase letters, digits and single '-', starting "

@@ -84,7 +84,11 @@ class S3Source(Model):
 class Source(Model):
     """One source: exactly one of codecommit, github or s3."""
 
-    name: Name | None = Field(None, description="Required in a list of sources; the artifact's name.")
+    name: Name | None = Field(
+        None,
+        description="The artifact's name; required in a list of sources. Default (one source written as a "
+        "mapping): source.",
+    )
     codecommit: CodeCommitSource | None = Field(None, description="Default: not this kind.")
     github: GitHubSource | None = Field(None, description="Default: not this kind.")
     s3: S3Source | None = Field(None, description="Default: not this kind.")
