@@ -37,6 +37,22 @@ def test_defaults_are_the_contracts(tmp_path):
     assert manifest.registries == {}
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", ["0.0.0.0/0"]),
+        ("load_balancer: {public: false}\nnetwork: {cidr: 10.20.0.0/16}\n", ["10.20.0.0/16"]),
+        ("load_balancer: {public: false, allowed_cidrs: [10.9.0.0/16]}\n", ["10.9.0.0/16"]),
+        ("load_balancer: {allowed_cidrs: [203.0.113.0/24]}\n", ["203.0.113.0/24"]),
+    ],
+)
+def test_load_balancer_cidrs_are_resolved_by_the_model(tmp_path, text, expected):
+    # Stacks and compliance read the resolved list; none of them re-derives the default.
+    balancer = load(tmp_path, text).manifest.load_balancer
+    assert balancer.allowed_cidrs == expected
+    assert balancer.cidrs == expected
+
+
 def test_ec2_and_registry_defaults(tmp_path):
     manifest = load(
         tmp_path,

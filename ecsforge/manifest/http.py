@@ -102,6 +102,12 @@ class LoadBalancer(Model):
     idle_timeout_seconds: int = Field(60, ge=1, le=4000, description="Default: 60.")
     access_logs: bool = Field(True, description="Default: true, to an S3 bucket of this environment.")
 
+    @property
+    def cidrs(self) -> list[str]:
+        """allowed_cidrs, with its default resolved (Manifest.resolve)."""
+        assert self.allowed_cidrs is not None, "an internal load balancer in an imported VPC names its cidrs"
+        return self.allowed_cidrs
+
     def check(self) -> Iterator[Rule]:
         import ipaddress
 

@@ -69,6 +69,13 @@ class Manifest(Model):
     def resolve(self) -> None:
         if self.cluster.namespace is None:
             self.cluster.namespace = f"{self.environment}.{self.app}.local"
+        balancer = self.load_balancer
+        if balancer.allowed_cidrs is None:
+            if balancer.public:
+                balancer.allowed_cidrs = ["0.0.0.0/0"]
+            elif self.network.import_ is None:
+                balancer.allowed_cidrs = [self.network.cidr]
+            # An internal load balancer in an imported VPC: checks.py asks for allowed_cidrs.
 
     @property
     def namespace(self) -> str:
