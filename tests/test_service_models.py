@@ -86,7 +86,7 @@ def test_http_defaults(tmp_path):
 
 def test_load_balancer_defaults(tmp_path):
     balancer = load(tmp_path, "").manifest.load_balancer
-    assert (balancer.public, balancer.certificate_arn, balancer.allowed_cidrs) == (True, None, None)
+    assert (balancer.public, balancer.certificate_arn, balancer.allowed_cidrs) == (True, None, ["0.0.0.0/0"])
     assert (balancer.idle_timeout_seconds, balancer.access_logs) == (60, True)
 
 
