@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from .manifest import ManifestError, Problem, load_manifest
+from .manifest.base import ManifestJsonSchema
 from .manifest.models import Manifest
 
 
@@ -54,7 +55,7 @@ def diff(old: str, new: str) -> int:
 
 
 def schema() -> dict[str, object]:
-    document = Manifest.model_json_schema(by_alias=True, mode="validation")
+    document = Manifest.model_json_schema(by_alias=True, mode="validation", schema_generator=ManifestJsonSchema)
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", **document}
 
 

@@ -19,8 +19,8 @@ SUBNET_ID_PATTERN = r"^subnet-([0-9a-f]{8}|[0-9a-f]{17})$"
 DEFAULT_ZONE_COUNT = 2
 
 
-Region = Annotated[str, matching(REGION_PATTERN, "AWS region", "us-east-1"), Field(pattern=REGION_PATTERN)]
-Zone = Annotated[str, matching(ZONE_PATTERN, "availability zone", "us-east-1a"), Field(pattern=ZONE_PATTERN)]
+Region = Annotated[str, matching(REGION_PATTERN, "AWS region", "us-east-1")]
+Zone = Annotated[str, matching(ZONE_PATTERN, "availability zone", "us-east-1a")]
 
 
 def _cidr(value: str) -> str:
