@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field
 
-from .base import Model, Name, Rule, pattern
+from .base import Model, Name, Rule, matching
 
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
                       3288, 3653)  # fmt: skip
@@ -25,9 +25,8 @@ class Image(Model):
 
     reference: str | None = Field(None, min_length=1, description="Default: none; a plain image reference.")
     registry: Name | None = Field(None, description="Default: none; a key of `registries`.")
-    tag: str | None = Field(
+    tag: Annotated[str, matching(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", "image tag", "v1.2.3")] | None = Field(
         None,
-        pattern=pattern(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", "image tag", "v1.2.3"),
         description="Default: the tag the pipeline last released to the registry.",
     )
 
@@ -44,6 +43,10 @@ class Image(Model):
 
 
 SecretSource = Annotated[str, Field(min_length=1)]
+CredentialsSource = Annotated[
+    str, matching(r"^secretsmanager:[A-Za-z0-9/_+=.@-]+$", "credentials source", "secretsmanager:dockerhub")
+]
+VariableName = Annotated[str, matching(r"^[A-Za-z_][A-Za-z0-9_]*$", "variable name", "LOG_LEVEL")]
 # SSM: a plain name, or a path that starts with / (AWS needs the slash once the name has one).
 _SECRET_SOURCE = re.compile(
     r"^(ssm:(/[A-Za-z0-9_.\-/]+|[A-Za-z0-9_.\-]+)|secretsmanager:([A-Za-z0-9/_+=.@-]+)(:([^:]+))?|generate)$"
@@ -74,9 +77,13 @@ class Container(Model):
     image: Annotated[Image, BeforeValidator(_plain_image_to_mapping, json_schema_input_type=str | Image)] = Field(
         description="Required. A reference string, {registry: r, tag: t}, or {registry: r}."
     )
-    credentials: str | None = Field(
+    credentials: (
+        Annotated[
+            str, matching(r"^secretsmanager:[A-Za-z0-9/_+=.@-]+$", "credentials source", "secretsmanager:dockerhub")
+        ]
+        | None
+    ) = Field(
         None,
-        pattern=pattern(r"^secretsmanager:[A-Za-z0-9/_+=.@-]+$", "credentials source", "secretsmanager:dockerhub"),
         description="Default: none. secretsmanager:<name> with the private registry's login (plain images only).",
     )
     port: int | None = Field(None, ge=1, le=65535, description="Default: no port mapping.")
@@ -89,12 +96,10 @@ class Container(Model):
     memory_reservation: int | None = Field(None, ge=6, description="Default: unset. Soft limit in MiB.")
     command: list[str] | None = Field(None, description="Default: the image's CMD.")
     entrypoint: list[str] | None = Field(None, description="Default: the image's ENTRYPOINT.")
-    environment: dict[
-        Annotated[str, Field(pattern=pattern(r"^[A-Za-z_][A-Za-z0-9_]*$", "variable name", "LOG_LEVEL"))], str
-    ] = Field(default_factory=dict, description="Default: none. Plain settings; secrets go in `secrets`.")
-    secrets: dict[
-        Annotated[str, Field(pattern=pattern(r"^[A-Za-z_][A-Za-z0-9_]*$", "variable name", "LOG_LEVEL"))], SecretSource
-    ] = Field(
+    environment: dict[VariableName, str] = Field(
+        default_factory=dict, description="Default: none. Plain settings; secrets go in `secrets`."
+    )
+    secrets: dict[VariableName, SecretSource] = Field(
         default_factory=dict,
         description="Default: none. NAME: ssm:<name> | secretsmanager:<name>[:<json key>] | generate.",
     )

@@ -3,23 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Annotated
 
 from pydantic import Field
 
-from .base import Model, Name, Rule, pattern
+from .base import Model, Name, Rule, matching
 
 
 class HttpHealthCheck(Model):
-    path: str = Field(
-        "/", pattern=pattern(r"^/", "health check path", "/health"), max_length=1024, description='Default: "/".'
+    path: Annotated[str, Field(max_length=1024), matching(r"^/", "health check path", "/health")] = Field(
+        "/", description='Default: "/".'
     )
     interval_seconds: int = Field(10, ge=5, le=300, description="Default: 10.")
     timeout_seconds: int = Field(5, ge=2, le=120, description="Default: 5.")
     healthy_threshold: int = Field(2, ge=2, le=10, description="Default: 2.")
     unhealthy_threshold: int = Field(3, ge=2, le=10, description="Default: 3.")
-    success_codes: str = Field(
+    success_codes: Annotated[
+        str, matching(r"^[0-9]{3}(-[0-9]{3})?(,[0-9]{3}(-[0-9]{3})?)*$", "list of HTTP codes", "200-399 or 200,204")
+    ] = Field(
         "200-399",
-        pattern=pattern(r"^[0-9]{3}(-[0-9]{3})?(,[0-9]{3}(-[0-9]{3})?)*$", "list of HTTP codes", "200-399 or 200,204"),
         description='Default: "200-399".',
     )
 
@@ -40,14 +42,16 @@ class HttpHealthCheck(Model):
 
 
 # ALB path patterns: up to 128 characters of A-Z a-z 0-9 _ - . $ / ~ " ' @ : + & ( ) ! , ; = * ?
-PATH_PATTERN = pattern(r"^/[A-Za-z0-9_\-.$/~\"'@:+&()!,;=*?]{0,127}$", "ALB path pattern", "/api/*")
-HOST_PATTERN = pattern(r"^[A-Za-z0-9*?]([A-Za-z0-9*?.-]{0,126}[A-Za-z0-9*?])?$", "host name", "api.example.com")
+AlbPath = Annotated[str, matching(r"^/[A-Za-z0-9_\-.$/~\"'@:+&()!,;=*?]{0,127}$", "ALB path pattern", "/api/*")]
+HostName = Annotated[
+    str, matching(r"^[A-Za-z0-9*?]([A-Za-z0-9*?.-]{0,126}[A-Za-z0-9*?])?$", "host name", "api.example.com")
+]
 
 
 class Http(Model):
     container: Name | None = Field(None, description="Default: the first container with a port.")
-    path: str = Field("/*", pattern=PATH_PATTERN, description='Default: "/*", every path.')
-    host: str | None = Field(None, pattern=HOST_PATTERN, description="Default: any host.")
+    path: AlbPath = Field("/*", description='Default: "/*", every path.')
+    host: HostName | None = Field(None, description="Default: any host.")
     priority: int | None = Field(
         None,
         ge=1,
@@ -85,15 +89,20 @@ def derived_priority(host: str | None, path: str) -> int:
     return 1 + band + (_LENGTH_CAP - min(len(path), _LENGTH_CAP)) * _SLOTS + position
 
 
+CertificateArn = Annotated[
+    str,
+    matching(
+        r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[A-Za-z0-9-]+$",
+        "ACM certificate ARN",
+        "arn:aws:acm:us-east-1:111111111111:certificate/abc-123",
+    ),
+]
+
+
 class LoadBalancer(Model):
     public: bool = Field(True, description="Default: true, internet-facing. false: internal.")
-    certificate_arn: str | None = Field(
+    certificate_arn: CertificateArn | None = Field(
         None,
-        pattern=pattern(
-            r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[A-Za-z0-9-]+$",
-            "ACM certificate ARN",
-            "arn:aws:acm:us-east-1:111111111111:certificate/abc-123",
-        ),
         description="Default: none, HTTP on port 80. Set: HTTPS on 443, and 80 redirects to 443.",
     )
     allowed_cidrs: list[str] | None = Field(

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from .base import Model, Rule, pattern
+from .base import Model, Rule, matching
 
 FARGATE_PROVIDERS = ("fargate", "fargate_spot")
 
@@ -41,13 +41,18 @@ class CapacityItem(Model):
 
 
 class PlacementStrategyItem(Model):
-    spread: str | None = Field(
+    spread: (
+        Annotated[
+            str,
+            matching(
+                r"^(instanceId|host|attribute:[A-Za-z0-9_.\-]+)$",
+                "spread field",
+                "attribute:ecs.availability-zone or instanceId",
+            ),
+        ]
+        | None
+    ) = Field(
         None,
-        pattern=pattern(
-            r"^(instanceId|host|attribute:[A-Za-z0-9_.\-]+)$",
-            "spread field",
-            "attribute:ecs.availability-zone or instanceId",
-        ),
         description="Default: not this kind.",
     )
     binpack: Literal["cpu", "memory"] | None = Field(None, description="Default: not this kind.")
