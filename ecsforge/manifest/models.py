@@ -1,7 +1,10 @@
-"""The manifest v1 (../shared/manifest-v1.md) as pydantic models.
+"""The manifest v1 (../shared/manifest-v1.md) as pydantic models: `Manifest`, the whole file.
 
-Defaults live here and nowhere else: a stack reads `capacity.min`, never `min or 2`.
-Each field's description states what happens when it is left out.
+Its parts have a module each (network, cluster, services with tasks, containers, http,
+deployment, scaling, placement, pipelines); rules that span parts are in checks.py and
+pipeline_checks.py. Defaults live in the models and nowhere else: a stack reads
+`capacity.min`, never `min or 2`; a default that depends on other fields is set by a
+`resolve()`. Each field's description states what happens when it is left out.
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""`services` and `scheduled_tasks` of the manifest (contract v1)."""
+"""`services` and `scheduled_tasks` of the manifest (contract v1).
+
+Rules that need only the service live here; rules that need the rest of the manifest
+(registries, cluster providers, other services) are in checks.py.
+"""
 
 from __future__ import annotations
 
