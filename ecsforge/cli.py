@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .manifest import ManifestError, Problem, load_manifest
+from .manifest.base import ManifestJsonSchema
 from .manifest.models import Manifest
 
 
@@ -77,7 +78,7 @@ def diagram(path: str, fmt: str, output: str | None) -> int:
 
 
 def schema() -> dict[str, object]:
-    document = Manifest.model_json_schema(by_alias=True, mode="validation")
+    document = Manifest.model_json_schema(by_alias=True, mode="validation", schema_generator=ManifestJsonSchema)
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", **document}
 
 

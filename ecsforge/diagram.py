@@ -16,7 +16,9 @@ from typing import Literal
 from .manifest.catalog import instance_architecture
 from .manifest.models import Manifest
 from .manifest.pipelines import Pipeline, Source
-from .manifest.services import CapacityItem, ScheduledTask, Service, TaskSpec
+from .manifest.placement import CapacityItem
+from .manifest.services import ScheduledTask, Service
+from .manifest.tasks import TaskSpec
 
 Shape = Literal["box", "cylinder", "round"]
 

@@ -19,10 +19,8 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from .manifest.base import NAME_PATTERN, PATTERN_HINTS, _name
-from .manifest.loader import MAX_DEPTH
-from .manifest.models import (
-    MAX_CONTAINER_INSTANCES,
+from .manifest.base import NAME_PATTERN, PATTERN_HINTS
+from .manifest.checks import (
     MAX_EC2_GROUPS,
     MAX_HTTP_SERVICES,
     MAX_LIFECYCLE_RULES,
@@ -30,12 +28,13 @@ from .manifest.models import (
     MAX_SCHEDULED_TASKS,
     MAX_SERVICES,
     OWN_LIFECYCLE_RULES,
-    Manifest,
-    _cidr,
-    _no_boolean_version,
-    _provider_name,
 )
-from .manifest.services import FARGATE_STOP_TIMEOUT_MAX, MAX_TASK_DEFINITION_BYTES, _timezone
+from .manifest.cluster import MAX_CONTAINER_INSTANCES, _provider_name
+from .manifest.loader import MAX_DEPTH
+from .manifest.models import Manifest, _no_boolean_version
+from .manifest.network import _cidr
+from .manifest.scaling import _timezone
+from .manifest.tasks import FARGATE_STOP_TIMEOUT_MAX, MAX_TASK_DEFINITION_BYTES
 
 SCHEMA = "schema/manifest-v1.json"
 
@@ -45,7 +44,6 @@ _VALIDATOR_WORDS: dict[Any, tuple[str | None, str | None, str | None]] = {
     _cidr: ("IPv4 CIDR block", "10.0.0.0/16", "/16 to /24"),
     _timezone: ("IANA time zone", "Europe/Berlin or UTC", None),
     _provider_name: (None, None, "must not start with `aws`, `ecs` or `fargate` (reserved by ECS)"),
-    _name: (None, None, None),  # its pattern is on the type too
     _no_boolean_version: (None, None, None),  # rejects `version: true`; nothing to add
 }
 
@@ -236,7 +234,8 @@ def _collect(metadata: list[Any] | tuple[Any, ...], extra: Any, shape: _Shape) -
             value = getattr(item, bound, None)
             if value is not None:
                 shape.bounds[bound] = value
-        pattern = getattr(item, "pattern", None)
+        # Field(pattern=...) metadata, or base.matching()'s regex.
+        pattern = getattr(item, "pattern", None) or getattr(item, "regex", None)
         if isinstance(pattern, str):
             _add_pattern(shape, pattern)
 

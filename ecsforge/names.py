@@ -10,7 +10,7 @@ the load balancer's name) are SSM parameters, read by consumers at every deploy.
 from __future__ import annotations
 
 from .manifest.models import Manifest
-from .manifest.services import FARGATE_PROVIDERS
+from .manifest.placement import FARGATE_PROVIDERS
 
 VPC_ID = "vpc-id"
 VPC_CIDR = "vpc-cidr"

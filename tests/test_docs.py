@@ -106,7 +106,7 @@ def test_every_pattern_is_explained_by_its_hint():
 
 
 def test_a_validator_without_words_stops_the_generator(monkeypatch):
-    from ecsforge.manifest.models import _cidr
+    from ecsforge.manifest.network import _cidr
 
     monkeypatch.delitem(docs._VALIDATOR_WORDS, _cidr)
     with pytest.raises(LookupError, match="_cidr"):

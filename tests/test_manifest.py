@@ -37,6 +37,22 @@ def test_defaults_are_the_contracts(tmp_path):
     assert manifest.registries == {}
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", ["0.0.0.0/0"]),
+        ("load_balancer: {public: false}\nnetwork: {cidr: 10.20.0.0/16}\n", ["10.20.0.0/16"]),
+        ("load_balancer: {public: false, allowed_cidrs: [10.9.0.0/16]}\n", ["10.9.0.0/16"]),
+        ("load_balancer: {allowed_cidrs: [203.0.113.0/24]}\n", ["203.0.113.0/24"]),
+    ],
+)
+def test_load_balancer_cidrs_are_resolved_by_the_model(tmp_path, text, expected):
+    # Stacks and compliance read the resolved list; none of them re-derives the default.
+    balancer = load(tmp_path, text).manifest.load_balancer
+    assert balancer.allowed_cidrs == expected
+    assert balancer.cidrs == expected
+
+
 def test_ec2_and_registry_defaults(tmp_path):
     manifest = load(
         tmp_path,
@@ -159,18 +175,26 @@ def test_instance_type_data_matches_the_cfn_lint_gate():
 
 
 def test_every_field_documents_its_default():
+    import importlib
+    import pkgutil
+
     from pydantic import BaseModel
 
-    from ecsforge.manifest import models
+    import ecsforge.manifest
 
-    for model in vars(models).values():
-        if isinstance(model, type) and issubclass(model, BaseModel) and model.__module__ == models.__name__:
-            for name, field in model.model_fields.items():
-                assert field.description, f"{model.__name__}.{name} has no description"
-                if not field.is_required():
-                    assert "Default" in field.description or "Not supported" in field.description, (
-                        f"{model.__name__}.{name}: say what happens when it is left out"
-                    )
+    modules = [
+        importlib.import_module(f"ecsforge.manifest.{m.name}") for m in pkgutil.iter_modules(ecsforge.manifest.__path__)
+    ]
+    assert len(modules) > 10, "the models span the package's modules"
+    for module in modules:
+        for model in vars(module).values():
+            if isinstance(model, type) and issubclass(model, BaseModel) and model.__module__ == module.__name__:
+                for name, field in model.model_fields.items():
+                    assert field.description, f"{model.__name__}.{name} has no description"
+                    if not field.is_required():
+                        assert "Default" in field.description or "Not supported" in field.description, (
+                            f"{model.__name__}.{name}: say what happens when it is left out"
+                        )
 
 
 def test_every_pattern_in_the_schema_has_a_readable_hint():

@@ -8,12 +8,9 @@ import textwrap
 import pytest
 
 from ecsforge.manifest import ManifestError, load_manifest
-from ecsforge.manifest.services import (
-    DEPLOYMENT_MARGIN_MINUTES,
-    Http,
-    deployment_minutes,
-    fargate_memory_choices,
-)
+from ecsforge.manifest.deployment import DEPLOYMENT_MARGIN_MINUTES, deployment_minutes
+from ecsforge.manifest.http import Http
+from ecsforge.manifest.placement import fargate_memory_choices
 
 BASE = "version: 1\napp: shop\nenvironment: prod\nregion: us-east-1\n"
 EC2 = "cluster:\n  ec2:\n    general: {instance_type: t3.medium}\n"
@@ -89,7 +86,7 @@ def test_http_defaults(tmp_path):
 
 def test_load_balancer_defaults(tmp_path):
     balancer = load(tmp_path, "").manifest.load_balancer
-    assert (balancer.public, balancer.certificate_arn, balancer.allowed_cidrs) == (True, None, None)
+    assert (balancer.public, balancer.certificate_arn, balancer.allowed_cidrs) == (True, None, ["0.0.0.0/0"])
     assert (balancer.idle_timeout_seconds, balancer.access_logs) == (60, True)
 
 

@@ -14,7 +14,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from ..manifest.models import Ec2Capacity
+from ..manifest.cluster import Ec2Capacity
 from .template import keep_only_depends_on
 
 

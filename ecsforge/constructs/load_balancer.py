@@ -9,7 +9,7 @@ from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from ..manifest.services import LoadBalancer
+from ..manifest.http import LoadBalancer
 from .units import seconds
 
 

@@ -9,7 +9,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from ..manifest.models import Network
+from ..manifest.network import Network
 
 FLOW_LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 

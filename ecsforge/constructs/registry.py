@@ -6,7 +6,7 @@ from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_ecr as ecr
 from constructs import Construct
 
-from ..manifest.models import Registry
+from ..manifest.cluster import Registry
 from ..names import RELEASED_TAG_PREFIX
 
 

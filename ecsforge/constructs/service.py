@@ -14,7 +14,9 @@ from constructs import Construct
 
 from .. import names
 from ..manifest.models import Manifest
-from ..manifest.services import Placement, Service, TaskSpec
+from ..manifest.placement import Placement
+from ..manifest.services import Service
+from ..manifest.tasks import TaskSpec
 from .refs import PlatformRefs
 from .task_definition import TaskDefinition
 from .template import keep_only_depends_on

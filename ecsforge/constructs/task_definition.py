@@ -12,8 +12,9 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from .. import names
+from ..manifest.containers import Container, parse_secret
 from ..manifest.models import Manifest
-from ..manifest.services import Container, TaskSpec, parse_secret
+from ..manifest.tasks import TaskSpec
 from .units import seconds
 
 NETWORK_MODES = {"awsvpc": ecs.NetworkMode.AWS_VPC, "bridge": ecs.NetworkMode.BRIDGE, "host": ecs.NetworkMode.HOST}

@@ -3,13 +3,23 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
-from pydantic_core import PydanticCustomError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    StringConstraints,
+    model_validator,
+)
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
+from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
-from .problems import Path
+from .problems import Path, show
 
 # The contract's `^[a-z][a-z0-9-]{0,31}$`, less what AWS rejects where names end up (ECR
 # repositories, Cloud Map and namespace names): a trailing hyphen, or two in a row.
@@ -27,6 +37,57 @@ PATTERN_HINTS: dict[str, tuple[str, str]] = {}
 def pattern(regex: str, what: str, example: str) -> str:
     PATTERN_HINTS[regex] = (what, example)
     return regex
+
+
+@dataclass(frozen=True)
+class _Matching:
+    regex: str
+    what: str
+    example: str
+    advice: str | None
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        # JSON Schema's `$` ends the text; Python's also matches before a final newline.
+        compiled = re.compile(self.regex[:-1] + r"\Z" if self.regex.endswith("$") else self.regex)
+
+        def validate(value: str) -> str:
+            if not compiled.search(value):
+                raise reject(
+                    f"{show(value)} is not a valid {self.what}; {self.advice or f'write it like {self.example}'}"
+                )
+            return value
+
+        return core_schema.no_info_after_validator_function(validate, handler(source))
+
+    def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        json_schema = handler(schema)
+        json_schema["pattern"] = self.regex
+        return json_schema
+
+
+class ManifestJsonSchema(GenerateJsonSchema):
+    """pydantic writes a map with patterned keys as `patternProperties`, which lets any other
+    key through unchecked; the manifest rejects such a key, so the schema names the pattern in
+    `propertyNames` and checks every value."""
+
+    def dict_schema(self, schema: core_schema.DictSchema) -> JsonSchemaValue:
+        json_schema = super().dict_schema(schema)
+        patterns = json_schema.get("patternProperties")
+        if isinstance(patterns, dict) and len(patterns) == 1:
+            ((regex, values),) = patterns.items()
+            del json_schema["patternProperties"]
+            json_schema["propertyNames"] = {"pattern": regex}
+            json_schema["additionalProperties"] = values
+        return json_schema
+
+
+def matching(regex: str, what: str, example: str, advice: str | None = None) -> Any:
+    """The one way a string gets a pattern: validate rejects a mismatch as "'x' is not a valid
+    <what>; write it like <example>" (or `advice`), and the JSON Schema carries the same regex,
+    so an editor flags what validate rejects. Python's re checks it: pydantic's own patterns
+    run on Rust's regex engine, which has no look-arounds."""
+    pattern(regex, what, example)
+    return _Matching(regex, what, example, advice)
 
 
 class Model(BaseModel):
@@ -59,19 +120,14 @@ def reject(message: str) -> PydanticCustomError:
     return PydanticCustomError("manifest_value", message)
 
 
-def _name(value: str) -> str:
-    import re
-
-    if not re.match(NAME_PATTERN, value):
-        raise reject(
-            f"{value!r} is not a valid name; use 1 to 32 lowercase letters, digits and single '-', starting "
-            "with a letter and not ending with '-'"
-        )
-    return value
-
-
-pattern(NAME_PATTERN, "name", "web (lowercase letters, digits and '-')")
-
 # A name of the manifest: map keys and the app / environment names.
-Name = Annotated[str, AfterValidator(_name), Field(json_schema_extra={"pattern": NAME_PATTERN})]
+Name = Annotated[
+    str,
+    matching(
+        NAME_PATTERN,
+        "name",
+        "web (lowercase letters, digits and '-')",
+        "use 1 to 32 lowercase letters, digits and single '-', starting with a letter and not ending with '-'",
+    ),
+]
 NonEmptyStr = Annotated[str, StringConstraints(min_length=1)]

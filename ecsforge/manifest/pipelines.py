@@ -7,22 +7,20 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field
 
-from .base import Model, Name, Rule, pattern
+from .base import Model, Name, Rule, matching
 
-BRANCH = Annotated[
-    str, Field(min_length=1, max_length=255, pattern=pattern(r"^[^\s~^:?*\[\\]+$", "branch name", "main"))
-]
+BRANCH = Annotated[str, Field(min_length=1, max_length=255), matching(r"^[^\s~^:?*\[\\]+$", "branch name", "main")]
 EMAIL = Annotated[
-    str, Field(pattern=pattern(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", "email address", "ops@example.com"), max_length=254)
+    str, Field(max_length=254), matching(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", "email address", "ops@example.com")
 ]
+BucketName = Annotated[str, matching(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", "S3 bucket name", "shop-sources")]
 SOURCE_KINDS = ("codecommit", "github", "s3")
 
 
 class CodeCommitSource(Model):
-    repository: str = Field(
-        min_length=1,
-        max_length=100,
-        pattern=pattern(r"^[A-Za-z0-9_.-]+$", "repository name", "shop-web"),
+    repository: Annotated[
+        str, Field(min_length=1, max_length=100), matching(r"^[A-Za-z0-9_.-]+$", "repository name", "shop-web")
+    ] = Field(
         description="Required. The repository's name.",
     )
     branch: BRANCH = Field("main", description="Default: main.")
@@ -40,12 +38,14 @@ class CodeCommitSource(Model):
 
 
 class GitHubSource(Model):
-    connection_arn: str = Field(
-        pattern=pattern(
+    connection_arn: Annotated[
+        str,
+        matching(
             r"^arn:aws[a-z-]*:(codestar-connections|codeconnections):[a-z0-9-]+:[0-9]{12}:connection/[A-Za-z0-9-]+$",
             "CodeConnections connection ARN (not an OAuth token)",
             "arn:aws:codeconnections:us-east-1:111111111111:connection/abc-123",
         ),
+    ] = Field(
         description="Required. A CodeConnections connection ARN (never an OAuth token).",
     )
     owner: str = Field(min_length=1, max_length=100, description="Required. The GitHub user or organisation.")
@@ -54,11 +54,12 @@ class GitHubSource(Model):
 
 
 class S3Source(Model):
-    bucket: str | None = Field(
-        None,
-        pattern=pattern(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", "S3 bucket name", "shop-sources"),
-        description="Default: a versioned bucket created by the stack. An existing bucket must have versioning "
-        "and EventBridge notifications on.",
+    bucket: Annotated[str, matching(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", "S3 bucket name", "shop-sources")] | None = (
+        Field(
+            None,
+            description="Default: a versioned bucket created by the stack. An existing bucket must have versioning "
+            "and EventBridge notifications on.",
+        )
     )
     key: str = Field(min_length=1, max_length=1024, description="Required. The object key of the source zip.")
 
@@ -122,9 +123,8 @@ class Build(Model):
         "imagedefinitions.json). A path in the source replaces it: it must push to REPOSITORY_URI, export "
         "IMAGE_TAG and write images/<service>/imagedefinitions.json for each deployed service.",
     )
-    compute: str = Field(
+    compute: Annotated[str, matching(r"^(small|medium|large)$", "compute size", "small, medium or large")] = Field(
         "small",
-        pattern=pattern(r"^(small|medium|large)$", "compute size", "small, medium or large"),
         description="small | medium | large. Default: small.",
     )
 

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
-from .base import PATTERN_HINTS, RULES_ERROR
+from .base import RULES_ERROR
 from .loader import Positions
 from .problems import Path, Problem, show
 
@@ -149,9 +149,6 @@ def _one(root: type[BaseModel], error: Any, positions: Positions) -> list[Proble
             message = f"has {size} item(s); give at most {ctx.get('max_length')}"
     elif kind == "string_too_long":
         message = f"{show(value)} is {len(value)} characters long; use at most {ctx.get('max_length')}"
-    elif kind == "string_pattern_mismatch" and ctx.get("pattern") in PATTERN_HINTS:
-        what, example = PATTERN_HINTS[ctx["pattern"]]
-        message = f"{show(value)} is not a valid {what}; write it like {example}"
     elif kind == "string_too_short":
         message = f"{show(value)} is empty; give a value"
     else:

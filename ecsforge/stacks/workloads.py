@@ -13,7 +13,7 @@ from ..constructs.refs import PlatformRefs
 from ..constructs.scheduled_task import ScheduledEcsTask
 from ..constructs.service import EcsService
 from ..manifest.models import Manifest
-from ..manifest.services import TaskSpec
+from ..manifest.tasks import TaskSpec
 from .base import PlatformStack
 
 

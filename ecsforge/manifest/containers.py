@@ -1,0 +1,144 @@
+"""A task's containers: image, secrets, health check and the rest of a container definition."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator, Field
+
+from .base import Model, Name, Rule, matching
+
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+                      3288, 3653)  # fmt: skip
+SECRET_NAME_HINTS = ("PASSWORD", "SECRET", "TOKEN", "KEY")
+
+
+def _plain_image_to_mapping(value: Any) -> Any:
+    return {"reference": value} if isinstance(value, str) else value
+
+
+class Image(Model):
+    """A plain reference (`nginx:1.27`), `{registry: r, tag: t}`, or `{registry: r}`: the image the
+    pipeline last released to registry r."""
+
+    reference: str | None = Field(None, min_length=1, description="Default: none; a plain image reference.")
+    registry: Name | None = Field(None, description="Default: none; a key of `registries`.")
+    tag: Annotated[str, matching(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", "image tag", "v1.2.3")] | None = Field(
+        None,
+        description="Default: the tag the pipeline last released to the registry.",
+    )
+
+    @property
+    def released(self) -> bool:
+        """True when the image follows the pipeline's releases."""
+        return self.registry is not None and self.tag is None
+
+    def check(self) -> Iterator[Rule]:
+        if self.reference is None and self.registry is None:
+            yield (), "give an image: a reference like nginx:1.27, or {registry: <key>}"
+        if self.reference is not None and (self.registry is not None or self.tag is not None):
+            yield (), "a plain image reference takes no registry or tag; use one form"
+
+
+SecretSource = Annotated[str, Field(min_length=1)]
+CredentialsSource = Annotated[
+    str, matching(r"^secretsmanager:[A-Za-z0-9/_+=.@-]+$", "credentials source", "secretsmanager:dockerhub")
+]
+VariableName = Annotated[str, matching(r"^[A-Za-z_][A-Za-z0-9_]*$", "variable name", "LOG_LEVEL")]
+# SSM: a plain name, or a path that starts with / (AWS needs the slash once the name has one).
+_SECRET_SOURCE = re.compile(
+    r"^(ssm:(/[A-Za-z0-9_.\-/]+|[A-Za-z0-9_.\-]+)|secretsmanager:([A-Za-z0-9/_+=.@-]+)(:([^:]+))?|generate)$"
+)
+
+
+def parse_secret(source: str) -> tuple[str, str, str | None]:
+    """("ssm", name, None) | ("secretsmanager", name, json_key) | ("generate", "", None)."""
+    match = _SECRET_SOURCE.match(source)
+    if not match:
+        raise ValueError(source)
+    if source == "generate":
+        return ("generate", "", None)
+    if match.group(2):
+        return ("ssm", match.group(2), None)
+    return ("secretsmanager", match.group(3), match.group(5))
+
+
+class ContainerHealthCheck(Model):
+    command: str = Field(min_length=1, description="Required. Run with CMD-SHELL; exit 0 means healthy.")
+    interval_seconds: int = Field(30, ge=5, le=300, description="Default: 30.")
+    timeout_seconds: int = Field(5, ge=2, le=60, description="Default: 5.")
+    retries: int = Field(3, ge=1, le=10, description="Default: 3.")
+    start_period_seconds: int = Field(0, ge=0, le=300, description="Default: 0.")
+
+
+class Container(Model):
+    image: Annotated[Image, BeforeValidator(_plain_image_to_mapping, json_schema_input_type=str | Image)] = Field(
+        description="Required. A reference string, {registry: r, tag: t}, or {registry: r}."
+    )
+    credentials: (
+        Annotated[
+            str, matching(r"^secretsmanager:[A-Za-z0-9/_+=.@-]+$", "credentials source", "secretsmanager:dockerhub")
+        ]
+        | None
+    ) = Field(
+        None,
+        description="Default: none. secretsmanager:<name> with the private registry's login (plain images only).",
+    )
+    port: int | None = Field(None, ge=1, le=65535, description="Default: no port mapping.")
+    host_port: int | None = Field(
+        None, ge=0, le=65535, description="Bridge only. Default: 0 (dynamic); in host mode the port itself."
+    )
+    essential: bool = Field(True, description="Default: true; the task stops when this container stops.")
+    cpu: int | None = Field(None, ge=0, le=16384, description="Default: unset (shares the task's CPU).")
+    memory: int | None = Field(None, ge=6, description="Default: unset. Hard limit in MiB.")
+    memory_reservation: int | None = Field(None, ge=6, description="Default: unset. Soft limit in MiB.")
+    command: list[str] | None = Field(None, description="Default: the image's CMD.")
+    entrypoint: list[str] | None = Field(None, description="Default: the image's ENTRYPOINT.")
+    environment: dict[VariableName, str] = Field(
+        default_factory=dict, description="Default: none. Plain settings; secrets go in `secrets`."
+    )
+    secrets: dict[VariableName, SecretSource] = Field(
+        default_factory=dict,
+        description="Default: none. NAME: ssm:<name> | secretsmanager:<name>[:<json key>] | generate.",
+    )
+    health_check: ContainerHealthCheck | None = Field(None, description="Default: no container health check.")
+    depends_on: dict[Name, Literal["start", "complete", "success", "healthy"]] = Field(
+        default_factory=dict, description="Default: none. Containers that must reach a state first."
+    )
+    links: list[Name] = Field(default_factory=list, description="Bridge only. Default: none.")
+    readonly_root_filesystem: bool = Field(False, description="Default: false.")
+    user: str | None = Field(None, min_length=1, description="Default: the image's USER.")
+    privileged: bool = Field(False, description="EC2 only. Default: false.")
+    stop_timeout_seconds: int = Field(30, ge=1, le=3600, description="Default: 30; Fargate allows at most 120.")
+    log_retention_days: int = Field(30, description="Default: 30 days, awslogs driver.")
+
+    def check(self) -> Iterator[Rule]:
+        for name, source in self.secrets.items():
+            try:
+                parse_secret(source)
+            except ValueError:
+                yield (
+                    ("secrets", name),
+                    (
+                        f"{source!r} is not a secret source; use ssm:<parameter>, secretsmanager:<secret>, "
+                        "secretsmanager:<secret>:<json key> or generate"
+                    ),
+                )
+        if self.log_retention_days not in LOG_RETENTION_DAYS:
+            yield (
+                ("log_retention_days",),
+                (
+                    f"{self.log_retention_days} is not a CloudWatch Logs retention; use one of "
+                    + ", ".join(map(str, LOG_RETENTION_DAYS))
+                ),
+            )
+        if self.memory and self.memory_reservation and self.memory_reservation > self.memory:
+            yield (
+                ("memory_reservation",),
+                (f"{self.memory_reservation} MiB is above the hard limit memory ({self.memory}); lower it"),
+            )
+        if set(self.environment) & set(self.secrets):
+            name = sorted(set(self.environment) & set(self.secrets))[0]
+            yield ("environment", name), f"{name!r} is also in secrets; keep it in one of them"

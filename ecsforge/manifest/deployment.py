@@ -1,0 +1,61 @@
+"""`services.*.deployment`: how ECS replaces a service's tasks, and how long that takes."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import Field
+
+from .base import Model
+
+if TYPE_CHECKING:
+    from .services import Service
+
+# Modelled on top of bake and step times: starting the new tasks and passing health checks.
+DEPLOYMENT_MARGIN_MINUTES = 5
+# CloudFormation rejects a canary or linear ECS service whose bake plus step bake times
+# exceed 33 hours (its operations time out at 36); see AWS::ECS::Service CanaryConfiguration.
+CLOUDFORMATION_DEPLOYMENT_LIMIT_MINUTES = 33 * 60
+
+
+class RollbackAlarms(Model):
+    http_5xx_percent: int | None = Field(None, ge=1, le=100, description="Default: none. http only.")
+    cpu_percent: int | None = Field(None, ge=1, le=100, description="Default: none.")
+    memory_percent: int | None = Field(None, ge=1, le=100, description="Default: none.")
+
+
+class Deployment(Model):
+    strategy: Literal["rolling", "blue_green", "canary", "linear"] = Field(
+        "rolling", description="Default: rolling. blue_green, canary and linear are ECS-native and need http."
+    )
+    minimum_healthy_percent: int | None = Field(None, ge=0, le=100, description="Default: 100 (0 for daemon services).")
+    maximum_percent: int | None = Field(None, ge=1, le=200, description="Default: 200 (100 for daemon services).")
+    circuit_breaker: bool = Field(True, description="Default: true, with rollback.")
+    bake_minutes: int = Field(10, ge=0, le=1440, description="Default: 10. blue_green/canary/linear.")
+    canary_percent: int = Field(10, ge=1, le=99, description="Default: 10. canary.")
+    # ECS LinearConfiguration takes stepPercent 3.0..100.0.
+    linear_step_percent: int = Field(20, ge=3, le=99, description="Default: 20. linear, 3..99.")
+    step_minutes: int = Field(5, ge=0, le=1440, description="Default: 5. canary/linear.")
+    rollback_alarms: RollbackAlarms | None = Field(None, description="Default: none.")
+
+
+def traffic_shift_minutes(deployment: Deployment) -> int:
+    """Bake and step bake minutes of one deployment, added up as CloudFormation does for
+    its 33-hour limit: blue_green bakes once after the shift; canary after the canary step
+    and again after the rest; linear between each two of its ceil(100 / step) shifts
+    (never after the last, which reaches 100 %) and once more at the end."""
+    if deployment.strategy == "rolling":
+        return 0
+    if deployment.strategy == "blue_green":
+        return deployment.bake_minutes
+    if deployment.strategy == "canary":
+        return deployment.step_minutes + deployment.bake_minutes
+    steps = math.ceil(100 / deployment.linear_step_percent) - 1
+    return steps * deployment.step_minutes + deployment.bake_minutes
+
+
+def deployment_minutes(service: Service) -> int:
+    """How long one deployment of the service is modelled to take: its bake and step times
+    plus a margin for starting tasks and passing health checks."""
+    return traffic_shift_minutes(service.deployment) + DEPLOYMENT_MARGIN_MINUTES

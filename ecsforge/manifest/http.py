@@ -1,0 +1,131 @@
+"""`services.*.http` and `load_balancer`: the shared ALB and each service's listener rule."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from pydantic import Field
+
+from .base import Model, Name, Rule, matching
+
+
+class HttpHealthCheck(Model):
+    path: Annotated[str, Field(max_length=1024), matching(r"^/", "health check path", "/health")] = Field(
+        "/", description='Default: "/".'
+    )
+    interval_seconds: int = Field(10, ge=5, le=300, description="Default: 10.")
+    timeout_seconds: int = Field(5, ge=2, le=120, description="Default: 5.")
+    healthy_threshold: int = Field(2, ge=2, le=10, description="Default: 2.")
+    unhealthy_threshold: int = Field(3, ge=2, le=10, description="Default: 3.")
+    success_codes: Annotated[
+        str, matching(r"^[0-9]{3}(-[0-9]{3})?(,[0-9]{3}(-[0-9]{3})?)*$", "list of HTTP codes", "200-399 or 200,204")
+    ] = Field(
+        "200-399",
+        description='Default: "200-399".',
+    )
+
+    def check(self) -> Iterator[Rule]:
+        for part in self.success_codes.split(","):
+            low, _, high = part.partition("-")
+            # ALB matchers for HTTP take codes from 200 to 499.
+            if not 200 <= int(low) <= 499 or (high and not int(low) < int(high) <= 499):
+                yield (
+                    ("success_codes",),
+                    (f"{part!r} is not a range of HTTP codes an ALB accepts; use codes from 200 to 499, e.g. 200-399"),
+                )
+        if self.timeout_seconds >= self.interval_seconds:
+            yield (
+                ("timeout_seconds",),
+                (f"{self.timeout_seconds} is not below interval_seconds ({self.interval_seconds}); lower it"),
+            )
+
+
+# ALB path patterns: up to 128 characters of A-Z a-z 0-9 _ - . $ / ~ " ' @ : + & ( ) ! , ; = * ?
+AlbPath = Annotated[str, matching(r"^/[A-Za-z0-9_\-.$/~\"'@:+&()!,;=*?]{0,127}$", "ALB path pattern", "/api/*")]
+HostName = Annotated[
+    str, matching(r"^[A-Za-z0-9*?]([A-Za-z0-9*?.-]{0,126}[A-Za-z0-9*?])?$", "host name", "api.example.com")
+]
+
+
+class Http(Model):
+    container: Name | None = Field(None, description="Default: the first container with a port.")
+    path: AlbPath = Field("/*", description='Default: "/*", every path.')
+    host: HostName | None = Field(None, description="Default: any host.")
+    priority: int | None = Field(
+        None,
+        ge=1,
+        le=50000,
+        description="Default: derived from this service's own path and host, so longer paths win and "
+        "adding a service never renumbers another; two equal priorities are an error.",
+    )
+    deregistration_delay_seconds: int = Field(30, ge=0, le=3600, description="Default: 30.")
+    grace_period_seconds: int = Field(60, ge=0, le=2147483647, description="Default: 60.")
+    stickiness_seconds: int = Field(0, ge=0, le=604800, description="Default: 0, off.")
+    health_check: HttpHealthCheck = Field(default_factory=HttpHealthCheck, description="Default: as below.")
+
+    @property
+    def rule_priority(self) -> int:
+        if self.priority is not None:
+            return self.priority
+        return derived_priority(self.host, self.path)
+
+
+# Derived listener priorities: host rules in 1..25000, the others in 25001..50000; within
+# a band longer paths first (lengths above 32 count as 32); within a length a position
+# from the rule's own text. A polynomial hash modulo a prime: two paths that differ in
+# one character never share a priority.
+_LENGTH_CAP = 32
+_SLOTS = 780
+_PRIME = 773
+
+
+def derived_priority(host: str | None, path: str) -> int:
+    text = f"{host or ''}{path}"
+    position = 0
+    for character in text:
+        position = (position * 31 + ord(character)) % _PRIME
+    band = 0 if host else 25000
+    return 1 + band + (_LENGTH_CAP - min(len(path), _LENGTH_CAP)) * _SLOTS + position
+
+
+CertificateArn = Annotated[
+    str,
+    matching(
+        r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[A-Za-z0-9-]+$",
+        "ACM certificate ARN",
+        "arn:aws:acm:us-east-1:111111111111:certificate/abc-123",
+    ),
+]
+
+
+class LoadBalancer(Model):
+    public: bool = Field(True, description="Default: true, internet-facing. false: internal.")
+    certificate_arn: CertificateArn | None = Field(
+        None,
+        description="Default: none, HTTP on port 80. Set: HTTPS on 443, and 80 redirects to 443.",
+    )
+    allowed_cidrs: list[str] | None = Field(
+        None, min_length=1, description="Default: everyone (0.0.0.0/0) when public, the VPC's range when internal."
+    )
+    idle_timeout_seconds: int = Field(60, ge=1, le=4000, description="Default: 60.")
+    access_logs: bool = Field(True, description="Default: true, to an S3 bucket of this environment.")
+
+    @property
+    def cidrs(self) -> list[str]:
+        """allowed_cidrs, with its default resolved (Manifest.resolve)."""
+        assert self.allowed_cidrs is not None, "an internal load balancer in an imported VPC names its cidrs"
+        return self.allowed_cidrs
+
+    def check(self) -> Iterator[Rule]:
+        import ipaddress
+
+        for index, cidr in enumerate(self.allowed_cidrs or []):
+            try:
+                # IPv4 with an explicit mask: the load balancer's security group rules are IPv4.
+                ipaddress.IPv4Network(cidr, strict=True)
+                valid = "/" in cidr
+            except ValueError:
+                valid = False
+            if not valid:
+                yield ("allowed_cidrs", index), f"{cidr!r} is not an IPv4 CIDR block; write it like 203.0.113.0/24"

@@ -1,0 +1,138 @@
+"""The rules that tie pipelines to the rest of the manifest: the registries they build,
+the services they deploy, and how long a deployment may take."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, cast
+
+from annotated_types import Le
+
+from .base import Rule
+from .deployment import DEPLOYMENT_MARGIN_MINUTES, deployment_minutes
+from .pipelines import Deploy, Pipeline
+from .services import Service
+
+if TYPE_CHECKING:
+    from .models import Manifest
+
+
+def check_pipelines(manifest: Manifest) -> Iterator[Rule]:
+    created_by: dict[str, str] = {}
+    deployed_by: dict[str, str] = {}
+    built_by: dict[str, str] = {}
+    for name, pipeline in manifest.pipelines.items():
+        yield from _check_created_repositories(name, pipeline, created_by)
+        registry = pipeline.build.registry
+        yield from _check_build_registry(manifest, name, registry, built_by)
+        for index, service_name in enumerate(pipeline.deploy.services):
+            yield from _check_deployed_service(manifest, (name, pipeline, index, service_name), deployed_by)
+        yield from _check_pipeline_architecture(manifest, name, pipeline)
+
+
+def _check_created_repositories(name: str, pipeline: Pipeline, created_by: dict[str, str]) -> Iterator[Rule]:
+    for index, source in enumerate(pipeline.source):
+        codecommit = source.codecommit
+        if codecommit is None or not codecommit.create:
+            continue
+        if codecommit.repository in created_by:
+            yield (
+                ("pipelines", name, "source", index, "codecommit", "repository"),
+                (
+                    f"{codecommit.repository!r} is already created by pipeline "
+                    f"{created_by[codecommit.repository]!r}; set `create: false` here to use it"
+                ),
+            )
+        created_by.setdefault(codecommit.repository, name)
+
+
+def _check_build_registry(manifest: Manifest, name: str, registry: str, built_by: dict[str, str]) -> Iterator[Rule]:
+    if registry in built_by:
+        yield (
+            ("pipelines", name, "build", "registry"),
+            (
+                f"{registry!r} is already built by pipeline {built_by[registry]!r}; each registry has one "
+                "released tag, so two pipelines would hand each other's image to their services: give each "
+                "pipeline its own registry"
+            ),
+        )
+    built_by.setdefault(registry, name)
+    if registry not in manifest.registries:
+        known = ", ".join(manifest.registries) or "none defined"
+        yield (
+            ("pipelines", name, "build", "registry"),
+            (f"{registry!r} is not a key of `registries` ({known}); add it there or fix the name"),
+        )
+
+
+def _check_deployed_service(
+    manifest: Manifest, deploy: tuple[str, Pipeline, int, str], deployed_by: dict[str, str]
+) -> Iterator[Rule]:
+    name, pipeline, index, service_name = deploy
+    registry = pipeline.build.registry
+    at = ("pipelines", name, "deploy", "services", index)
+    service = manifest.services.get(service_name)
+    if service is None:
+        known = ", ".join(manifest.services) or "none defined"
+        yield at, f"{service_name!r} is not a service of this manifest ({known}); fix the name"
+        return
+    if not any(c.image.released and c.image.registry == registry for c in service.containers.values()):
+        yield (
+            at,
+            (
+                f"{service_name!r} has no container with `image: {{registry: {registry}}}`, so this "
+                "pipeline's image would never reach it; point a container at the registry or remove it"
+            ),
+        )
+    yield from _check_deploy_timeout(manifest, name, pipeline, service_name, service)
+    if service_name in deployed_by:
+        yield (
+            at,
+            (
+                f"{service_name!r} is already deployed by pipeline {deployed_by[service_name]!r}; "
+                "two pipelines would overwrite each other's image, keep it in one"
+            ),
+        )
+    deployed_by.setdefault(service_name, name)
+
+
+def _check_pipeline_architecture(manifest: Manifest, name: str, pipeline: Pipeline) -> Iterator[Rule]:
+    by_architecture: dict[str, list[str]] = {}
+    for service_name in pipeline.deploy.services:
+        if service_name in manifest.services:
+            for architecture in manifest.architectures(manifest.services[service_name]):
+                by_architecture.setdefault(architecture, []).append(service_name)
+    if len(by_architecture) > 1:
+        runs = "; ".join(f"{', '.join(names)} on {arch}" for arch, names in sorted(by_architecture.items()))
+        yield (
+            ("pipelines", name, "deploy", "services"),
+            (
+                f"mixes CPU architectures ({runs}), but the pipeline builds one image for one architecture; "
+                "deploy each architecture from its own registry and pipeline"
+            ),
+        )
+
+
+def _check_deploy_timeout(
+    manifest: Manifest, name: str, pipeline: Pipeline, service_name: str, service: Service
+) -> Iterator[Rule]:
+    timeout = pipeline.deploy.timeout_minutes
+    needed = deployment_minutes(service)
+    if timeout >= needed:
+        return
+    # The deploy action's longest wait, as the Deploy model bounds it.
+    limit = cast(int, next(m.le for m in Deploy.model_fields["timeout_minutes"].metadata if isinstance(m, Le)))
+    fix = (
+        f"raise timeout_minutes to {needed} or more, or shorten the service's bake_minutes or step_minutes"
+        if needed <= limit
+        else f"the deploy action waits at most {limit} minutes: shorten the service's bake_minutes or step_minutes"
+    )
+    yield (
+        ("pipelines", name, "deploy", "timeout_minutes"),
+        (
+            f"{timeout}: service {service_name!r} ({service.deployment.strategy}) takes about {needed} minutes "
+            f"to deploy (its bake and step times, plus {DEPLOYMENT_MARGIN_MINUTES} to start tasks and pass health "
+            f"checks), so the deploy action would time out and fail the release while ECS is still deploying; "
+            f"{fix}"
+        ),
+    )
