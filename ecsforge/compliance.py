@@ -13,7 +13,7 @@ from aws_cdk import Acknowledgment, CfnElement, Stack, Validations
 from aws_cdk import aws_iam as iam
 from constructs import IConstruct
 
-from .constructs.pipeline import CFN_EXEC_ROLE, handoff_stacks
+from .constructs.release import CFN_EXEC_ROLE, handoff_stacks
 from .manifest.models import Manifest
 from .names import task_role_path
 from .stacks.registries import AWS_CUSTOM_RESOURCE_FUNCTION

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from ecsforge import names
-from ecsforge.constructs.pipeline import handoff_stacks, release_script
+from ecsforge.constructs.release import handoff_stacks, release_script
 from ecsforge.manifest import load_manifest
 from ecsforge.manifest.catalog import all_instance_types, instance_architecture
 
