@@ -15,7 +15,7 @@ FORBIDDEN = {
     "constructs": ("ecsforge.stacks", "ecsforge.platform", "ecsforge.compliance"),
     "stacks": ("ecsforge.platform", "ecsforge.compliance"),
     "names.py": ("ecsforge.stacks", "ecsforge.constructs", "ecsforge.platform", "aws_cdk"),
-    "compliance.py": ("ecsforge.platform",),
+    "compliance": ("ecsforge.platform",),
 }
 
 
