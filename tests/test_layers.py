@@ -51,6 +51,6 @@ def test_no_layer_imports_one_above_it(layer):
 
 
 def test_the_check_resolves_relative_imports():
-    service = PACKAGE / "constructs" / "service.py"
+    service = PACKAGE / "constructs" / "scheduled_task.py"
     assert any(name.startswith("ecsforge.names") for name in imports(service))
     assert "ecsforge.constructs.refs.PlatformRefs" in imports(service)
