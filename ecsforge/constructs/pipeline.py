@@ -195,23 +195,28 @@ class ContainerPipeline(Construct):
     def _build_stage(self, sources: PipelineSources) -> codepipeline.Artifact:
         self.build_project = self._build_project()
         build_output = codepipeline.Artifact("build")
-        self.pipeline.add_stage(
-            stage_name="Build",
-            actions=[
-                actions.CodeBuildAction(
-                    action_name="Build",
-                    project=self.build_project,
-                    input=sources.outputs[0],
-                    extra_inputs=sources.outputs[1:] or None,
-                    outputs=[build_output],
-                    variables_namespace="Build",
-                    environment_variables={
-                        "SOURCE_VERSION": codebuild.BuildEnvironmentVariable(value=sources.versions[0])
-                    },
-                )
-            ],
+        self._codebuild_stage(
+            "Build",
+            self.build_project,
+            sources,
+            outputs=[build_output],
+            variables_namespace="Build",
+            environment_variables={"SOURCE_VERSION": codebuild.BuildEnvironmentVariable(value=sources.versions[0])},
         )
         return build_output
+
+    def _codebuild_stage(
+        self, name: str, project: codebuild.PipelineProject, sources: PipelineSources, **options: Any
+    ) -> None:
+        """A stage of one CodeBuild action of that name, on every source."""
+        action = actions.CodeBuildAction(
+            action_name=name,
+            project=project,
+            input=sources.outputs[0],
+            extra_inputs=sources.outputs[1:] or None,
+            **options,
+        )
+        self.pipeline.add_stage(stage_name=name, actions=[action])
 
     def _test_stage(self, sources: PipelineSources) -> codebuild.PipelineProject | None:
         if self.spec.test is None:
@@ -221,17 +226,7 @@ class ContainerPipeline(Construct):
             {"version": "0.2", "phases": {"build": {"commands": self.spec.test.commands}}},
             privileged=False,
         )
-        self.pipeline.add_stage(
-            stage_name="Test",
-            actions=[
-                actions.CodeBuildAction(
-                    action_name="Test",
-                    project=project,
-                    input=sources.outputs[0],
-                    extra_inputs=sources.outputs[1:] or None,
-                )
-            ],
-        )
+        self._codebuild_stage("Test", project, sources)
         return project
 
     def _approval_stage(self) -> None:
