@@ -71,14 +71,17 @@ class Ec2CapacityProvider(Construct):
         cluster.add_asg_capacity_provider(self.provider)
         self.unprotect = self._lift_protection_on_delete()
         if group.spot:
-            # aws-cdk turns spot draining on only for groups with a spotPrice, never for a
-            # mixed-instances spot group like this one. Appended after the cluster's user
-            # data, so on Bottlerocket it lands in the same [settings.ecs] table.
-            self.auto_scaling_group.add_user_data(
-                "enable-spot-instance-draining = true"
-                if group.machine_image == "bottlerocket"
-                else "echo ECS_ENABLE_SPOT_INSTANCE_DRAINING=true >> /etc/ecs/ecs.config"
-            )
+            self._drain_spot_instances(group.machine_image)
+
+    def _drain_spot_instances(self, machine_image: str) -> None:
+        # aws-cdk turns spot draining on only for groups with a spotPrice, never for a
+        # mixed-instances spot group like this one. Appended after the cluster's user
+        # data, so on Bottlerocket it lands in the same [settings.ecs] table.
+        self.auto_scaling_group.add_user_data(
+            "enable-spot-instance-draining = true"
+            if machine_image == "bottlerocket"
+            else "echo ECS_ENABLE_SPOT_INSTANCE_DRAINING=true >> /etc/ecs/ecs.config"
+        )
 
     def _launch_template(
         self, instance_type: ec2.InstanceType, image: _Image, root_volume_gib: int
