@@ -209,26 +209,7 @@ class LiftScaleInProtection(Construct):
             "Role",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description="Lifts scale-in protection from one Auto Scaling group when its stack deletes it",
-            inline_policies={
-                "LiftProtection": iam.PolicyDocument(
-                    statements=[
-                        iam.PolicyStatement(
-                            actions=[
-                                "autoscaling:UpdateAutoScalingGroup",
-                                "autoscaling:SetInstanceProtection",
-                                "autoscaling:DeleteLifecycleHook",
-                            ],
-                            resources=[group_arn],
-                        ),
-                        # No resource-level permissions for Describe* calls.
-                        iam.PolicyStatement(actions=["autoscaling:DescribeAutoScalingGroups"], resources=["*"]),
-                        iam.PolicyStatement(
-                            actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                            resources=[self.log_group.log_group_arn],
-                        ),
-                    ]
-                )
-            },
+            inline_policies={"LiftProtection": _lift_protection_policy(group_arn, self.log_group.log_group_arn)},
         )
         self.function = lambda_.Function(
             self,
@@ -251,3 +232,21 @@ class LiftScaleInProtection(Construct):
             resource_type="Custom::LiftScaleInProtection",
             properties={"AutoScalingGroupName": group.auto_scaling_group_name},
         )
+
+
+def _lift_protection_policy(group_arn: str, log_group_arn: str) -> iam.PolicyDocument:
+    return iam.PolicyDocument(
+        statements=[
+            iam.PolicyStatement(
+                actions=[
+                    "autoscaling:UpdateAutoScalingGroup",
+                    "autoscaling:SetInstanceProtection",
+                    "autoscaling:DeleteLifecycleHook",
+                ],
+                resources=[group_arn],
+            ),
+            # No resource-level permissions for Describe* calls.
+            iam.PolicyStatement(actions=["autoscaling:DescribeAutoScalingGroups"], resources=["*"]),
+            iam.PolicyStatement(actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[log_group_arn]),
+        ]
+    )
