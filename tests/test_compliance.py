@@ -30,7 +30,7 @@ def test_unacknowledged_findings_fail_synthesis(tmp_path, monkeypatch):
 
 
 def test_acknowledgements_have_reasons_and_are_scoped_to_resources():
-    source = (ROOT / "ecsforge" / "compliance.py").read_text()
+    source = "".join(path.read_text() for path in sorted((ROOT / "ecsforge" / "compliance").glob("*.py")))
     # No stack-wide or app-wide acknowledgement: each one names the construct it is about.
     assert "Validations.of(app)" not in source and "Validations.of(stack)" not in source
     for rule, reason in compliance.INSTANCE_POLICY_FINDINGS.items():

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from ecsforge import names
-from ecsforge.constructs.pipeline import handoff_stacks, release_script
+from ecsforge.constructs.release import handoff_stacks, release_script
 from ecsforge.manifest import load_manifest
 from ecsforge.manifest.catalog import all_instance_types, instance_architecture
 
@@ -50,7 +50,7 @@ def test_released_tags_are_created_once_and_never_updated_or_deleted(synth):
     assert result.resources(stack, "AWS::SSM::Parameter") == {}
     created = result.resources(stack, "Custom::AWS")
     assert len(created) == len(manifest.registries)
-    names = set()
+    parameter_names = set()
     for resource in created.values():
         properties = resource["Properties"]
         assert "Update" not in properties and "Delete" not in properties
@@ -62,12 +62,12 @@ def test_released_tags_are_created_once_and_never_updated_or_deleted(synth):
         assert call["parameters"]["Value"] == names.NOT_RELEASED
         assert call["ignoreErrorCodesMatching"] == "ParameterAlreadyExists"
         assert call["physicalResourceId"] == {"id": call["parameters"]["Name"]}
-        names.add(call["parameters"]["Name"])
-    assert names == {names.released_tag_parameter(manifest, r) for r in manifest.registries}
+        parameter_names.add(call["parameters"]["Name"])
+    assert parameter_names == {names.released_tag_parameter(manifest, r) for r in manifest.registries}
     granted = [s for s in statements(result, stack, "CustomResourcePolicy")]
     assert {a for s in granted for a in as_list(s["Action"])} == {"ssm:PutParameter", "ssm:AddTagsToResource"}
     resources = json.dumps([s["Resource"] for s in granted])
-    assert "*" not in resources and all(name in resources for name in names)
+    assert "*" not in resources and all(name in resources for name in parameter_names)
 
 
 def test_a_tag_only_change_leaves_the_released_tag_resource_unchanged(synth, tmp_path):

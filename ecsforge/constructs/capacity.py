@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import ArnFormat, CfnResource, CustomResource, Duration, RemovalPolicy, Stack
+from aws_cdk import ArnFormat, CustomResource, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_autoscaling as autoscaling
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
@@ -15,7 +16,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from ..manifest.cluster import Ec2Capacity
-from .template import keep_only_depends_on
+from .template import cfn_resource, keep_only_depends_on
 
 
 class Ec2CapacityProvider(Construct):
@@ -39,25 +40,7 @@ class Ec2CapacityProvider(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         instance_type = ec2.InstanceType(group.instance_type)
-        arm = instance_type.architecture == ec2.InstanceArchitecture.ARM_64
-        machine_image: ec2.IMachineImage
-        if group.machine_image == "bottlerocket":
-            # aws-ecs-2, the current variant; aws-cdk still defaults to the older aws-ecs-1.
-            machine_image = ecs.BottleRocketImage(
-                variant=ecs.BottlerocketEcsVariant.AWS_ECS_2,
-                architecture=ec2.InstanceArchitecture.ARM_64 if arm else ec2.InstanceArchitecture.X86_64,
-            )
-            image_type = ecs.MachineImageType.BOTTLEROCKET
-            # Bottlerocket keeps images and containers on its data volume, not the OS one.
-            volume_device = "/dev/xvdb"
-            user_data = ec2.UserData.custom("")
-        else:
-            hardware = ecs.AmiHardwareType.ARM if arm else ecs.AmiHardwareType.STANDARD
-            machine_image = ecs.EcsOptimizedImage.amazon_linux2023(hardware)
-            image_type = ecs.MachineImageType.AMAZON_LINUX_2
-            volume_device = "/dev/xvda"
-            user_data = ec2.UserData.for_linux()
-
+        image = _machine_image(group.machine_image, instance_type)
         self.security_group = ec2.SecurityGroup(
             self,
             "SecurityGroup",
@@ -71,20 +54,52 @@ class Ec2CapacityProvider(Construct):
             assumed_by=iam.ServicePrincipal("ec2.amazonaws.com"),
             description=f"ECS container instances of capacity provider {provider_name}",
         )
-        launch_template = ec2.LaunchTemplate(
+        launch_template = self._launch_template(instance_type, image, group.root_volume_gib)
+        self.auto_scaling_group = self._auto_scaling_group(vpc, subnets, group, launch_template)
+        self.provider = ecs.AsgCapacityProvider(
+            self,
+            "CapacityProvider",
+            auto_scaling_group=self.auto_scaling_group,
+            capacity_provider_name=provider_name,
+            enable_managed_scaling=True,
+            target_capacity_percent=group.target_capacity_percent,
+            enable_managed_termination_protection=group.managed_termination_protection,
+            enable_managed_draining=group.managed_draining,
+            machine_image_type=image.image_type,
+            spot_instance_draining=group.spot,
+        )
+        cluster.add_asg_capacity_provider(self.provider)
+        self.unprotect = self._lift_protection_on_delete()
+        if group.spot:
+            self._drain_spot_instances(group.machine_image)
+
+    def _drain_spot_instances(self, machine_image: str) -> None:
+        # aws-cdk turns spot draining on only for groups with a spotPrice, never for a
+        # mixed-instances spot group like this one. Appended after the cluster's user
+        # data, so on Bottlerocket it lands in the same [settings.ecs] table.
+        self.auto_scaling_group.add_user_data(
+            "enable-spot-instance-draining = true"
+            if machine_image == "bottlerocket"
+            else "echo ECS_ENABLE_SPOT_INSTANCE_DRAINING=true >> /etc/ecs/ecs.config"
+        )
+
+    def _launch_template(
+        self, instance_type: ec2.InstanceType, image: _Image, root_volume_gib: int
+    ) -> ec2.LaunchTemplate:
+        return ec2.LaunchTemplate(
             self,
             "LaunchTemplate",
             instance_type=instance_type,
-            machine_image=machine_image,
-            user_data=user_data,
+            machine_image=image.machine_image,
+            user_data=image.user_data,
             role=self.role,
             security_group=self.security_group,
             require_imdsv2=True,
             block_devices=[
                 ec2.BlockDevice(
-                    device_name=volume_device,
+                    device_name=image.volume_device,
                     volume=ec2.BlockDeviceVolume.ebs(
-                        group.root_volume_gib,
+                        root_volume_gib,
                         encrypted=True,
                         volume_type=ec2.EbsDeviceVolumeType.GP3,
                         delete_on_termination=True,
@@ -92,6 +107,10 @@ class Ec2CapacityProvider(Construct):
                 )
             ],
         )
+
+    def _auto_scaling_group(
+        self, vpc: ec2.IVpc, subnets: list[ec2.ISubnet], group: Ec2Capacity, launch_template: ec2.LaunchTemplate
+    ) -> autoscaling.AutoScalingGroup:
         placement: dict[str, Any]
         if group.spot:
             placement = {
@@ -107,7 +126,7 @@ class Ec2CapacityProvider(Construct):
             }
         else:
             placement = {"launch_template": launch_template}
-        self.auto_scaling_group = autoscaling.AutoScalingGroup(
+        return autoscaling.AutoScalingGroup(
             self,
             "AutoScalingGroup",
             vpc=vpc,
@@ -116,36 +135,46 @@ class Ec2CapacityProvider(Construct):
             max_capacity=group.max_size,
             **placement,
         )
-        self.provider = ecs.AsgCapacityProvider(
-            self,
-            "CapacityProvider",
-            auto_scaling_group=self.auto_scaling_group,
-            capacity_provider_name=provider_name,
-            enable_managed_scaling=True,
-            target_capacity_percent=group.target_capacity_percent,
-            enable_managed_termination_protection=group.managed_termination_protection,
-            enable_managed_draining=group.managed_draining,
-            machine_image_type=image_type,
-            spot_instance_draining=group.spot,
-        )
-        cluster.add_asg_capacity_provider(self.provider)
-        self.unprotect = LiftScaleInProtection(self, "LiftScaleInProtection", group=self.auto_scaling_group)
+
+    def _lift_protection_on_delete(self) -> LiftScaleInProtection:
+        unprotect = LiftScaleInProtection(self, "LiftScaleInProtection", group=self.auto_scaling_group)
         # aws-cdk names the CfnCapacityProvider after its parent, so it is no default_child.
         (provider,) = [c for c in self.provider.node.children if isinstance(c, ecs.CfnCapacityProvider)]
-        unprotect = self.unprotect.resource.node.default_child
-        assert isinstance(unprotect, CfnResource)
         # Deleted in reverse: cluster association, then capacity provider (ECS stops protecting),
         # then this lifts the protection, then the group (it Refs the group) can go.
-        provider.add_resource_dependency(unprotect)
-        if group.spot:
-            # aws-cdk turns spot draining on only for groups with a spotPrice, never for a
-            # mixed-instances spot group like this one. Appended after the cluster's user
-            # data, so on Bottlerocket it lands in the same [settings.ecs] table.
-            self.auto_scaling_group.add_user_data(
-                "enable-spot-instance-draining = true"
-                if group.machine_image == "bottlerocket"
-                else "echo ECS_ENABLE_SPOT_INSTANCE_DRAINING=true >> /etc/ecs/ecs.config"
-            )
+        provider.add_resource_dependency(cfn_resource(unprotect.resource))
+        return unprotect
+
+
+@dataclass(frozen=True)
+class _Image:
+    machine_image: ec2.IMachineImage
+    image_type: ecs.MachineImageType
+    volume_device: str
+    user_data: ec2.UserData
+
+
+def _machine_image(kind: str, instance_type: ec2.InstanceType) -> _Image:
+    arm = instance_type.architecture == ec2.InstanceArchitecture.ARM_64
+    if kind == "bottlerocket":
+        return _Image(
+            # aws-ecs-2, the current variant; aws-cdk still defaults to the older aws-ecs-1.
+            machine_image=ecs.BottleRocketImage(
+                variant=ecs.BottlerocketEcsVariant.AWS_ECS_2,
+                architecture=ec2.InstanceArchitecture.ARM_64 if arm else ec2.InstanceArchitecture.X86_64,
+            ),
+            image_type=ecs.MachineImageType.BOTTLEROCKET,
+            # Bottlerocket keeps images and containers on its data volume, not the OS one.
+            volume_device="/dev/xvdb",
+            user_data=ec2.UserData.custom(""),
+        )
+    hardware = ecs.AmiHardwareType.ARM if arm else ecs.AmiHardwareType.STANDARD
+    return _Image(
+        machine_image=ecs.EcsOptimizedImage.amazon_linux2023(hardware),
+        image_type=ecs.MachineImageType.AMAZON_LINUX_2,
+        volume_device="/dev/xvda",
+        user_data=ec2.UserData.for_linux(),
+    )
 
 
 HANDLER = Path(__file__).with_name("unprotect_handler.py")
@@ -180,26 +209,7 @@ class LiftScaleInProtection(Construct):
             "Role",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description="Lifts scale-in protection from one Auto Scaling group when its stack deletes it",
-            inline_policies={
-                "LiftProtection": iam.PolicyDocument(
-                    statements=[
-                        iam.PolicyStatement(
-                            actions=[
-                                "autoscaling:UpdateAutoScalingGroup",
-                                "autoscaling:SetInstanceProtection",
-                                "autoscaling:DeleteLifecycleHook",
-                            ],
-                            resources=[group_arn],
-                        ),
-                        # No resource-level permissions for Describe* calls.
-                        iam.PolicyStatement(actions=["autoscaling:DescribeAutoScalingGroups"], resources=["*"]),
-                        iam.PolicyStatement(
-                            actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                            resources=[self.log_group.log_group_arn],
-                        ),
-                    ]
-                )
-            },
+            inline_policies={"LiftProtection": _lift_protection_policy(group_arn, self.log_group.log_group_arn)},
         )
         self.function = lambda_.Function(
             self,
@@ -222,3 +232,21 @@ class LiftScaleInProtection(Construct):
             resource_type="Custom::LiftScaleInProtection",
             properties={"AutoScalingGroupName": group.auto_scaling_group_name},
         )
+
+
+def _lift_protection_policy(group_arn: str, log_group_arn: str) -> iam.PolicyDocument:
+    return iam.PolicyDocument(
+        statements=[
+            iam.PolicyStatement(
+                actions=[
+                    "autoscaling:UpdateAutoScalingGroup",
+                    "autoscaling:SetInstanceProtection",
+                    "autoscaling:DeleteLifecycleHook",
+                ],
+                resources=[group_arn],
+            ),
+            # No resource-level permissions for Describe* calls.
+            iam.PolicyStatement(actions=["autoscaling:DescribeAutoScalingGroups"], resources=["*"]),
+            iam.PolicyStatement(actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[log_group_arn]),
+        ]
+    )

@@ -3,13 +3,13 @@ their own target groups and listener rules in their own stacks."""
 
 from __future__ import annotations
 
-from aws_cdk import RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from ..manifest.http import LoadBalancer
+from .buckets import secure_bucket
 from .units import seconds
 
 
@@ -24,17 +24,7 @@ class SharedLoadBalancer(Construct):
         allowed_cidrs: list[str],
     ) -> None:
         super().__init__(scope, construct_id)
-        self.security_group = ec2.SecurityGroup(
-            self,
-            "SecurityGroup",
-            vpc=vpc,
-            description="The shared load balancer: listeners open to load_balancer.allowed_cidrs",
-            allow_all_outbound=True,
-        )
-        ports = [80, 443] if settings.certificate_arn else [80]
-        for cidr in allowed_cidrs:
-            for port in ports:
-                self.security_group.add_ingress_rule(ec2.Peer.ipv4(cidr), ec2.Port.tcp(port), f"{cidr} to {port}")
+        self.security_group = self._security_group(vpc, settings, allowed_cidrs)
         subnets = vpc.public_subnets if settings.public else vpc.private_subnets
         self.alb = elbv2.ApplicationLoadBalancer(
             self,
@@ -46,41 +36,50 @@ class SharedLoadBalancer(Construct):
             idle_timeout=seconds(settings.idle_timeout_seconds),
             drop_invalid_header_fields=True,
         )
+        # The listener that carries the services' rules, published in an SSM parameter.
+        self.listener = self._listeners(settings.certificate_arn)
+        self.access_logs: s3.Bucket | None = None
+        if settings.access_logs:
+            self.access_logs = secure_bucket(self, "AccessLogs")
+            self.alb.log_access_logs(self.access_logs, prefix="alb")
+
+    def _security_group(self, vpc: ec2.IVpc, settings: LoadBalancer, allowed_cidrs: list[str]) -> ec2.SecurityGroup:
+        group = ec2.SecurityGroup(
+            self,
+            "SecurityGroup",
+            vpc=vpc,
+            description="The shared load balancer: listeners open to load_balancer.allowed_cidrs",
+            allow_all_outbound=True,
+        )
+        ports = [80, 443] if settings.certificate_arn else [80]
+        for cidr in allowed_cidrs:
+            for port in ports:
+                group.add_ingress_rule(ec2.Peer.ipv4(cidr), ec2.Port.tcp(port), f"{cidr} to {port}")
+        return group
+
+    def _listeners(self, certificate_arn: str | None) -> elbv2.ApplicationListener:
         not_found = elbv2.ListenerAction.fixed_response(404, content_type="text/plain", message_body="not found")
         # Port 80 is the same listener ("Http") with and without a certificate; only its default
         # action changes. Adding a certificate thus keeps the services' rules on port 80 serving
         # until their stacks move them to 443 (rules are evaluated before the default action).
-        if settings.certificate_arn:
-            # The listener that carries the services' rules, published in an SSM parameter.
-            self.listener = self.alb.add_listener(
-                "Https",
-                port=443,
-                protocol=elbv2.ApplicationProtocol.HTTPS,
-                certificates=[elbv2.ListenerCertificate.from_arn(settings.certificate_arn)],
-                ssl_policy=elbv2.SslPolicy.RECOMMENDED_TLS,
-                default_action=not_found,
-                open=False,
-            )
-            self.alb.add_listener(
-                "Http",
-                port=80,
-                protocol=elbv2.ApplicationProtocol.HTTP,
-                default_action=elbv2.ListenerAction.redirect(protocol="HTTPS", port="443", permanent=True),
-                open=False,
-            )
-        else:
-            self.listener = self.alb.add_listener(
+        if not certificate_arn:
+            return self.alb.add_listener(
                 "Http", port=80, protocol=elbv2.ApplicationProtocol.HTTP, default_action=not_found, open=False
             )
-        self.access_logs: s3.Bucket | None = None
-        if settings.access_logs:
-            self.access_logs = s3.Bucket(
-                self,
-                "AccessLogs",
-                encryption=s3.BucketEncryption.S3_MANAGED,
-                enforce_ssl=True,
-                block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-                object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-                removal_policy=RemovalPolicy.RETAIN,
-            )
-            self.alb.log_access_logs(self.access_logs, prefix="alb")
+        listener = self.alb.add_listener(
+            "Https",
+            port=443,
+            protocol=elbv2.ApplicationProtocol.HTTPS,
+            certificates=[elbv2.ListenerCertificate.from_arn(certificate_arn)],
+            ssl_policy=elbv2.SslPolicy.RECOMMENDED_TLS,
+            default_action=not_found,
+            open=False,
+        )
+        self.alb.add_listener(
+            "Http",
+            port=80,
+            protocol=elbv2.ApplicationProtocol.HTTP,
+            default_action=elbv2.ListenerAction.redirect(protocol="HTTPS", port="443", permanent=True),
+            open=False,
+        )
+        return listener

@@ -52,10 +52,25 @@ class PlatformVpc(Construct):
         without NAT they add the endpoints those need."""
         super().__init__(scope, construct_id)
         private_type = ec2.SubnetType.PRIVATE_WITH_EGRESS if network.nat_gateways else ec2.SubnetType.PRIVATE_ISOLATED
+        self.vpc = self._vpc(network, private_type)
+        self.private_subnets = self.vpc.select_subnets(subnet_type=private_type).subnets
+        self.public_subnets = self.vpc.public_subnets
+        if network.flow_logs:
+            self.flow_log_group = self._flow_logs()
+        if network.vpc_endpoints:
+            endpoints = dict(INTERFACE_ENDPOINTS)
+            if not network.nat_gateways:
+                if ec2_instances:
+                    endpoints |= ECS_AGENT_ENDPOINTS
+                if exec_sessions:
+                    endpoints |= EXEC_ENDPOINTS
+            self._endpoints(network.cidr, endpoints)
+
+    def _vpc(self, network: Network, private_type: ec2.SubnetType) -> ec2.Vpc:
         zones: dict[str, Any] = (
             {"availability_zones": network.availability_zones} if network.availability_zones else {"max_azs": 2}
         )
-        self.vpc = ec2.Vpc(
+        return ec2.Vpc(
             self,
             "Vpc",
             ip_addresses=ec2.IpAddresses.cidr(network.cidr),
@@ -66,42 +81,33 @@ class PlatformVpc(Construct):
             ],
             **zones,
         )
-        self.private_subnets = self.vpc.select_subnets(subnet_type=private_type).subnets
-        self.public_subnets = self.vpc.public_subnets
-        if network.flow_logs:
-            self.flow_log_group = logs.LogGroup(
-                self, "FlowLogs", retention=FLOW_LOG_RETENTION, removal_policy=RemovalPolicy.RETAIN
+
+    def _flow_logs(self) -> logs.LogGroup:
+        group = logs.LogGroup(self, "FlowLogs", retention=FLOW_LOG_RETENTION, removal_policy=RemovalPolicy.RETAIN)
+        self.vpc.add_flow_log(
+            "FlowLog",
+            destination=ec2.FlowLogDestination.to_cloud_watch_logs(group),
+            traffic_type=ec2.FlowLogTrafficType.ALL,
+        )
+        return group
+
+    def _endpoints(self, cidr: str, endpoints: dict[str, ec2.InterfaceVpcEndpointAwsService]) -> None:
+        self.vpc.add_gateway_endpoint("S3", service=ec2.GatewayVpcEndpointAwsService.S3)
+        endpoint_security_group = ec2.SecurityGroup(
+            self,
+            "EndpointSecurityGroup",
+            vpc=self.vpc,
+            description="HTTPS from inside the VPC to its interface endpoints",
+            allow_all_outbound=False,
+        )
+        # The manifest's literal range, not the VPC's CidrBlock attribute: reviewers and
+        # cdk-nag can then see that only the VPC itself is admitted.
+        endpoint_security_group.add_ingress_rule(ec2.Peer.ipv4(cidr), ec2.Port.tcp(443), "HTTPS from the VPC")
+        for name, service in endpoints.items():
+            self.vpc.add_interface_endpoint(
+                name,
+                service=service,
+                private_dns_enabled=True,
+                security_groups=[endpoint_security_group],
+                open=False,
             )
-            self.vpc.add_flow_log(
-                "FlowLog",
-                destination=ec2.FlowLogDestination.to_cloud_watch_logs(self.flow_log_group),
-                traffic_type=ec2.FlowLogTrafficType.ALL,
-            )
-        if network.vpc_endpoints:
-            self.vpc.add_gateway_endpoint("S3", service=ec2.GatewayVpcEndpointAwsService.S3)
-            endpoint_security_group = ec2.SecurityGroup(
-                self,
-                "EndpointSecurityGroup",
-                vpc=self.vpc,
-                description="HTTPS from inside the VPC to its interface endpoints",
-                allow_all_outbound=False,
-            )
-            # The manifest's literal range, not the VPC's CidrBlock attribute: reviewers and
-            # cdk-nag can then see that only the VPC itself is admitted.
-            endpoint_security_group.add_ingress_rule(
-                ec2.Peer.ipv4(network.cidr), ec2.Port.tcp(443), "HTTPS from the VPC"
-            )
-            endpoints = dict(INTERFACE_ENDPOINTS)
-            if not network.nat_gateways:
-                if ec2_instances:
-                    endpoints |= ECS_AGENT_ENDPOINTS
-                if exec_sessions:
-                    endpoints |= EXEC_ENDPOINTS
-            for name, service in endpoints.items():
-                self.vpc.add_interface_endpoint(
-                    name,
-                    service=service,
-                    private_dns_enabled=True,
-                    security_groups=[endpoint_security_group],
-                    open=False,
-                )

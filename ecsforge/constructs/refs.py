@@ -63,11 +63,6 @@ class PlatformRefs:
             public_subnet_route_table_ids=subnets(names.PUBLIC_ROUTE_TABLES) if self.public_subnets else None,
         )
 
-    @property
-    def vpc_cidr(self) -> str | None:
-        """The VPC's range as the manifest states it (None for an imported VPC)."""
-        return None if self.manifest.network.import_ else self.manifest.network.cidr
-
     @cached_property
     def cluster(self) -> ecs.ICluster:
         return ecs.Cluster.from_cluster_attributes(

@@ -13,8 +13,10 @@ from constructs import Construct
 from .. import names
 from ..manifest.models import Manifest
 from ..manifest.services import ScheduledTask
+from .placement import schedule_capacity, schedule_constraints, schedule_strategies
 from .refs import PlatformRefs
 from .task_definition import TaskDefinition
+from .template import cfn_resource
 
 RETRY_ATTEMPTS = 2
 
@@ -48,46 +50,54 @@ class ScheduledEcsTask(Construct):
         # release step registers one with each released image, so a release reaches the
         # schedule without a `cdk deploy` (RunTask takes a family without a revision).
         family_arn = Stack.of(self).format_arn(service="ecs", resource="task-definition", resource_name=family)
-        target_definition = family_arn if released else definition.task_definition_arn
         self.family, self.family_arn_target = family, released
+        self.role = self._scheduler_role(
+            name, [f"{family_arn}:*"] if released else [definition.task_definition_arn], cluster_arn
+        )
+        parameters = self._ecs_parameters(
+            manifest, name, task, refs, family_arn if released else definition.task_definition_arn
+        )
+        self.schedule = self._schedule(manifest, name, task, cluster_arn, parameters)
+        if released:
+            # The family ARN names no resource of this stack: the first revision must exist first.
+            self.schedule.node.add_dependency(cfn_resource(definition))
 
-        self.role = iam.Role(
+    def _scheduler_role(self, name: str, task_definitions: list[str], cluster_arn: str) -> iam.Role:
+        definition = self.task.task_definition
+        role = iam.Role(
             self,
             "SchedulerRole",
             assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com"),
             description=f"EventBridge Scheduler runs task {name}",
         )
         # This task definition (its revisions, when it follows releases), in this cluster, and its two roles.
-        self.role.add_to_policy(
+        role.add_to_policy(
             iam.PolicyStatement(
                 actions=["ecs:RunTask"],
-                resources=[f"{family_arn}:*"] if released else [definition.task_definition_arn],
+                resources=task_definitions,
                 conditions={"ArnEquals": {"ecs:cluster": cluster_arn}},
             )
         )
         roles = [definition.task_role.role_arn]
         if definition.execution_role is not None:
             roles.append(definition.execution_role.role_arn)
-        self.role.add_to_policy(
+        role.add_to_policy(
             iam.PolicyStatement(
                 actions=["iam:PassRole"],
                 resources=roles,
                 conditions={"StringLike": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
             )
         )
+        return role
 
+    def _ecs_parameters(
+        self, manifest: Manifest, name: str, task: ScheduledTask, refs: PlatformRefs, target_definition: str
+    ) -> dict[str, Any]:
         parameters: dict[str, Any] = {
             "task_definition_arn": target_definition,
             "task_count": task.count,
             "enable_ecs_managed_tags": True,
-            "capacity_provider_strategy": [
-                scheduler.CfnSchedule.CapacityProviderStrategyItemProperty(
-                    capacity_provider=names.capacity_provider(manifest, item.provider),
-                    base=item.base,
-                    weight=item.weight,
-                )
-                for item in task.capacity
-            ],
+            "capacity_provider_strategy": schedule_capacity(manifest, task),
         }
         self.security_group: ec2.SecurityGroup | None = None
         if task.network_mode == "awsvpc":
@@ -104,22 +114,15 @@ class ScheduledEcsTask(Construct):
         if task.on_fargate:
             parameters["platform_version"] = "LATEST"
         elif task.placement is not None:
-            parameters["placement_strategy"] = [
-                scheduler.CfnSchedule.PlacementStrategyProperty(
-                    type="spread" if s.spread else "binpack" if s.binpack else "random",
-                    field=s.spread or s.binpack,
-                )
-                for s in task.placement.strategies
-            ] or None
-            parameters["placement_constraints"] = [
-                scheduler.CfnSchedule.PlacementConstraintProperty(
-                    type="memberOf" if c.member_of else "distinctInstance", expression=c.member_of
-                )
-                for c in task.placement.constraints
-            ] or None
+            parameters["placement_strategy"] = schedule_strategies(task.placement) or None
+            parameters["placement_constraints"] = schedule_constraints(task.placement) or None
+        return parameters
 
+    def _schedule(
+        self, manifest: Manifest, name: str, task: ScheduledTask, cluster_arn: str, parameters: dict[str, Any]
+    ) -> scheduler.CfnSchedule:
         released_images = self.task.released_images
-        self.schedule = scheduler.CfnSchedule(
+        return scheduler.CfnSchedule(
             self,
             "Schedule",
             description=f"Runs scheduled task {name} of {manifest.app}/{manifest.environment}",
@@ -139,8 +142,3 @@ class ScheduledEcsTask(Construct):
                 ),
             ),
         )
-        if released:
-            # The family ARN names no resource of this stack: the first revision must exist first.
-            resource = definition.node.default_child
-            assert resource is not None
-            self.schedule.node.add_dependency(resource)

@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
-from aws_cdk import Aws, CfnResource, Stack, TimeZone, Token
-from aws_cdk import aws_applicationautoscaling as appscaling
-from aws_cdk import aws_cloudwatch as cloudwatch
+from typing import Any
+
+from aws_cdk import Aws, Token
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_servicediscovery as servicediscovery
 from constructs import Construct
 
-from .. import names
+from ..manifest.http import Http
 from ..manifest.models import Manifest
-from ..manifest.placement import Placement
 from ..manifest.services import Service
-from ..manifest.tasks import TaskSpec
+from .placement import capacity_strategies, placement_constraints, placement_strategies
 from .refs import PlatformRefs
+from .service_alarms import rollback_alarms
+from .service_scaling import ServiceScaling
 from .task_definition import TaskDefinition
-from .template import keep_only_depends_on
+from .template import cfn_resource, keep_only_depends_on
 from .units import minutes, seconds
 
 STRATEGIES = {
@@ -28,42 +28,6 @@ STRATEGIES = {
     "canary": ecs.DeploymentStrategy.CANARY,
     "linear": ecs.DeploymentStrategy.LINEAR,
 }
-
-
-def capacity_strategies(manifest: Manifest, spec: TaskSpec) -> list[ecs.CapacityProviderStrategy]:
-    return [
-        ecs.CapacityProviderStrategy(
-            capacity_provider=names.capacity_provider(manifest, item.provider), base=item.base, weight=item.weight
-        )
-        for item in spec.capacity
-    ]
-
-
-def placement_strategies(placement: Placement | None) -> list[dict[str, str]]:
-    """ECS placement strategies as CloudFormation writes them, in manifest order.
-
-    Written directly: aws-cdk's Python PlacementStrategy.packed_by_memory() renders the
-    binpack field as "MEMORY", where ECS documents "memory" and "cpu".
-    """
-    result = []
-    for item in placement.strategies if placement else []:
-        if item.spread is not None:
-            result.append({"Type": "spread", "Field": item.spread})
-        elif item.binpack is not None:
-            result.append({"Type": "binpack", "Field": item.binpack})
-        else:
-            result.append({"Type": "random"})
-    return result
-
-
-def placement_constraints(placement: Placement | None) -> list[ecs.PlacementConstraint]:
-    result = []
-    for item in placement.constraints if placement else []:
-        if item.member_of is not None:
-            result.append(ecs.PlacementConstraint.member_of(item.member_of))
-        else:
-            result.append(ecs.PlacementConstraint.distinct_instances())
-    return result
 
 
 class EcsService(Construct):
@@ -94,12 +58,24 @@ class EcsService(Construct):
             )
         self.target_groups: list[elbv2.ApplicationTargetGroup] = []
         self.listener_rule: elbv2.ApplicationListenerRule | None = None
-        self.service = self._service()
+        self.service = self._service(self.security_group)
         if service.http is not None:
-            self._load_balancing()
-        self.alarms = self._rollback_alarms()
+            self._load_balancing(service.http)
+        alarms = service.deployment.rollback_alarms
+        self.alarms = (
+            rollback_alarms(self, spec=alarms, service=self.service, target_groups=self.target_groups, refs=refs)
+            if alarms is not None
+            else []
+        )
         if service.scaling is not None:
-            self._scaling()
+            ServiceScaling(
+                self,
+                scaling=service.scaling,
+                service=self.service,
+                released=self.task.released_images,
+                target_groups=self.target_groups,
+                refs=refs,
+            )
 
     def _desired_count(self) -> float | None:
         """DesiredCount, or None for none at all.
@@ -160,9 +136,9 @@ class EcsService(Construct):
             container_port=with_port[1].port if with_port else None,
         )
 
-    def _service(self) -> ecs.BaseService:
+    def _service(self, security_group: ec2.SecurityGroup | None) -> ecs.BaseService:
         spec = self.spec
-        common: dict[str, object] = {
+        common: dict[str, Any] = {
             "cluster": self.refs.cluster,
             "task_definition": self.task.task_definition,
             "enable_execute_command": spec.exec,
@@ -175,29 +151,24 @@ class EcsService(Construct):
         if spec.scheduling == "replica":
             common["desired_count"] = self.desired_count
             common["capacity_provider_strategies"] = capacity_strategies(self.manifest, spec)
-        if spec.network_mode == "awsvpc":
-            assert self.security_group is not None
-            common["security_groups"] = [self.security_group]
+        if security_group is not None:  # awsvpc
+            common["security_groups"] = [security_group]
             common["vpc_subnets"] = self.refs.private_subnets()
         if spec.on_fargate:
-            return ecs.FargateService(self, "Service", assign_public_ip=False, **common)  # type: ignore[arg-type]
+            return ecs.FargateService(self, "Service", assign_public_ip=False, **common)
         service = ecs.Ec2Service(
             self,
             "Service",
             daemon=spec.scheduling == "daemon",
             placement_constraints=placement_constraints(spec.placement) or None,
-            **common,  # type: ignore[arg-type]
+            **common,
         )
         strategies = placement_strategies(spec.placement)
         if strategies:
-            resource = service.node.default_child
-            assert isinstance(resource, CfnResource)
-            resource.add_property_override("PlacementStrategies", strategies)
+            cfn_resource(service).add_property_override("PlacementStrategies", strategies)
         return service
 
-    def _target_group(self, construct_id: str, port: int) -> elbv2.ApplicationTargetGroup:
-        http = self.spec.http
-        assert http is not None
+    def _target_group(self, construct_id: str, http: Http, port: int) -> elbv2.ApplicationTargetGroup:
         check = http.health_check
         group = elbv2.ApplicationTargetGroup(
             self,
@@ -221,13 +192,17 @@ class EcsService(Construct):
         self.target_groups.append(group)
         return group
 
-    def _load_balancing(self) -> None:
-        http = self.spec.http
+    def _http_target(self) -> tuple[str, int]:
+        """The container and port the load balancer sends to (the manifest's checks ensure both)."""
         container = self.spec.http_container
-        assert http is not None and container is not None
-        port = self.spec.containers[container].port
-        assert port is not None
-        primary = self._target_group("TargetGroup", port)
+        port = self.spec.containers[container].port if container is not None else None
+        if container is None or port is None:
+            raise ValueError(f"service {self.name} has http but no container with a port")
+        return container, port
+
+    def _load_balancing(self, http: Http) -> None:
+        container, port = self._http_target()
+        primary = self._target_group("TargetGroup", http, port)
         conditions = [elbv2.ListenerCondition.path_patterns([http.path])]
         if http.host:
             conditions.append(elbv2.ListenerCondition.host_headers([http.host]))
@@ -245,7 +220,7 @@ class EcsService(Construct):
             self._keep_rule_to_ecs(self.listener_rule)
             alternate = ecs.AlternateTarget(
                 "Alternate",
-                alternate_target_group=self._target_group("AlternateTargetGroup", port),
+                alternate_target_group=self._target_group("AlternateTargetGroup", http, port),
                 production_listener=ecs.ListenerRuleConfiguration.application_listener_rule(self.listener_rule),
             )
         primary.add_target(
@@ -278,167 +253,4 @@ class EcsService(Construct):
         change: no tags (the app-wide tags would make a tag edit update it). What remains
         changes only with the path, host, priority, target group port or listener, and
         `ecsforge diff` flags those."""
-        resource = rule.node.default_child
-        assert isinstance(resource, CfnResource)
-        resource.add_property_deletion_override("Tags")
-
-    def _rollback_alarms(self) -> list[cloudwatch.Alarm]:
-        alarms_spec = self.spec.deployment.rollback_alarms
-        if alarms_spec is None:
-            return []
-        alarms: list[tuple[str, cloudwatch.Alarm]] = []
-        period = minutes(1)
-        if alarms_spec.http_5xx_percent and self.target_groups:
-
-            def alb_metric(name: str, group: elbv2.ApplicationTargetGroup) -> cloudwatch.Metric:
-                return cloudwatch.Metric(
-                    namespace="AWS/ApplicationELB",
-                    metric_name=name,
-                    dimensions_map={
-                        "TargetGroup": group.target_group_full_name,
-                        "LoadBalancer": self.refs.alb_full_name,
-                    },
-                    statistic="Sum",
-                    period=period,
-                )
-
-            errors: cloudwatch.IMetric
-            requests: cloudwatch.IMetric
-            if len(self.target_groups) == 1:
-                errors = alb_metric("HTTPCode_Target_5XX_Count", self.target_groups[0])
-                requests = alb_metric("RequestCount", self.target_groups[0])
-            else:
-                # After every other deployment the new version serves from the alternate
-                # group, so the alarm watches both. ALB reports these counts only for
-                # minutes with traffic: FILL makes an idle group count as 0, not as missing.
-                def both(name: str, prefix: str, label: str) -> cloudwatch.MathExpression:
-                    return cloudwatch.MathExpression(
-                        expression=f"FILL({prefix}1, 0) + FILL({prefix}2, 0)",
-                        using_metrics={
-                            f"{prefix}{index}": alb_metric(name, group)
-                            for index, group in enumerate(self.target_groups, 1)
-                        },
-                        period=period,
-                        label=label,
-                    )
-
-                errors = both("HTTPCode_Target_5XX_Count", "e", "5xx responses of both target groups")
-                requests = both("RequestCount", "r", "requests to both target groups")
-            percent = cloudwatch.MathExpression(
-                expression="IF(requests > 0, 100 * errors / requests, 0)",
-                using_metrics={"errors": errors, "requests": requests},
-                period=period,
-                label="5xx responses, percent",
-            )
-            alarms.append(self._alarm("Http5xxAlarm", "http-5xx", percent, alarms_spec.http_5xx_percent, "5xx percent"))
-        if alarms_spec.cpu_percent:
-            metric = self.service.metric_cpu_utilization(period=period)
-            alarms.append(self._alarm("CpuAlarm", "cpu", metric, alarms_spec.cpu_percent, "CPU percent"))
-        if alarms_spec.memory_percent:
-            metric = self.service.metric_memory_utilization(period=period)
-            alarms.append(self._alarm("MemoryAlarm", "memory", metric, alarms_spec.memory_percent, "memory percent"))
-        # Literal names: the service names its alarms while their metrics name the service,
-        # and a reference both ways would be a circular dependency.
-        self.service.enable_deployment_alarms(
-            [name for name, _ in alarms], behavior=ecs.AlarmBehavior.ROLLBACK_ON_ALARM
-        )
-        return [alarm for _, alarm in alarms]
-
-    def _alarm(
-        self, construct_id: str, suffix: str, metric: cloudwatch.IMetric, threshold: int, what: str
-    ) -> tuple[str, cloudwatch.Alarm]:
-        name = f"{Stack.of(self).stack_name}-rollback-{suffix}"
-        return name, cloudwatch.Alarm(
-            self,
-            construct_id,
-            alarm_name=name,
-            metric=metric,
-            threshold=threshold,
-            evaluation_periods=3,
-            datapoints_to_alarm=2,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            alarm_description=f"Rolls back a deployment of {Stack.of(self).stack_name} when {what} > {threshold}",
-        )
-
-    def _scaling(self) -> None:
-        scaling = self.spec.scaling
-        assert scaling is not None
-        released = self.task.released_images
-
-        def floor(value: int) -> float:
-            # No task may be scaled up before the first release: there is no image to run.
-            return Token.as_number(released.when_released(value, 0)) if released else value
-
-        stack = Stack.of(self)
-        target = appscaling.ScalableTarget(
-            self,
-            "ScalableTarget",
-            service_namespace=appscaling.ServiceNamespace.ECS,
-            resource_id=f"service/{self.refs.imported(names.CLUSTER_NAME)}/{self.service.service_name}",
-            scalable_dimension="ecs:service:DesiredCount",
-            min_capacity=floor(scaling.min),
-            max_capacity=scaling.max,
-            role=iam.Role.from_role_arn(
-                self,
-                "ScalingRole",
-                stack.format_arn(
-                    service="iam",
-                    region="",
-                    resource="role/aws-service-role/ecs.application-autoscaling.amazonaws.com",
-                    resource_name="AWSServiceRoleForApplicationAutoScaling_ECSService",
-                ),
-            ),
-        )
-        cooldown_in = seconds(scaling.cooldown_seconds.scale_in)
-        cooldown_out = seconds(scaling.cooldown_seconds.scale_out)
-        tracking = scaling.target_tracking
-        predefined = {
-            "cpu_percent": appscaling.PredefinedMetric.ECS_SERVICE_AVERAGE_CPU_UTILIZATION,
-            "memory_percent": appscaling.PredefinedMetric.ECS_SERVICE_AVERAGE_MEMORY_UTILIZATION,
-        }
-        for field, predefined_metric in predefined.items():
-            value = getattr(tracking, field) if tracking else None
-            if value:
-                target.scale_to_track_metric(
-                    "Cpu" if field == "cpu_percent" else "Memory",
-                    target_value=value,
-                    predefined_metric=predefined_metric,
-                    scale_in_cooldown=cooldown_in,
-                    scale_out_cooldown=cooldown_out,
-                )
-        if tracking and tracking.requests_per_target and self.target_groups:
-            target.scale_to_track_metric(
-                "Requests",
-                target_value=tracking.requests_per_target,
-                predefined_metric=appscaling.PredefinedMetric.ALB_REQUEST_COUNT_PER_TARGET,
-                resource_label=f"{self.refs.alb_full_name}/{self.target_groups[0].target_group_full_name}",
-                scale_in_cooldown=cooldown_in,
-                scale_out_cooldown=cooldown_out,
-            )
-        for index, steps in enumerate(scaling.step_scaling):
-            metric = (
-                self.service.metric_cpu_utilization(period=minutes(1))
-                if steps.metric == "cpu"
-                else self.service.metric_memory_utilization(period=minutes(1))
-            )
-            intervals = [appscaling.ScalingInterval(lower=s.at, change=s.add) for s in steps.scale_out]
-            intervals += [appscaling.ScalingInterval(upper=s.below, change=-s.remove) for s in steps.scale_in]
-            if len(intervals) == 1:
-                # aws-cdk wants two intervals; "no change below the step" creates no alarm of its own.
-                intervals.insert(0, appscaling.ScalingInterval(lower=0, upper=steps.scale_out[0].at, change=0))
-            target.scale_on_metric(
-                f"Steps{index}-{steps.metric}",
-                metric=metric,
-                scaling_steps=intervals,
-                adjustment_type=appscaling.AdjustmentType.CHANGE_IN_CAPACITY,
-                cooldown=cooldown_out,
-            )
-        for index, schedule in enumerate(scaling.schedules):
-            target.scale_on_schedule(
-                f"Schedule{index}",
-                schedule=appscaling.Schedule.expression(f"cron({schedule.cron})"),
-                time_zone=TimeZone.of(schedule.timezone),
-                min_capacity=floor(schedule.min) if schedule.min is not None else None,
-                max_capacity=schedule.max,
-            )
+        cfn_resource(rule).add_property_deletion_override("Tags")

@@ -85,6 +85,7 @@ class TaskDefinition(Construct):
         self.released_images = (
             ReleasedImages(self, "ReleasedImages", manifest=manifest, registries=followed) if followed else None
         )
+        self._released_tags = self.released_images.tags if self.released_images is not None else {}
         self.task_definition = ecs.TaskDefinition(
             self,
             "TaskDefinition",
@@ -129,19 +130,19 @@ class TaskDefinition(Construct):
 
     def _image(self, name: str, container: Container) -> ecs.ContainerImage:
         image = container.image
-        if image.reference is not None:
-            credentials = None
-            if container.credentials:
-                credentials = secretsmanager.Secret.from_secret_name_v2(
-                    self, f"{name}.credentials", container.credentials.removeprefix("secretsmanager:")
-                )
-            return ecs.ContainerImage.from_registry(image.reference, credentials=credentials)
-        assert image.registry is not None
-        repository = self._repository(image.registry)
-        if image.tag is not None:
-            return ecs.ContainerImage.from_ecr_repository(repository, image.tag)
-        assert self.released_images is not None
-        return ecs.ContainerImage.from_ecr_repository(repository, self.released_images.tags[image.registry])
+        if image.registry is not None:
+            repository = self._repository(image.registry)
+            # Without a tag: what the pipeline last released (ReleasedImages follows every such registry).
+            tag = image.tag if image.tag is not None else self._released_tags[image.registry]
+            return ecs.ContainerImage.from_ecr_repository(repository, tag)
+        if image.reference is None:
+            raise ValueError(f"container {name} has neither an image reference nor a registry")
+        credentials = None
+        if container.credentials:
+            credentials = secretsmanager.Secret.from_secret_name_v2(
+                self, f"{name}.credentials", container.credentials.removeprefix("secretsmanager:")
+            )
+        return ecs.ContainerImage.from_registry(image.reference, credentials=credentials)
 
     def _secret(self, name: str, variable: str, source: str) -> ecs.Secret:
         kind, secret_name, field = parse_secret(source)

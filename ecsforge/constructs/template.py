@@ -6,17 +6,20 @@ from aws_cdk import CfnResource, Stack
 from constructs import IConstruct
 
 
+def cfn_resource(construct: IConstruct) -> CfnResource:
+    """The CloudFormation resource behind `construct` (itself, or its default child)."""
+    target = construct if isinstance(construct, CfnResource) else construct.node.default_child
+    if not isinstance(target, CfnResource):
+        raise TypeError(f"{construct.node.path} renders no single CloudFormation resource")
+    return target
+
+
 def keep_only_depends_on(resource: IConstruct, *keep: IConstruct) -> None:
     """Replace a resource's DependsOn with `keep`: aws-cdk also lists resources that the
     resource already Refs or GetAtts, which cfn-lint (W3005) reports as redundant."""
-    target = resource.node.default_child if not isinstance(resource, CfnResource) else resource
-    assert isinstance(target, CfnResource)
+    target = cfn_resource(resource)
     stack = Stack.of(target)
-    ids = []
-    for construct in keep:
-        child = construct if isinstance(construct, CfnResource) else construct.node.default_child
-        assert isinstance(child, CfnResource)
-        ids.append(stack.get_logical_id(child))
+    ids = [stack.get_logical_id(cfn_resource(construct)) for construct in keep]
     if ids:
         target.add_override("DependsOn", ids)
     else:

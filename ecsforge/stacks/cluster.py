@@ -62,13 +62,12 @@ class ClusterStack(PlatformStack):
         self.load_balancer: SharedLoadBalancer | None = None
         if manifest.http_services:
             settings = manifest.load_balancer
-            default_cidrs = ["0.0.0.0/0"] if settings.public else [refs.vpc_cidr or ""]
             self.load_balancer = SharedLoadBalancer(
                 self,
                 "LoadBalancer",
                 vpc=self.vpc,
                 settings=settings,
-                allowed_cidrs=settings.allowed_cidrs or default_cidrs,
+                allowed_cidrs=settings.cidrs,
             )
         self._exports()
 

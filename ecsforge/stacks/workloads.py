@@ -17,20 +17,42 @@ from ..manifest.tasks import TaskSpec
 from .base import PlatformStack
 
 
-def _depend(stack: Stack, spec: TaskSpec, cluster: Stack, registries: Stack | None) -> None:
-    stack.add_stack_dependency(cluster, reason="runs in the cluster and behind its load balancer")
-    if registries is not None and any(c.image.registry for c in spec.containers.values()):
-        stack.add_stack_dependency(registries, reason="pulls from the registries and reads their released tags")
+class WorkloadStack(PlatformStack):
+    """A service's or scheduled task's stack: it runs in the cluster, and pulls from the
+    registries (reading their released tags) when a container's image is in one."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        manifest: Manifest,
+        unit: str,
+        *,
+        description: str,
+        spec: TaskSpec,
+        cluster: Stack,
+        registries: Stack | None,
+    ) -> None:
+        super().__init__(scope, manifest, unit, description=description)
+        self.add_stack_dependency(cluster, reason="runs in the cluster and behind its load balancer")
+        if registries is not None and any(c.image.registry for c in spec.containers.values()):
+            self.add_stack_dependency(registries, reason="pulls from the registries and reads their released tags")
+        self.refs = PlatformRefs(self, manifest)
 
 
-class ServiceStack(PlatformStack):
+class ServiceStack(WorkloadStack):
     def __init__(
         self, scope: Construct, manifest: Manifest, name: str, *, cluster: Stack, registries: Stack | None
     ) -> None:
-        super().__init__(scope, manifest, f"service-{name}", description=f"ECS service {name}")
         service = manifest.services[name]
-        _depend(self, service, cluster, registries)
-        self.refs = PlatformRefs(self, manifest)
+        super().__init__(
+            scope,
+            manifest,
+            f"service-{name}",
+            description=f"ECS service {name}",
+            spec=service,
+            cluster=cluster,
+            registries=registries,
+        )
         self.service = EcsService(self, "Service", manifest=manifest, name=name, service=service, refs=self.refs)
         # For the pipeline that deploys this service, whether or not one does. A parameter, not an
         # export: its template value is always the service's current name, even after a replacement.
@@ -51,14 +73,20 @@ class ServiceStack(PlatformStack):
         )
 
 
-class TaskStack(PlatformStack):
+class TaskStack(WorkloadStack):
     def __init__(
         self, scope: Construct, manifest: Manifest, name: str, *, cluster: Stack, registries: Stack | None
     ) -> None:
-        super().__init__(scope, manifest, f"task-{name}", description=f"Scheduled task {name}")
         task = manifest.scheduled_tasks[name]
-        _depend(self, task, cluster, registries)
-        self.refs = PlatformRefs(self, manifest)
+        super().__init__(
+            scope,
+            manifest,
+            f"task-{name}",
+            description=f"Scheduled task {name}",
+            spec=task,
+            cluster=cluster,
+            registries=registries,
+        )
         self.task = ScheduledEcsTask(self, "ScheduledTask", manifest=manifest, name=name, task=task, refs=self.refs)
 
 

@@ -1,0 +1,38 @@
+"""Every cdk-nag acknowledgement of ecsforge: one module per construct, applied here.
+
+Each is scoped to the one construct it is about (and, for IAM5, to the one finding),
+with a reason a reviewer can check against the template. A finding not listed here
+fails synthesis.
+"""
+
+from __future__ import annotations
+
+from ..manifest.models import Manifest
+from ..stacks import Platform
+from .capacity import INSTANCE_POLICY_FINDINGS, acknowledge_capacity
+from .load_balancer import acknowledge_load_balancer
+from .network import acknowledge_imported_subnets
+from .opt_outs import acknowledge_opt_outs
+from .pipeline import acknowledge_pipeline
+from .registries import acknowledge_registries
+from .service import acknowledge_scheduled_task, acknowledge_service, acknowledge_task
+
+__all__ = ["INSTANCE_POLICY_FINDINGS", "acknowledge"]
+
+
+def acknowledge(platform: Platform, manifest: Manifest) -> None:
+    acknowledge_opt_outs(platform, manifest)
+    for key, capacity in platform.cluster.capacity.items():
+        acknowledge_capacity(capacity, manifest, key)
+    if platform.cluster.load_balancer is not None:
+        acknowledge_load_balancer(platform.cluster.load_balancer, manifest)
+    if platform.registries is not None:
+        acknowledge_registries(platform.registries)
+    for stack in platform.services.values():
+        acknowledge_service(stack.service)
+    for task_stack in platform.tasks.values():
+        acknowledge_task(task_stack.task.task)
+        acknowledge_scheduled_task(task_stack.task, manifest)
+    for pipeline_stack in platform.pipelines.values():
+        acknowledge_pipeline(pipeline_stack.pipeline, manifest)
+    acknowledge_imported_subnets(platform, manifest)

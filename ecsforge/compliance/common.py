@@ -1,0 +1,37 @@
+"""What every acknowledgement module uses: scoping an acknowledgement to a resource."""
+
+from __future__ import annotations
+
+from aws_cdk import Acknowledgment, Stack, Validations
+from aws_cdk import aws_iam as iam
+from constructs import IConstruct
+
+from ..constructs.template import cfn_resource
+from ..manifest.models import Manifest
+
+
+def ack(construct: IConstruct, rule: str, reason: str) -> None:
+    Validations.of(construct).acknowledge(Acknowledgment(id=rule, reason=reason))
+
+
+def default_policy(role: iam.IRole | None) -> IConstruct | None:
+    """The inline policy aws-cdk grants into, where IAM findings are reported."""
+    return role.node.try_find_child("DefaultPolicy") if role is not None else None
+
+
+def logical_id(construct: IConstruct) -> str:
+    stack = Stack.of(construct)
+    return str(stack.resolve(stack.get_logical_id(cfn_resource(construct))))
+
+
+def partition(manifest: Manifest) -> str:
+    return "aws-cn" if manifest.region.startswith("cn-") else "aws-us-gov" if "-gov-" in manifest.region else "aws"
+
+
+def account(manifest: Manifest) -> str:
+    return manifest.account or "<AWS::AccountId>"  # as cdk-nag prints ARNs in findings
+
+
+def resource(construct: IConstruct) -> IConstruct:
+    """The CloudFormation resource of an L2 construct, where its findings are reported."""
+    return construct.node.default_child or construct

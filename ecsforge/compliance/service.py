@@ -1,0 +1,68 @@
+"""Acknowledgements for task definitions, services and scheduled tasks."""
+
+from __future__ import annotations
+
+from ..constructs.scheduled_task import ScheduledEcsTask
+from ..constructs.service import EcsService
+from ..constructs.task_definition import TaskDefinition
+from ..manifest.models import Manifest
+from .common import account, ack, default_policy, partition, resource
+
+
+def acknowledge_task(task: TaskDefinition) -> None:
+    spec = task.spec
+    definition = task.task_definition
+    if any(container.environment for container in spec.containers.values()):
+        ack(
+            resource(definition),
+            "AwsSolutions-ECS2",
+            "These environment variables are the manifest's plain `environment` settings; secrets go through "
+            "`secrets` (SSM or Secrets Manager), and names that look like secrets are warned about.",
+        )
+    execution_policy = default_policy(definition.execution_role)
+    if execution_policy is not None and any(c.image.registry for c in spec.containers.values()):
+        ack(
+            execution_policy,
+            "AwsSolutions-IAM5[Resource::*]",
+            "ecr:GetAuthorizationToken, needed to pull from ECR, supports no resource-level permissions; the "
+            "image pull itself is limited to this task's repositories.",
+        )
+    for secret in task.generated_secrets.values():
+        ack(
+            resource(secret),
+            "AwsSolutions-SMG4",
+            "A value generated once for a container (`generate` in the manifest), e.g. a database root "
+            "password that the container sets at first start; rotating it would lock the container out.",
+        )
+
+
+def acknowledge_service(service: EcsService) -> None:
+    acknowledge_task(service.task)
+    alternate_role = service.service.node.try_find_child("AlternateRole")
+    if alternate_role is not None:
+        ack(
+            resource(alternate_role),
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers]",
+            "ECS-native blue/green, canary and linear deployments shift this service's listener rule between its "
+            "two target groups; AWS maintains this policy for exactly that.",
+        )
+    if service.spec.exec:
+        task_policy = default_policy(service.task.task_definition.task_role)
+        if task_policy is not None:
+            ack(
+                task_policy,
+                "AwsSolutions-IAM5[Resource::*]",
+                "ECS Exec (exec: true in the manifest) opens sessions through ssmmessages:Create/OpenControl and "
+                "DataChannel, which support no resource-level permissions.",
+            )
+
+
+def acknowledge_scheduled_task(scheduled: ScheduledEcsTask, manifest: Manifest) -> None:
+    if scheduled.family_arn_target:
+        ack(
+            default_policy(scheduled.role) or scheduled.role,
+            f"AwsSolutions-IAM5[Resource::arn:{partition(manifest)}:ecs:{manifest.region}:{account(manifest)}:task-definition/"
+            f"{scheduled.family}:*]",
+            "The revisions of this one task family: the schedule runs the latest, which the pipeline's release "
+            "step registers with each released image; limited to this cluster by an ecs:cluster condition.",
+        )
