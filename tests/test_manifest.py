@@ -275,3 +275,29 @@ def test_every_loader_problem_is_reported_once_with_a_real_position(tmp_path):
     assert [p.path for p in problems] == [("tags", "a"), ("tags", "b"), ("services",)]
     for problem in problems:
         assert 1 <= problem.line <= len(lines) and 1 <= problem.column <= len(lines[problem.line - 1])
+
+
+def test_rules_run_on_the_well_formed_parts_when_others_are_malformed(tmp_path):
+    with pytest.raises(ManifestError) as caught:
+        load(
+            tmp_path,
+            """\
+            services:
+              web:
+                cpu: 300
+                colour: blue
+                containers: {app: {image: {registry: nope}}}
+              api:
+                memory: lots
+                containers: {app: {image: nginx, memory: 4096}}
+            """,
+        )
+    paths = [p.path for p in caught.value.problems]
+    # The unknown key and the string memory are structural; the CPU and registry rules still run.
+    assert ("services", "web", "colour") in paths and ("services", "api", "memory") in paths
+    assert ("services", "web", "cpu") in paths
+    assert ("services", "web", "containers", "app", "image", "registry") in paths
+    # api's container memory is checked against the default task memory only if the user wrote
+    # one: `memory: lots` was taken out, so no rule speaks of a task memory nobody gave.
+    assert ("services", "api", "containers", "app", "memory") not in paths
+    assert len(paths) == len(set(paths)) == 4

@@ -13,6 +13,7 @@ from .loader import Document, decode, load_text
 from .models import Manifest
 from .problems import ManifestError, Problem
 from .report import as_written, problems_from
+from .second_pass import semantic_problems
 
 __all__ = ["LoadedManifest", "Manifest", "ManifestError", "Problem", "load_manifest"]
 
@@ -42,7 +43,12 @@ def load_manifest(path: str | os.PathLike[str], environ: Mapping[str, str] | Non
     try:
         manifest = Manifest.model_validate(document.data)
     except ValidationError as error:
-        problems.extend(p for p in problems_from(Manifest, error, document.positions) if not _reported(document, p))
+        first = problems_from(Manifest, error, document.positions)
+        seen = {(p.path, p.message) for p in first}
+        more = [
+            p for p in semantic_problems(document.data, error, document.positions) if (p.path, p.message) not in seen
+        ]
+        problems.extend(p for p in [*first, *more] if not _reported(document, p))
         raise ManifestError(filename, problems) from None
     if problems:
         raise ManifestError(filename, problems)

@@ -13,7 +13,9 @@ from pydantic import (
     ConfigDict,
     GetCoreSchemaHandler,
     GetJsonSchemaHandler,
+    ModelWrapValidatorHandler,
     StringConstraints,
+    ValidationInfo,
     model_validator,
 )
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
@@ -25,6 +27,8 @@ from .problems import Path, show
 # repositories, Cloud Map and namespace names): a trailing hyphen, or two in a row.
 NAME_PATTERN = r"^(?!.*--)[a-z]([a-z0-9-]{0,30}[a-z0-9])?$"
 RULES_ERROR = "manifest_rules"
+# Validation context key under which models record their broken rules instead of raising.
+RECORD_RULES = "ecsforge.record_rules"
 
 # (path relative to the model, message). The message starts with the value it is about.
 Rule = tuple[Path, str]
@@ -102,14 +106,23 @@ class Model(BaseModel):
         """Fill defaults that depend on other fields (e.g. max from min). Runs before `check`."""
 
     def check(self) -> Iterator[Rule]:
-        """Rules across this model's fields. Runs only when every field parsed."""
+        """Rules across this model's fields. Runs when every field parsed (and, in the second pass,
+        on a copy with the malformed values taken out; see manifest/second_pass.py)."""
         return iter(())
 
-    @model_validator(mode="after")
-    def _resolve_and_check(self) -> Any:
+    @model_validator(mode="wrap")
+    @classmethod
+    def _resolve_and_check(cls, data: Any, handler: ModelWrapValidatorHandler[Any], info: ValidationInfo) -> Any:
+        self = handler(data)
         self.resolve()
         broken = list(self.check())
         if broken:
+            recorder = info.context.get(RECORD_RULES) if isinstance(info.context, dict) else None
+            if recorder is not None:
+                # The second pass (manifest.second_pass): record and go on, so that the
+                # models around this one are built and checked too.
+                recorder.append((id(data), broken))
+                return self
             # One error carrying all of this model's problems; the reporter splits it up,
             # so the user sees every problem at once, each at its own line.
             raise PydanticCustomError(RULES_ERROR, "{count} rule(s) broken", {"count": len(broken), "rules": broken})

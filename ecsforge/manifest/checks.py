@@ -265,6 +265,17 @@ def _check_sizes(manifest: Manifest) -> Iterator[Rule]:
 
 
 def _check_capacity(manifest: Manifest, at: tuple[str, str], task: TaskSpec) -> Iterator[Rule]:
+    if "capacity" not in task.model_fields_set and not manifest.cluster.fargate:
+        # The default the user did not write is not the place to point at: the workload is.
+        groups = ", ".join(manifest.cluster.ec2) or "none defined"
+        yield (
+            at,
+            (
+                "has no capacity, so it would run on fargate (the default), but cluster.fargate is false; "
+                f"set capacity to an EC2 group ({groups})"
+            ),
+        )
+        return
     for index, item in enumerate(task.capacity):
         if item.provider in FARGATE_PROVIDERS:
             if not manifest.cluster.fargate:
