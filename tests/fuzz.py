@@ -122,11 +122,8 @@ def mutate(data: dict[str, Any], rng: random.Random) -> dict[str, Any]:
 
 
 def check_one(text: str, synthesize: bool, outcome: Outcome, label: str) -> None:
-    from aws_cdk import App
-
-    from ecsforge.diff import cdk_context
+    from ecsforge.diff import SynthError, synthesize_into
     from ecsforge.manifest import ManifestError, load_manifest
-    from ecsforge.platform import build
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "mutant.yml"
@@ -145,10 +142,8 @@ def check_one(text: str, synthesize: bool, outcome: Outcome, label: str) -> None
         if not synthesize:
             return
         try:
-            app = App(outdir=str(Path(folder) / "cdk.out"), context=cdk_context())
-            build(app, loaded.manifest)
-            app.synth()
-        except Exception as error:
+            synthesize_into(loaded, Path(folder) / "cdk.out")
+        except SynthError as error:
             outcome.defects.append(f"{label}: accepted but synth failed: {str(error)[:300]}\n{text}")
             return
         outcome.synthesized += 1

@@ -85,12 +85,9 @@ def inprocess_synth(manifest: str | Path, outdir: Path) -> Synth:
     import contextlib
     import io
 
-    from aws_cdk import App
-
     from ecsforge.cli import print_warnings
-    from ecsforge.diff import cdk_context
+    from ecsforge.diff import SynthError, synthesize_into
     from ecsforge.manifest import ManifestError, load_manifest
-    from ecsforge.platform import build
 
     err = io.StringIO()
     out = io.StringIO()
@@ -98,14 +95,9 @@ def inprocess_synth(manifest: str | Path, outdir: Path) -> Synth:
         try:
             loaded = load_manifest(manifest)
             print_warnings(loaded.filename, loaded.warnings)
-            app = App(outdir=str(outdir), context=cdk_context())
-            build(app, loaded.manifest)
-            app.synth()
+            synthesize_into(loaded, outdir)
             code = 0
-        except ManifestError as error:
-            print(error, file=err)
-            code = 1
-        except Exception as error:  # a CDK or jsii error: the test reads it from stderr
+        except (ManifestError, SynthError) as error:  # the test reads either from stderr
             print(error, file=err)
             code = 1
     return Synth(str(manifest), outdir, code, out.getvalue(), err.getvalue())

@@ -301,3 +301,13 @@ def test_rules_run_on_the_well_formed_parts_when_others_are_malformed(tmp_path):
     # one: `memory: lots` was taken out, so no rule speaks of a task memory nobody gave.
     assert ("services", "api", "containers", "app", "memory") not in paths
     assert len(paths) == len(set(paths)) == 4
+
+
+def test_a_byte_that_is_not_utf8_is_placed_at_its_character_column(tmp_path):
+    path = tmp_path / "m.yml"
+    path.write_bytes(BASE.encode() + 'tags: {team: "é'.encode() + b'\xff"}\n')
+    with pytest.raises(ManifestError) as caught:
+        load_manifest(path, environ={})
+    (problem,) = caught.value.problems
+    # é is two bytes but one character: the bad byte is the 16th character of line 5.
+    assert (problem.line, problem.column) == (5, 16) and "0xff" in problem.message

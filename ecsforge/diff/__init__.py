@@ -32,7 +32,7 @@ from .model import (
 from .render import render
 from .schemas import create_only_paths
 from .services import DEPLOYMENT_MARGIN_MINUTES, ROLLING_MINUTES, deployment_minutes, is_traffic_shifting, strategy_of
-from .synthesis import ROOT, SynthError, cdk_context, synthesize
+from .synthesis import ROOT, SynthError, cdk_context, synthesize, synthesize_into
 
 __all__ = [
     "ADDED",
@@ -61,4 +61,5 @@ __all__ = [
     "render",
     "strategy_of",
     "synthesize",
+    "synthesize_into",
 ]

@@ -35,21 +35,27 @@ def cdk_context() -> dict[str, Any]:
     return context
 
 
-def synthesize(loaded: LoadedManifest) -> Templates:
-    """The manifest's templates, synthesized in this process, with CDK's own output swallowed."""
+def synthesize_into(loaded: LoadedManifest, outdir: str | Path) -> None:
+    """Synthesize the manifest into outdir in this process, as `cdk synth` would, with CDK's
+    own output swallowed (it is part of the SynthError when synthesis fails)."""
     from aws_cdk import App
 
     from ..platform import build
 
+    captured = io.StringIO()
+    with contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):
+        try:
+            app = App(outdir=str(outdir), context=cdk_context())
+            build(app, loaded.manifest)
+            app.synth()
+        except Exception as error:
+            raise SynthError(f"{loaded.filename}: synthesis failed: {error}\n{captured.getvalue()}") from None
+
+
+def synthesize(loaded: LoadedManifest) -> Templates:
+    """The manifest's templates, synthesized in this process."""
     with tempfile.TemporaryDirectory(prefix="ecsforge-diff-") as outdir:
-        captured = io.StringIO()
-        with contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):
-            try:
-                app = App(outdir=outdir, context=cdk_context())
-                build(app, loaded.manifest)
-                app.synth()
-            except Exception as error:
-                raise SynthError(f"{loaded.filename}: synthesis failed: {error}\n{captured.getvalue()}") from None
+        synthesize_into(loaded, outdir)
         return {
             path.name.removesuffix(".template.json"): json.loads(path.read_text())
             for path in sorted(Path(outdir).glob("*.template.json"))

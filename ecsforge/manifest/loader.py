@@ -234,10 +234,11 @@ def _syntax_problem(text: str, error: yaml.MarkedYAMLError) -> Problem:
 def _position(text: str, index: int) -> tuple[int, int]:
     """1-based line and column of a character index, clamped to the file's last character
     (a parser reports the end of a file one line past its last one)."""
-    index = max(0, min(index, len(text.rstrip()) - 1))
-    line = text.count("\n", 0, index) + 1
-    column = index - (text.rfind("\n", 0, index) + 1) + 1
-    return line, column
+    return _line_column(text, max(0, min(index, len(text.rstrip()) - 1)))
+
+
+def _line_column(text: str, index: int) -> tuple[int, int]:
+    return text.count("\n", 0, index) + 1, index - (text.rfind("\n", 0, index) + 1) + 1
 
 
 def load_text(text: str, environ: Mapping[str, str] | None = None) -> tuple[Document, list[Problem]]:
@@ -307,7 +308,8 @@ def decode(data: bytes) -> tuple[str | None, Problem | None]:
     try:
         return data.decode("utf-8-sig"), None
     except UnicodeDecodeError as error:
-        line = data.count(b"\n", 0, error.start) + 1
-        column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
+        # Everything before the bad byte decoded: its column counts characters, not bytes.
+        before = data[: error.start].decode("utf-8-sig")
         byte = data[error.start]
-        return None, Problem(line, column, (), f"byte 0x{byte:02x} is not UTF-8; save the file as UTF-8")
+        message = f"byte 0x{byte:02x} is not UTF-8; save the file as UTF-8"
+        return None, Problem(*_line_column(before, len(before)), (), message)

@@ -34,11 +34,11 @@ def semantic_problems(data: dict[str, Any], error: ValidationError, positions: P
     errors = error.errors(include_url=False)
     recorded: list[tuple[int, list[tuple[Path, str]]]] = []
     for _ in range(MAX_ROUNDS):
-        structural = [item for item in errors if item["type"] != RULES_ERROR]
-        targets = {_prune_target(work, item) for item in structural}
+        found = [(_prune_target(work, i), i["type"]) for i in errors if i["type"] != RULES_ERROR]
+        targets = {target for target, _ in found}
         if not targets or () in targets:
             break  # nothing left to take out, or the manifest itself is what is malformed
-        defaulted += [_prune_target(work, i) for i in structural if i["type"] != "extra_forbidden"]
+        defaulted += [target for target, kind in found if kind != "extra_forbidden"]
         for target in sorted(targets, reverse=True):  # later list items first: indices stay valid
             if _delete(work, target):
                 pruned.append(target)
