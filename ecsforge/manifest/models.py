@@ -21,6 +21,7 @@ from .cluster import Cluster, Registry
 from .http import LoadBalancer
 from .network import Network, Region
 from .pipelines import Pipeline
+from .runtime import ARCHITECTURES, PLATFORMS
 from .services import ScheduledTask, Service
 from .tasks import TaskSpec
 
@@ -104,17 +105,27 @@ class Manifest(Model):
         return list(dict.fromkeys(tags))
 
     def architectures(self, spec: TaskSpec) -> set[str]:
-        """The CPU architectures a task may be placed on: Fargate runs x86_64 (no runtime platform
-        is set); EC2 groups run what their instance type is."""
+        """The CPU architectures a task may be placed on: Fargate runs its `platform` (x86_64 when
+        unset); EC2 groups run what their instance type is."""
         groups = [self.cluster.ec2[i.provider] for i in spec.capacity if i.provider in self.cluster.ec2]
         if not groups:
-            return {X86_64}
+            return {ARCHITECTURES[spec.platform or "linux/amd64"]}
         return {instance_architecture(group.instance_type) for group in groups}
 
+    def platform_of(self, spec: TaskSpec) -> str:
+        """linux/amd64 or linux/arm64: the explicit platform, else that of the task's groups."""
+        if spec.platform is not None:
+            return spec.platform
+        found = self.architectures(spec)
+        return PLATFORMS[found.pop()] if len(found) == 1 else "linux/amd64"
+
     def pipeline_architecture(self, name: str) -> str:
-        """The architecture a pipeline builds for: that of the services it deploys (validation
-        rejects a mix)."""
-        found = set().union(*(self.architectures(self.services[s]) for s in self.pipelines[name].deploy.services))
+        """The architecture a pipeline builds for: build.platform, else that of the services it
+        deploys (validation rejects a mix)."""
+        pipeline = self.pipelines[name]
+        if pipeline.build.platform is not None:
+            return ARCHITECTURES[pipeline.build.platform]
+        found = set().union(*(self.architectures(self.services[s]) for s in pipeline.deploy.services))
         return found.pop() if len(found) == 1 else X86_64
 
     def release_followers(self, registry: str) -> dict[str, TaskSpec]:
