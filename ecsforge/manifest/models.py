@@ -21,7 +21,7 @@ from .cluster import Cluster, Registry
 from .http import LoadBalancer
 from .network import Network, Region
 from .pipelines import Pipeline
-from .runtime import ARCHITECTURES, PLATFORMS
+from .runtime import ARCHITECTURES
 from .services import ScheduledTask, Service
 from .tasks import TaskSpec
 
@@ -112,20 +112,14 @@ class Manifest(Model):
             return {ARCHITECTURES[spec.platform or "linux/amd64"]}
         return {instance_architecture(group.instance_type) for group in groups}
 
-    def platform_of(self, spec: TaskSpec) -> str:
-        """linux/amd64 or linux/arm64: the explicit platform, else that of the task's groups."""
-        if spec.platform is not None:
-            return spec.platform
-        found = self.architectures(spec)
-        return PLATFORMS[found.pop()] if len(found) == 1 else "linux/amd64"
-
     def pipeline_architecture(self, name: str) -> str:
         """The architecture a pipeline builds for: build.platform, else that of the services it
         deploys (validation rejects a mix)."""
         pipeline = self.pipelines[name]
         if pipeline.build.platform is not None:
             return ARCHITECTURES[pipeline.build.platform]
-        found = set().union(*(self.architectures(self.services[s]) for s in pipeline.deploy.services))
+        deployed = [self.services[s] for s in pipeline.deploy.services if s in self.services]
+        found = set().union(*(self.architectures(service) for service in deployed))
         return found.pop() if len(found) == 1 else X86_64
 
     def release_followers(self, registry: str) -> dict[str, TaskSpec]:

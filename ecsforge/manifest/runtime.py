@@ -44,7 +44,7 @@ EnvFileArn = Annotated[
     Field(max_length=1100),
     matching(
         ENV_FILE_ARN,
-        "S3 object ARN of an environment file",
+        "environment file ARN",
         "arn:aws:s3:::shop-config/worker.env",
         "use an S3 object ARN like arn:aws:s3:::shop-config/worker.env (ECS reads only files ending in .env)",
     ),
@@ -139,8 +139,8 @@ def check_runtime(
         yield (
             path,
             (
-                f"adds the {' and '.join(added)} container(s) to {len(containers)}, above ECS's {MAX_CONTAINERS} "
-                "containers per task; use fewer containers"
+                f"adds the {' and '.join(added)} container(s) to this task's {len(containers)}, making "
+                f"{len(containers) + len(added)}; ECS runs at most {MAX_CONTAINERS} containers per task: use fewer"
             ),
         )
     if added and task_memory is not None:
