@@ -38,9 +38,10 @@ XRAY_ACTIONS = [
 
 
 def runtime_platform(spec: TaskSpec) -> ecs.RuntimePlatform | None:
-    """Written only for an explicit `platform`: without one, Fargate runs x86_64 and EC2 tasks
-    run on their groups' architecture, as in v1 (so multi-arch images keep working)."""
-    if spec.platform is None:
+    """Written only for an explicit `platform` on Fargate: without one Fargate runs x86_64, as in v1.
+    EC2 tasks run on their groups' architecture, which validation holds to `platform` (ECS takes
+    no runtime platform for EC2 tasks, and aws-cdk refuses one)."""
+    if spec.platform is None or not spec.on_fargate:
         return None
     return ecs.RuntimePlatform(
         cpu_architecture=ARCHITECTURES[spec.platform], operating_system_family=ecs.OperatingSystemFamily.LINUX

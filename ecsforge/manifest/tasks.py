@@ -51,9 +51,9 @@ class TaskSpec(Model):
     platform: Platform | None = Field(
         None,
         description="linux/amd64 | linux/arm64. Default: the architecture of the task's EC2 groups, linux/amd64 "
-        "on Fargate (no runtime platform is written). An explicit platform is written as the task's runtime "
-        "platform (arm64 on Fargate and Fargate Spot: Graviton); one its groups don't match, or groups of both "
-        "architectures, is an error.",
+        "on Fargate (no runtime platform is written). On Fargate an explicit platform becomes the task's runtime "
+        "platform (linux/arm64: Graviton, on Fargate and Fargate Spot); on EC2 it must match the groups' "
+        "architecture. One its groups don't match, or groups of both architectures, is an error.",
     )
     ephemeral_storage_gib: int | None = Field(
         None, ge=21, le=200, description="Fargate only, 21..200. Default: 20 GiB, Fargate's own (not written)."
