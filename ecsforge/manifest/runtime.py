@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from .containers import Container
 
 Platform = Literal["linux/amd64", "linux/arm64"]
+Tracing = Literal["xray"]
 ARCHITECTURES: dict[str, str] = {"linux/amd64": X86_64, "linux/arm64": ARM64}
 PLATFORMS = {architecture: platform for platform, architecture in ARCHITECTURES.items()}
 
@@ -179,11 +180,3 @@ def _feature(sidecar: str) -> str:
 def _first_firelens(containers: dict[str, Container]) -> tuple[str, ...]:
     name = next(n for n, c in containers.items() if c.logging is not None and c.logging.firelens is not None)
     return ("containers", name, "logging", "firelens")
-
-
-def resource_bucket_names(arns: list[str]) -> list[str]:
-    """The buckets of environment files, each once, in order."""
-    return list(dict.fromkeys(env_file_location(arn)[0] for arn in arns))
-
-
-Tracing = Literal["xray"]
