@@ -6,7 +6,8 @@ import pytest
 
 from ecsforge.manifest import ManifestError, load_manifest
 from ecsforge.manifest.catalog import ARM64, X86_64
-from ecsforge.manifest.runtime import COLLECTOR_IMAGE, LOG_ROUTER_IMAGE
+from ecsforge.manifest.runtime import COLLECTOR_IMAGE, LOG_ROUTER_IMAGE, sidecars
+from ecsforge.manifest.tasks import _estimated_task_definition_bytes
 
 from .helpers import ROOT, only
 
@@ -186,3 +187,19 @@ def test_the_iam5_acknowledgement_is_on_the_xray_policy_only(wiring):
     assert "xray" not in str(policy_statements(wiring, "service-worker", "TaskRoleDefaultPolicy"))
     assert not policy_statements(wiring, "service-api", "XRayWrite")
     assert "otel-collector" not in str(task_definition(wiring, "service-api"))
+
+
+def test_left_out_the_fields_change_nothing():
+    manifest = load_manifest(ROOT / "examples/fargate-web.yml").manifest
+    assert len(list(manifest.workloads())) == 3
+    for _, spec in manifest.workloads():
+        assert (spec.platform, spec.ephemeral_storage_gib, spec.tracing) == (None, None, None)
+        for c in spec.containers.values():
+            assert (c.env_files, c.logging) == ([], None)
+        assert sidecars(spec.containers, spec.tracing) == {}
+
+
+def test_sidecars_count_in_the_task_size_estimate():
+    worker = load_manifest(ROOT / WIRING).manifest.services["worker"]
+    bare = worker.model_copy(update={"tracing": None})
+    assert _estimated_task_definition_bytes(worker) > _estimated_task_definition_bytes(bare)

@@ -21,7 +21,7 @@ from .placement import (
     fargate_memory_choices,
     one_provider_to_list,
 )
-from .runtime import Platform, Tracing, check_runtime
+from .runtime import Platform, Tracing, check_runtime, sidecars
 
 # ECS task definition size limit (container definitions and all), in bytes.
 MAX_TASK_DEFINITION_BYTES = 32 * 1024
@@ -335,4 +335,6 @@ def _estimated_task_definition_bytes(task: TaskSpec) -> int:
 
     per_container_overhead = 600  # log configuration, names, ARNs of roles and secrets
     body = [c.model_dump(exclude_defaults=True) for c in task.containers.values()]
-    return len(json.dumps(body)) + per_container_overhead * len(task.containers)
+    # The sidecars (log router, collector) are about one overhead each.
+    containers = len(task.containers) + len(sidecars(task.containers, task.tracing))
+    return len(json.dumps(body)) + per_container_overhead * containers
