@@ -16,6 +16,7 @@ from .opt_outs import acknowledge_opt_outs
 from .pipeline import acknowledge_pipeline
 from .registries import acknowledge_registries
 from .service import acknowledge_scheduled_task, acknowledge_service, acknowledge_task
+from .task_runtime import acknowledge_task_runtime
 
 __all__ = ["INSTANCE_POLICY_FINDINGS", "acknowledge"]
 
@@ -30,8 +31,10 @@ def acknowledge(platform: Platform, manifest: Manifest) -> None:
         acknowledge_registries(platform.registries)
     for stack in platform.services.values():
         acknowledge_service(stack.service)
+        acknowledge_task_runtime(stack.service.task.runtime)
     for task_stack in platform.tasks.values():
         acknowledge_task(task_stack.task.task)
+        acknowledge_task_runtime(task_stack.task.task.runtime)
         acknowledge_scheduled_task(task_stack.task, manifest)
     for pipeline_stack in platform.pipelines.values():
         acknowledge_pipeline(pipeline_stack.pipeline, manifest)

@@ -15,6 +15,7 @@ from .. import names
 from ..manifest.containers import Container, parse_secret
 from ..manifest.models import Manifest
 from ..manifest.tasks import TaskSpec
+from .task_runtime import TaskRuntime, runtime_platform
 from .units import seconds
 
 NETWORK_MODES = {"awsvpc": ecs.NetworkMode.AWS_VPC, "bridge": ecs.NetworkMode.BRIDGE, "host": ecs.NetworkMode.HOST}
@@ -96,6 +97,8 @@ class TaskDefinition(Construct):
             memory_mib=str(spec.memory) if spec.memory is not None else None,
             task_role=self._role("TaskRole", role_path),
             execution_role=self._role("ExecutionRole", role_path),
+            runtime_platform=runtime_platform(spec),
+            ephemeral_storage_gib=spec.ephemeral_storage_gib,
         )
         # One log group per task family; it outlives the stack, like the logs in it.
         self.log_group = logs.LogGroup(
@@ -106,7 +109,11 @@ class TaskDefinition(Construct):
             removal_policy=RemovalPolicy.RETAIN,
         )
         self.generated_secrets: dict[str, secretsmanager.Secret] = {}
+        self.runtime = TaskRuntime(
+            self, "Runtime", manifest=manifest, spec=spec, definition=self.task_definition, log_group=self.log_group
+        )
         self.containers = {name: self._container(name, container) for name, container in spec.containers.items()}
+        self.runtime.wire(self.containers)
         for name, container in spec.containers.items():
             definition = self.containers[name]
             for other, condition in container.depends_on.items():
@@ -206,5 +213,7 @@ class TaskDefinition(Construct):
             privileged=container.privileged or None,
             stop_timeout=seconds(container.stop_timeout_seconds),
             port_mappings=port_mappings or None,
-            logging=ecs.LogDriver.aws_logs(stream_prefix=name, log_group=self.log_group),
+            logging=self.runtime.log_driver(name, container, self._secret)
+            or ecs.LogDriver.aws_logs(stream_prefix=name, log_group=self.log_group),
+            environment_files=self.runtime.files(container),
         )

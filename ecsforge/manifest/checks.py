@@ -8,9 +8,16 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from .base import Rule
-from .catalog import instance_type_problem, missing_resource_types, region_problem, zone_problem
+from .catalog import (
+    instance_architecture,
+    instance_type_problem,
+    missing_resource_types,
+    region_problem,
+    zone_problem,
+)
 from .pipeline_checks import check_pipelines
 from .placement import FARGATE_PROVIDERS
+from .runtime import ARCHITECTURES, PLATFORMS
 from .tasks import TaskSpec
 
 if TYPE_CHECKING:
@@ -292,15 +299,27 @@ def _check_capacity(manifest: Manifest, at: tuple[str, str], task: TaskSpec) -> 
 
 
 def _check_architecture(manifest: Manifest, at: tuple[str, str], task: TaskSpec) -> Iterator[Rule]:
-    followed = sorted({c.image.registry for c in task.containers.values() if c.image.released and c.image.registry})
-    architectures = manifest.architectures(task)
-    if followed and len(architectures) > 1:
+    groups = {i.provider: manifest.cluster.ec2[i.provider] for i in task.capacity if i.provider in manifest.cluster.ec2}
+    by_architecture: dict[str, list[str]] = {}
+    for key, group in groups.items():
+        by_architecture.setdefault(instance_architecture(group.instance_type), []).append(key)
+    if len(by_architecture) > 1:
+        runs = "; ".join(f"{', '.join(keys)} on {arch}" for arch, keys in sorted(by_architecture.items()))
         yield (
             (*at, "capacity"),
             (
-                f"mixes {' and '.join(sorted(architectures))} EC2 groups, but follows the releases of registry "
-                f"{followed[0]!r}, whose pipeline builds one image for one architecture; use groups of one "
-                "architecture"
+                f"mixes EC2 groups of two CPU architectures ({runs}), but a task runs one platform, and the image "
+                "built for it cannot start on the other; use groups of one architecture"
+            ),
+        )
+    elif task.platform is not None and by_architecture and ARCHITECTURES[task.platform] not in by_architecture:
+        ((architecture, keys),) = by_architecture.items()
+        yield (
+            (*at, "platform"),
+            (
+                f"{task.platform!r}, but its EC2 group(s) {', '.join(keys)} run {architecture}; use "
+                f"{PLATFORMS[architecture]}, or groups of {ARCHITECTURES[task.platform]} instance types "
+                f"({'e.g. m7g.large' if task.platform == 'linux/arm64' else 'e.g. m7i.large'})"
             ),
         )
 

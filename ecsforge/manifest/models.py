@@ -21,6 +21,7 @@ from .cluster import Cluster, Registry
 from .http import LoadBalancer
 from .network import Network, Region
 from .pipelines import Pipeline
+from .runtime import ARCHITECTURES
 from .services import ScheduledTask, Service
 from .tasks import TaskSpec
 
@@ -104,17 +105,21 @@ class Manifest(Model):
         return list(dict.fromkeys(tags))
 
     def architectures(self, spec: TaskSpec) -> set[str]:
-        """The CPU architectures a task may be placed on: Fargate runs x86_64 (no runtime platform
-        is set); EC2 groups run what their instance type is."""
+        """The CPU architectures a task may be placed on: Fargate runs its `platform` (x86_64 when
+        unset); EC2 groups run what their instance type is."""
         groups = [self.cluster.ec2[i.provider] for i in spec.capacity if i.provider in self.cluster.ec2]
         if not groups:
-            return {X86_64}
+            return {ARCHITECTURES[spec.platform or "linux/amd64"]}
         return {instance_architecture(group.instance_type) for group in groups}
 
     def pipeline_architecture(self, name: str) -> str:
-        """The architecture a pipeline builds for: that of the services it deploys (validation
-        rejects a mix)."""
-        found = set().union(*(self.architectures(self.services[s]) for s in self.pipelines[name].deploy.services))
+        """The architecture a pipeline builds for: build.platform, else that of the services it
+        deploys (validation rejects a mix)."""
+        pipeline = self.pipelines[name]
+        if pipeline.build.platform is not None:
+            return ARCHITECTURES[pipeline.build.platform]
+        deployed = [self.services[s] for s in pipeline.deploy.services if s in self.services]
+        found = set().union(*(self.architectures(service) for service in deployed))
         return found.pop() if len(found) == 1 else X86_64
 
     def release_followers(self, registry: str) -> dict[str, TaskSpec]:

@@ -11,6 +11,7 @@ from annotated_types import Le
 from .base import Rule
 from .deployment import DEPLOYMENT_MARGIN_MINUTES, deployment_minutes
 from .pipelines import Deploy, Pipeline
+from .runtime import ARCHITECTURES, PLATFORMS
 from .services import Service
 
 if TYPE_CHECKING:
@@ -111,6 +112,31 @@ def _check_pipeline_architecture(manifest: Manifest, name: str, pipeline: Pipeli
                 "deploy each architecture from its own registry and pipeline"
             ),
         )
+        return
+    platform = pipeline.build.platform
+    if platform is not None and by_architecture and ARCHITECTURES[platform] not in by_architecture:
+        ((architecture, names),) = by_architecture.items()
+        yield (
+            ("pipelines", name, "build", "platform"),
+            (
+                f"{platform!r}, but the services it deploys ({', '.join(names)}) run {architecture}, where this "
+                f"image cannot start; remove build.platform (it follows the services) or set the services' "
+                f"platform to {platform}"
+            ),
+        )
+        return
+    built = manifest.pipeline_architecture(name)
+    for task_name, task in manifest.release_followers(pipeline.build.registry).items():
+        task_runs = manifest.architectures(task)
+        if len(task_runs) == 1 and built not in task_runs:
+            written = [f for f in ("platform", "capacity") if f in task.model_fields_set]
+            yield (
+                ("scheduled_tasks", task_name, *written[:1]),
+                (
+                    f"runs on {task_runs.pop()}, but follows the releases of registry {pipeline.build.registry!r}, "
+                    f"which pipeline {name!r} builds for {built}; run it on {PLATFORMS[built]}"
+                ),
+            )
 
 
 def _check_deploy_timeout(

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, Field
 
 from .base import Model, Name, Rule, matching
+from .runtime import Platform
 
 BRANCH = Annotated[str, Field(min_length=1, max_length=255), matching(r"^[^\s~^:?*\[\\]+$", "branch name", "main")]
 EMAIL = Annotated[
@@ -126,6 +127,11 @@ class Build(Model):
     compute: Annotated[str, matching(r"^(small|medium|large)$", "compute size", "small, medium or large")] = Field(
         "small",
         description="small | medium | large. Default: small.",
+    )
+    platform: Platform | None = Field(
+        None,
+        description="linux/amd64 | linux/arm64. Default: the platform of the services it deploys (they must "
+        "agree). linux/arm64 builds and tests on ARM CodeBuild hosts.",
     )
 
 

@@ -21,6 +21,7 @@ from .placement import (
     fargate_memory_choices,
     one_provider_to_list,
 )
+from .runtime import Platform, Tracing, check_runtime, sidecars
 
 # ECS task definition size limit (container definitions and all), in bytes.
 MAX_TASK_DEFINITION_BYTES = 32 * 1024
@@ -46,6 +47,21 @@ class TaskSpec(Model):
     containers: dict[Name, Container] = Field(min_length=1, description="Required. 1..10 containers.")
     placement: Placement | None = Field(
         None, description="EC2 only. Default: spread across zones, then binpack memory."
+    )
+    platform: Platform | None = Field(
+        None,
+        description="linux/amd64 | linux/arm64. Default: the architecture of the task's EC2 groups, linux/amd64 "
+        "on Fargate (no runtime platform is written). On Fargate an explicit platform becomes the task's runtime "
+        "platform (linux/arm64: Graviton, on Fargate and Fargate Spot); on EC2 it must match the groups' "
+        "architecture. One its groups don't match, or groups of both architectures, is an error.",
+    )
+    ephemeral_storage_gib: int | None = Field(
+        None, ge=21, le=200, description="Fargate only, 21..200. Default: 20 GiB, Fargate's own (not written)."
+    )
+    tracing: Tracing | None = Field(
+        None,
+        description="Default: none. xray: an AWS Distro for OpenTelemetry collector sidecar (OTLP on localhost:4317 "
+        "and 4318) that sends traces to X-Ray, and the X-Ray permissions on the task role.",
     )
 
     @property
@@ -84,6 +100,14 @@ class TaskSpec(Model):
     def _check_containers(self) -> Iterator[Rule]:
         if len(self.containers) > 10:
             yield ("containers",), f"has {len(self.containers)} containers; a task holds at most 10"
+        yield from check_runtime(
+            self.containers,
+            tracing=self.tracing,
+            on_fargate=self.on_fargate,
+            network_mode=self.network_mode,
+            ephemeral_storage_gib=self.ephemeral_storage_gib,
+            task_memory=self.memory,
+        )
         if not any(c.essential for c in self.containers.values()):
             yield ("containers",), "no container is essential; mark at least one `essential: true`"
         yield from self._check_container_wiring()
@@ -311,4 +335,6 @@ def _estimated_task_definition_bytes(task: TaskSpec) -> int:
 
     per_container_overhead = 600  # log configuration, names, ARNs of roles and secrets
     body = [c.model_dump(exclude_defaults=True) for c in task.containers.values()]
-    return len(json.dumps(body)) + per_container_overhead * len(task.containers)
+    # The sidecars (log router, collector) are about one overhead each.
+    containers = len(task.containers) + len(sidecars(task.containers, task.tracing))
+    return len(json.dumps(body)) + per_container_overhead * containers
