@@ -89,7 +89,8 @@ class Waf(Model):
                 if field in self.model_fields_set:
                     yield (
                         (field,),
-                        f"is set together with web_acl_arn, whose own rules apply; remove {field} or web_acl_arn",
+                        f"{getattr(self, field)!r} is set together with web_acl_arn, whose own rules apply; "
+                        f"remove {field} or web_acl_arn",
                     )
             return
         seen: set[str] = set()
