@@ -172,3 +172,39 @@ def test_without_domain_and_waf_nothing_new_is_made(synth):
     stacks = result.templates()
     for kind in (CERTIFICATE, RECORD, WEB_ACL, ASSOCIATION):
         assert not [k for t in stacks.values() for k, v in t["Resources"].items() if v["Type"] == kind]
+
+
+NIST_SCRIPT = """
+import sys, tempfile
+from aws_cdk import App, Validations
+from cdk_nag import NIST80053R5Checks
+from ecsforge.diff import cdk_context
+from ecsforge.manifest import load_manifest
+from ecsforge.platform import build
+app = App(outdir=tempfile.mkdtemp(), context=cdk_context())
+build(app, load_manifest(sys.argv[1]).manifest)
+Validations.of(app).add_plugins(NIST80053R5Checks(app))
+try:
+    app.synth()
+except Exception as error:
+    print(error)
+"""
+
+
+@pytest.mark.parametrize(
+    ("manifest", "flagged"), [("examples/fargate-web.yml", True), ("examples/custom-domain.yml", False)]
+)
+def test_waf_clears_cdk_nags_alb_waf_rule(manifest, flagged):
+    # AwsSolutions has no rule about WAF on a load balancer; NIST 800-53 R5's ALBWAFEnabled is
+    # the cdk-nag rule that checks it. With load_balancer.waf it finds nothing to report.
+    import subprocess
+    import sys
+
+    from .helpers import offline_env
+
+    process = subprocess.run(
+        [sys.executable, "-c", NIST_SCRIPT, manifest], cwd=ROOT, env=offline_env(), capture_output=True, text=True
+    )
+    output = process.stdout + process.stderr
+    assert "(NIST.800.53.R5)" in output  # the pack ran and reported its other findings
+    assert ("NIST.800.53.R5-ALBWAFEnabled" in output) is flagged
