@@ -208,3 +208,12 @@ def test_waf_clears_cdk_nags_alb_waf_rule(manifest, flagged):
     output = process.stdout + process.stderr
     assert "(NIST.800.53.R5)" in output  # the pack ran and reported its other findings
     assert ("NIST.800.53.R5-ALBWAFEnabled" in output) is flagged
+
+
+def test_domain_warns_about_no_hosts_and_an_internal_load_balancer(tmp_path):
+    public = load_manifest(manifest_file(tmp_path, DOMAIN, {"web": "www.example.com"}), environ={})
+    assert list(public.manifest.warnings()) == []
+    internal = load_manifest(manifest_file(tmp_path, DOMAIN + "public: false\n", {"web": None}), environ={})
+    texts = [message for _, message in internal.manifest.warnings()]
+    assert any("no DNS record is made" in t for t in texts)
+    assert any("internal load balancer" in t for t in texts)

@@ -3,6 +3,7 @@ validated through a Route 53 zone, alias records per host) and its web applicati
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Annotated, Literal
 
@@ -13,6 +14,7 @@ from .base import Model, Rule, matching
 if TYPE_CHECKING:
     from .models import Manifest
 
+_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
 # ACM's default quota of domain names per certificate (adjustable up to 100).
 DEFAULT_CERTIFICATE_NAMES = 10
 MAX_CERTIFICATE_NAMES = 100
@@ -128,9 +130,36 @@ def _host_problem(host: str, zone: str) -> str | None:
             f"{host!r} has a wildcard that a certificate and a DNS record cannot hold; only a whole first label "
             f"is allowed (e.g. *.{zone})"
         )
-    if any(len(label) > 63 or not label for label in labels):
-        return f"{host!r} has an empty label or one longer than 63 characters; DNS does not allow it"
+    rest = labels[1:] if labels[0] == "*" else labels
+    if not all(_LABEL.fullmatch(label) for label in rest):
+        return (
+            f"{host!r} has a label that a certificate cannot hold (empty, over 63 characters, or starting or "
+            "ending with '-'); use letters, digits and inner hyphens"
+        )
     return None
+
+
+def domain_warnings(manifest: Manifest) -> Iterator[Rule]:
+    """Legal, but probably not what was meant."""
+    balancer = manifest.load_balancer
+    if balancer.domain is None or not manifest.http_services:
+        return
+    if not domain_hosts(manifest):
+        yield (
+            ("load_balancer", "domain"),
+            (
+                f"{balancer.domain.zone_name!r}: no service has an http.host, so no DNS record is made; "
+                "set http.host on the services that should be reachable by name"
+            ),
+        )
+    if not balancer.public:
+        yield (
+            ("load_balancer", "domain"),
+            (
+                f"{balancer.domain.zone_name!r} gets records pointing at an internal load balancer: the public "
+                "zone then publishes private addresses; use a private zone's names elsewhere, or public: true"
+            ),
+        )
 
 
 def check_domain(manifest: Manifest) -> Iterator[Rule]:
