@@ -12,7 +12,7 @@ from .catalog import instance_type_problem, missing_resource_types, region_probl
 from .pipeline_checks import check_pipelines
 from .placement import FARGATE_PROVIDERS
 from .tasks import TaskSpec
-from .traffic import check_domain
+from .traffic import check_traffic
 
 if TYPE_CHECKING:
     from .models import Manifest
@@ -73,7 +73,7 @@ def rules(manifest: Manifest) -> Iterator[Rule]:
     yield from _check_workloads(manifest)
     yield from check_pipelines(manifest)
     yield from _check_sizes(manifest)
-    yield from check_domain(manifest)
+    yield from check_traffic(manifest)
     certificate = manifest.load_balancer.certificate_arn
     if certificate and certificate.split(":")[3] != manifest.region:
         yield (

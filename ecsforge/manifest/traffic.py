@@ -49,7 +49,7 @@ WebAclArn = Annotated[
     matching(
         r"^arn:aws[a-z-]*:wafv2:[a-z0-9-]+:[0-9]{12}:regional/webacl/[A-Za-z0-9_-]{1,128}/[a-f0-9-]{36}$",
         "regional WAFv2 web ACL ARN",
-        "arn:aws:wafv2:us-east-1:111111111111:regional/webacl/shop/a1b2c3d4-5678-90ab-cdef-EXAMPLE11111",
+        "arn:aws:wafv2:us-east-1:111111111111:regional/webacl/shop/a1b2c3d4-5678-90ab-cdef-123456789012",
     ),
 ]
 
@@ -162,7 +162,21 @@ def domain_warnings(manifest: Manifest) -> Iterator[Rule]:
         )
 
 
-def check_domain(manifest: Manifest) -> Iterator[Rule]:
+def check_traffic(manifest: Manifest) -> Iterator[Rule]:
+    """The rules of domain and waf that need the rest of the manifest."""
+    waf = manifest.load_balancer.waf
+    if waf is not None and waf.web_acl_arn is not None and waf.web_acl_arn.split(":")[3] != manifest.region:
+        yield (
+            ("load_balancer", "waf", "web_acl_arn"),
+            (
+                f"the web ACL is in {waf.web_acl_arn.split(':')[3]}, but a load balancer takes a regional web ACL "
+                f"of its own region ({manifest.region}); use one there"
+            ),
+        )
+    yield from _check_domain(manifest)
+
+
+def _check_domain(manifest: Manifest) -> Iterator[Rule]:
     """Every host under the zone, representable, and all on one certificate."""
     domain = manifest.load_balancer.domain
     if domain is None:
