@@ -56,6 +56,12 @@ def alb_full_name_parameter(manifest: Manifest) -> str:
     return f"/ecsforge/{manifest.app}/{manifest.environment}/load-balancer/full-name"
 
 
+def web_acl_name(manifest: Manifest) -> str:
+    """The shared load balancer's web ACL (load_balancer.waf); its logs go to aws-waf-logs-<this>.
+    Create-only, so it depends on nothing an edit changes."""
+    return f"{manifest.app}-{manifest.environment}"
+
+
 # The value of a released-tag parameter before any release.
 NOT_RELEASED = "none"
 # The release step adds `released-<tag>` to each image it releases; lifecycle rules keep those.

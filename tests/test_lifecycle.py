@@ -266,3 +266,70 @@ def test_cli_exit_codes_and_text(tmp_path, capsys):
     assert invalid.out == ""
     assert "nat_gatways" in validate.err
     assert invalid.err == validate.err
+
+
+# --- load_balancer.domain: a service with a new host -------------------------------------------
+
+CERTIFICATE = "AWS::CertificateManager::Certificate"
+
+
+def test_new_host_replaces_the_certificate_and_keeps_the_listener(diff, templates):
+    result = diff("domain", "domain-host-added")
+    cluster = result.stack("life-dev-cluster")
+    (certificate,) = of_type(templates("domain-host-added")["life-dev-cluster"], CERTIFICATE)
+    (change,) = [c for c in cluster.changes if c.type == CERTIFICATE]
+    # SubjectAlternativeNames is create-only: the certificate is replaced under the same logical ID...
+    assert change.logical_id == certificate and change.action == REPLACED
+    assert "SubjectAlternativeNames" in change.replaced_by
+    # ...and the listener that references it is updated in place, never replaced: its ARN, the
+    # listener parameter and the service stacks' rules stay as they are.
+    (listener,) = [c for c in cluster.changes if c.type == "AWS::ElasticLoadBalancingV2::Listener"]
+    assert (listener.action, listener.properties) == ("updated", ("Certificates",))
+    https = templates("domain-host-added")["life-dev-cluster"]["Resources"][listener.logical_id]
+    # The Ref makes CloudFormation create (and wait for the issue of) the new certificate before
+    # it updates the listener; the old certificate goes in the clean-up phase, after the update.
+    assert https["Properties"]["Certificates"] == [{"CertificateArn": {"Ref": certificate}}]
+    assert not [c for c in cluster.changes if c.type == "AWS::SSM::Parameter"]
+    kinds_changed = {c.type for c in cluster.changes}
+    assert kinds_changed == {CERTIFICATE, "AWS::ElasticLoadBalancingV2::Listener", "AWS::Route53::RecordSet"}
+    assert [c.action for c in cluster.changes if c.type == "AWS::Route53::RecordSet"] == ["added"]
+    assert any("old certificate is deleted only at the end" in n.text for n in result.notes)
+
+
+def test_new_host_changes_only_the_cluster_stack_and_adds_the_service(diff):
+    result = diff("domain", "domain-host-added")
+    assert {s.name: s.status for s in result.stacks if s.status != "unchanged"} == {
+        "life-dev-cluster": "changed",
+        "life-dev-service-admin": "added",
+    }
+    assert result.hazards == [] and result.deployments == []
+    assert "export" not in kinds(result)
+
+
+def test_host_removed_warns_that_its_name_stops_resolving(diff):
+    result = diff("domain-host-added", "domain")
+    dns = [h for h in result.hazards if h.kind == "dns"]
+    assert [h.stack for h in dns] == ["life-dev-cluster"]
+    assert "admin.example.com." in dns[0].line()
+
+
+def test_domain_added_adds_https_without_a_hazard_on_rolling_services(diff):
+    result = diff("base", "domain")
+    added = {c.type for c in result.stack("life-dev-cluster").by_action("added")}
+    assert {CERTIFICATE, "AWS::Route53::RecordSet", "AWS::ElasticLoadBalancingV2::Listener"} <= added
+    # The canary API's rule moves to 443 (the known blue/green procedure); nothing else is a hazard.
+    assert kinds(result) == ["listener-rule"]
+
+
+# --- load_balancer.waf: a rules edit -----------------------------------------------------------
+
+
+def test_waf_rules_edit_updates_the_web_acl_in_place(diff, templates):
+    result = diff("waf", "waf-rules-edit")
+    (change,) = result.stack("life-dev-cluster").changes
+    assert (change.type, change.action, change.properties) == ("AWS::WAFv2::WebACL", "updated", ("Rules",))
+    old, new = (of_type(templates(n)["life-dev-cluster"], "AWS::WAFv2::WebACL") for n in ("waf", "waf-rules-edit"))
+    (old_acl,), (new_acl,) = old.values(), new.values()
+    assert len(new_acl["Properties"]["Rules"]) == len(old_acl["Properties"]["Rules"]) + 2
+    assert {s.status for s in result.stacks if s.name != "life-dev-cluster"} == {"unchanged"}
+    assert result.hazards == []

@@ -10,6 +10,7 @@ from constructs import Construct
 
 from ..manifest.http import LoadBalancer
 from .buckets import secure_bucket
+from .traffic import ManagedDomain, WebFirewall
 from .units import seconds
 
 
@@ -22,7 +23,10 @@ class SharedLoadBalancer(Construct):
         vpc: ec2.IVpc,
         settings: LoadBalancer,
         allowed_cidrs: list[str],
+        hosts: list[str] | None = None,
+        firewall_name: str = "",
     ) -> None:
+        """hosts: the services' http.host names (load_balancer.domain); firewall_name: the web ACL's."""
         super().__init__(scope, construct_id)
         self.security_group = self._security_group(vpc, settings, allowed_cidrs)
         subnets = vpc.public_subnets if settings.public else vpc.private_subnets
@@ -36,8 +40,20 @@ class SharedLoadBalancer(Construct):
             idle_timeout=seconds(settings.idle_timeout_seconds),
             drop_invalid_header_fields=True,
         )
+        certificate_arn = settings.certificate_arn
+        self.domain: ManagedDomain | None = None
+        if settings.domain is not None:
+            self.domain = ManagedDomain(
+                self, "Domain", domain=settings.domain, hosts=hosts or [], managed=certificate_arn is None
+            )
+            if self.domain.certificate is not None:
+                certificate_arn = self.domain.certificate.certificate_arn
+            self.domain.add_records(self.alb)
         # The listener that carries the services' rules, published in an SSM parameter.
-        self.listener = self._listeners(settings.certificate_arn)
+        self.listener = self._listeners(certificate_arn)
+        self.firewall: WebFirewall | None = None
+        if settings.waf is not None:
+            self.firewall = WebFirewall(self, "Firewall", waf=settings.waf, alb=self.alb, name=firewall_name)
         self.access_logs: s3.Bucket | None = None
         if settings.access_logs:
             self.access_logs = secure_bucket(self, "AccessLogs")
@@ -51,7 +67,7 @@ class SharedLoadBalancer(Construct):
             description="The shared load balancer: listeners open to load_balancer.allowed_cidrs",
             allow_all_outbound=True,
         )
-        ports = [80, 443] if settings.certificate_arn else [80]
+        ports = [80, 443] if settings.https else [80]
         for cidr in allowed_cidrs:
             for port in ports:
                 group.add_ingress_rule(ec2.Peer.ipv4(cidr), ec2.Port.tcp(port), f"{cidr} to {port}")

@@ -208,7 +208,12 @@ def load_balancer_replaced(view: StackView, change: ResourceChange) -> Hazard | 
         "load-balancer",
         f"load balancer {change.logical_id} is {change.action}{why}: it gets a new DNS name, its "
         "listeners and every service's listener rule are replaced with it",
-        "point DNS records (CNAME/alias) at the new DNS name after the deploy; expect downtime "
+        (
+            "the load_balancer.domain records follow it in the same deploy; point any other DNS record"
+            if any(r["Type"] == "AWS::Route53::RecordSet" for r in view.new_resources.values())
+            else "point DNS records (CNAME/alias)"
+        )
+        + " at the new DNS name after the deploy; expect downtime "
         "until the service stacks have been deployed too (`cdk deploy --all`)",
     )
 
@@ -230,12 +235,31 @@ def https_listener_lost(view: StackView, change: ResourceChange) -> Hazard | Non
     )
 
 
+def dns_record_removed(view: StackView, change: ResourceChange) -> Hazard | None:
+    """An alias record of load_balancer.domain goes: its name stops resolving to the load balancer."""
+    if change.type != "AWS::Route53::RecordSet" or change.action != REMOVED:
+        return None
+    properties = view.old_resources[change.logical_id].get("Properties", {})
+    name, kind = properties.get("Name"), properties.get("Type")
+    return Hazard(
+        view.stack,
+        "dns",
+        f"{kind} record {name} is deleted: clients of that name no longer reach the load balancer",
+        "make sure nobody uses the name any more, or keep a service with that http.host",
+    )
+
+
 # --- running the rules -----------------------------------------------------------------------
 
 STATEFUL_RULES: tuple[ChangeRule, ...] = (stateful_replaced, stateful_deleted)
 RELEASED_TAG_RULES: tuple[ChangeRule, ...] = (released_tag_overwritten,)
 COUNT_RULES: tuple[ServiceRule, ...] = (scaled_count_reset, desired_count_set)
-LOAD_BALANCER_RULES: tuple[ChangeRule, ...] = (listener_rule_rewritten, load_balancer_replaced, https_listener_lost)
+LOAD_BALANCER_RULES: tuple[ChangeRule, ...] = (
+    listener_rule_rewritten,
+    load_balancer_replaced,
+    https_listener_lost,
+    dns_record_removed,
+)
 
 
 def _by_change(view: StackView, rules: tuple[ChangeRule, ...]) -> Iterator[Hazard]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from .model import ADDED, CHANGED, REMOVED, UNCHANGED, Note, ResourceChange, StackDiff
+from .model import ADDED, CHANGED, REMOVED, REPLACED, UNCHANGED, Note, ResourceChange, StackDiff
 from .services import pinned_count
 from .templates import resources
 from .view import DeployView, StackView, is_stateful
@@ -34,6 +34,23 @@ def retained_and_orphaned(view: StackView, change: ResourceChange) -> Note | Non
         return None
     return Note(
         view.stack, f"{change.logical_id} ({change.type}) is kept (Retain) and orphaned{view.successor(change)}"
+    )
+
+
+def certificate_replaced(view: StackView, change: ResourceChange) -> Note | None:
+    """A managed certificate gets other names: replaced, without a gap (AWS::CertificateManager::Certificate
+    has no name, so CloudFormation creates the new one first)."""
+    if change.type != "AWS::CertificateManager::Certificate" or change.action != REPLACED:
+        return None
+    properties = view.new_resources[change.logical_id].get("Properties", {})
+    names = [properties.get("DomainName"), *properties.get("SubjectAlternativeNames", [])]
+    validated = any("HostedZoneId" in o for o in properties.get("DomainValidationOptions", []))
+    how = "validated through the hosted zone (the deploy waits until ACM has issued it, usually minutes)"
+    return Note(
+        view.stack,
+        f"{change.logical_id} is replaced ({', '.join(change.replaced_by)}) by a certificate for "
+        f"{', '.join(str(n) for n in names)}, {how if validated else 'validated as its options say'}; "
+        "the listeners move to it, and the old certificate is deleted only at the end, so HTTPS never lacks one",
     )
 
 
@@ -67,9 +84,10 @@ def stack_notes(diff: StackDiff, view: StackView | None) -> Iterator[Note]:
     """The notes of one stack of the result; view is None for a stack that is not in both."""
     if diff.status == CHANGED and view is not None:
         for change in view.changes:
-            note = retained_and_orphaned(view, change)
-            if note is not None:
-                yield note
+            for rule in (retained_and_orphaned, certificate_replaced):
+                note = rule(view, change)
+                if note is not None:
+                    yield note
     note = stack_status(diff)
     if note is not None:
         yield note

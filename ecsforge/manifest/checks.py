@@ -19,6 +19,7 @@ from .pipeline_checks import check_pipelines
 from .placement import FARGATE_PROVIDERS
 from .runtime import ARCHITECTURES, PLATFORMS
 from .tasks import TaskSpec
+from .traffic import check_traffic
 
 if TYPE_CHECKING:
     from .models import Manifest
@@ -79,6 +80,7 @@ def rules(manifest: Manifest) -> Iterator[Rule]:
     yield from _check_workloads(manifest)
     yield from check_pipelines(manifest)
     yield from _check_sizes(manifest)
+    yield from check_traffic(manifest)
     certificate = manifest.load_balancer.certificate_arn
     if certificate and certificate.split(":")[3] != manifest.region:
         yield (

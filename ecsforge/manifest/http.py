@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import Field
 
 from .base import Model, Name, Rule, matching
+from .traffic import Domain, Waf
 
 
 class HttpHealthCheck(Model):
@@ -110,6 +111,18 @@ class LoadBalancer(Model):
     )
     idle_timeout_seconds: int = Field(60, ge=1, le=4000, description="Default: 60.")
     access_logs: bool = Field(True, description="Default: true, to an S3 bucket of this environment.")
+    domain: Domain | None = Field(
+        None,
+        description="Default: none. A Route 53 public hosted zone: without certificate_arn, one DNS-validated "
+        "certificate for the zone and every http.host, HTTPS on 443 (80 redirects); with it, only the records. "
+        "Every http.host gets an alias record to the load balancer.",
+    )
+    waf: Waf | None = Field(None, description="Default: none, no web application firewall.")
+
+    @property
+    def https(self) -> bool:
+        """HTTPS on 443: a certificate given, or one managed for `domain`."""
+        return self.certificate_arn is not None or self.domain is not None
 
     @property
     def cidrs(self) -> list[str]:

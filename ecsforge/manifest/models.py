@@ -24,6 +24,7 @@ from .pipelines import Pipeline
 from .runtime import ARCHITECTURES
 from .services import ScheduledTask, Service
 from .tasks import TaskSpec
+from .traffic import domain_warnings
 
 
 def _no_boolean_version(value: object) -> object:
@@ -142,6 +143,7 @@ class Manifest(Model):
             for path, message in task.warnings():
                 yield ("scheduled_tasks", name, *path), message
         yield from self._release_warnings()
+        yield from domain_warnings(self)
         for name, pipeline in self.pipelines.items():
             for index, source in enumerate(pipeline.source):
                 if source.codecommit is not None and source.codecommit.create:

@@ -14,6 +14,7 @@ from ..constructs.capacity import Ec2CapacityProvider
 from ..constructs.load_balancer import SharedLoadBalancer
 from ..constructs.refs import PlatformRefs
 from ..manifest.models import Manifest
+from ..manifest.traffic import domain_hosts
 from .base import PlatformStack
 from .network import NetworkStack
 
@@ -68,6 +69,8 @@ class ClusterStack(PlatformStack):
                 vpc=self.vpc,
                 settings=settings,
                 allowed_cidrs=settings.cidrs,
+                hosts=domain_hosts(manifest),
+                firewall_name=names.web_acl_name(manifest),
             )
         self._exports()
 
