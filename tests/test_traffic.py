@@ -94,14 +94,13 @@ def test_example_certificate_names_the_zone_and_both_hosts_sorted(synth):
     assert only(dict(enumerate(https)))["Certificates"] == [{"CertificateArn": {"Ref": certificate_id}}]
 
 
-def test_example_has_one_ipv4_alias_per_host_and_no_aaaa(synth):
+def test_example_has_an_a_and_an_aaaa_alias_per_host(synth):
     result = synth("examples/custom-domain.yml")
     records = [r["Properties"] for r in result.resources(CLUSTER, RECORD).values()]
-    assert sorted((r["Name"], r["Type"]) for r in records) == [("api.example.com.", "A"), ("www.example.com.", "A")]
+    assert sorted((r["Name"], r["Type"]) for r in records) == [
+        (f"{host}.example.com.", kind) for host in ("api", "www") for kind in ("A", "AAAA")
+    ]
     (balancer,) = result.resources(CLUSTER, "AWS::ElasticLoadBalancingV2::LoadBalancer")
-    # The AAAA decision rests on this: the load balancer answers IPv4 only.
-    properties = result.resources(CLUSTER, "AWS::ElasticLoadBalancingV2::LoadBalancer")[balancer]["Properties"]
-    assert properties.get("IpAddressType", "ipv4") == "ipv4"
     assert all(r["AliasTarget"]["HostedZoneId"] == {"Fn::GetAtt": [balancer, "CanonicalHostedZoneID"]} for r in records)
 
 

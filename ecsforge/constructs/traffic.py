@@ -51,10 +51,9 @@ class ManagedDomain(Construct):
             # Keyed by the host, so adding or removing one never touches another's record.
             key = host.replace("*", "wildcard")
             route53.ARecord(self, f"A-{key}", zone=self.zone, record_name=f"{host}.", target=target)
-            # The load balancer is IPv4 only (ecsforge's VPC has no IPv6): an AAAA alias to it would
-            # answer nothing. AAAA records come with a dual-stack load balancer.
-            if alb.ip_address_type == elbv2.IpAddressType.DUAL_STACK:
-                route53.AaaaRecord(self, f"Aaaa-{key}", zone=self.zone, record_name=f"{host}.", target=target)
+            # The contract's AAAA record too. While the load balancer is IPv4 only it answers no
+            # address (clients fall back to A); a dual-stack load balancer later needs no DNS change.
+            route53.AaaaRecord(self, f"Aaaa-{key}", zone=self.zone, record_name=f"{host}.", target=target)
 
 
 class WebFirewall(Construct):
