@@ -16,6 +16,7 @@ from .opt_outs import acknowledge_opt_outs
 from .pipeline import acknowledge_pipeline
 from .registries import acknowledge_registries
 from .service import acknowledge_scheduled_task, acknowledge_service, acknowledge_task
+from .traffic import acknowledge_nlb
 
 __all__ = ["INSTANCE_POLICY_FINDINGS", "acknowledge"]
 
@@ -30,6 +31,7 @@ def acknowledge(platform: Platform, manifest: Manifest) -> None:
         acknowledge_registries(platform.registries)
     for stack in platform.services.values():
         acknowledge_service(stack.service)
+        acknowledge_nlb(stack.service)
     for task_stack in platform.tasks.values():
         acknowledge_task(task_stack.task.task)
         acknowledge_scheduled_task(task_stack.task, manifest)

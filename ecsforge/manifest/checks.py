@@ -12,6 +12,7 @@ from .catalog import instance_type_problem, missing_resource_types, region_probl
 from .pipeline_checks import check_pipelines
 from .placement import FARGATE_PROVIDERS
 from .tasks import TaskSpec
+from .traffic import manifest_traffic_rules
 
 if TYPE_CHECKING:
     from .models import Manifest
@@ -71,6 +72,7 @@ def rules(manifest: Manifest) -> Iterator[Rule]:
     yield from _check_region(manifest)
     yield from _check_workloads(manifest)
     yield from check_pipelines(manifest)
+    yield from manifest_traffic_rules(manifest)
     yield from _check_sizes(manifest)
     certificate = manifest.load_balancer.certificate_arn
     if certificate and certificate.split(":")[3] != manifest.region:

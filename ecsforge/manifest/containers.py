@@ -113,6 +113,11 @@ class Container(Model):
     privileged: bool = Field(False, description="EC2 only. Default: false.")
     stop_timeout_seconds: int = Field(30, ge=1, le=3600, description="Default: 30; Fargate allows at most 120.")
     log_retention_days: int = Field(30, description="Default: 30 days, awslogs driver.")
+    app_protocol: Literal["http", "http2", "grpc", "tcp"] = Field(
+        "http",
+        description="Default: http. What `port` speaks, for Service Connect (services with connect): http, "
+        "http2 and grpc get request metrics and retries; tcp is proxied as plain TCP.",
+    )
 
     def check(self) -> Iterator[Rule]:
         for name, source in self.secrets.items():

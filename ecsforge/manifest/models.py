@@ -23,6 +23,7 @@ from .network import Network, Region
 from .pipelines import Pipeline
 from .services import ScheduledTask, Service
 from .tasks import TaskSpec
+from .traffic import resolve_nlb_cidrs
 
 
 def _no_boolean_version(value: object) -> object:
@@ -79,6 +80,7 @@ class Manifest(Model):
             elif self.network.import_ is None:
                 balancer.allowed_cidrs = [self.network.cidr]
             # An internal load balancer in an imported VPC: checks.py asks for allowed_cidrs.
+        resolve_nlb_cidrs(self)
 
     @property
     def namespace(self) -> str:
