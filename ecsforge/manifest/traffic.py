@@ -191,8 +191,8 @@ def manifest_traffic_rules(manifest: Manifest) -> Iterator[Rule]:
                     yield (
                         ("services", name, "containers", container),
                         (
-                            f"is reachable through Service Connect as {dns!r}, which {names[dns]} is too; "
-                            "rename the service or the container"
+                            f"{container!r} is reachable through Service Connect as {dns!r}, and so is "
+                            f"{names[dns]}; rename the service or the container"
                         ),
                     )
                 names.setdefault(dns, f"services.{name}.containers.{container}")
@@ -203,8 +203,8 @@ def _nlb_manifest_rules(manifest: Manifest, name: str, nlb: Nlb) -> Iterator[Rul
         yield (
             ("services", name, "nlb"),
             (
-                "is internal in an imported VPC, whose range ecsforge does not know; "
-                "list the clients' ranges in allowed_cidrs"
+                "an internal load balancer in an imported VPC needs allowed_cidrs (the VPC's range is not "
+                "known here); list the clients' ranges in allowed_cidrs"
             ),
         )
     certificate = nlb.certificate_arn
