@@ -257,3 +257,16 @@ def test_services_without_connect_keep_their_templates(tmp_path):
     without = synth_text(tmp_path, "plain", plain).templates()
     with_cluster_flag = synth_text(tmp_path, "flag", "cluster: {service_connect: true}\n" + plain).templates()
     assert without["shop-prod-service-api"] == with_cluster_flag["shop-prod-service-api"]
+
+
+def test_diagram_shows_the_nlb_and_the_service_connect_names(tmp_path):
+    from ecsforge.diagram import service_node
+
+    manifest = load(
+        tmp_path, MESH + "  db:\n    containers: {proxy: {image: pgbouncer:1.23, port: 6432}}\n    nlb: {port: 5432}\n"
+    )
+    orders = service_node(manifest, "orders", manifest.services["orders"]).lines
+    client = service_node(manifest, "client", manifest.services["client"]).lines
+    db = service_node(manifest, "db", manifest.services["db"]).lines
+    assert "Service Connect: orders:8080" in orders and "Service Connect: client only" in client
+    assert "own NLB: TCP 5432, internal" in db and not any("NLB" in line for line in orders)
