@@ -272,6 +272,21 @@ def test_tls_to_tcp_loses_the_tls_listener(diff):
     assert "https" not in kinds(diff("nlb-tcp", "nlb-tls"))
 
 
+def test_port_edit_on_a_blue_green_nlb_flags_its_listener(diff, templates):
+    result = diff("nlb-blue-green", "nlb-blue-green-port")
+    (listener,) = of_type(templates("nlb-blue-green")["life-dev-service-db"], "AWS::ElasticLoadBalancingV2::Listener")
+    changed = {c.logical_id: c for c in result.stack("life-dev-service-db").changes}
+    assert "Port" in changed[listener].properties
+    assert [h.kind for h in result.hazards if listener in h.what] == ["listener-rule"]
+
+
+def test_tag_edit_leaves_a_blue_green_nlb_listener_alone(templates):
+    listeners = of_type(templates("nlb-blue-green")["life-dev-service-db"], "AWS::ElasticLoadBalancingV2::Listener")
+    assert all("Tags" not in listener["Properties"] for listener in listeners.values())
+    rolling = of_type(templates("nlb-tcp")["life-dev-service-db"], "AWS::ElasticLoadBalancingV2::Listener")
+    assert all("Tags" in listener["Properties"] for listener in rolling.values())
+
+
 # --- the command -------------------------------------------------------------------------------
 
 
