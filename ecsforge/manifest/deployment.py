@@ -31,7 +31,8 @@ class RollbackAlarms(Model):
 
 class Deployment(Model):
     strategy: Literal["rolling", "blue_green", "canary", "linear"] = Field(
-        "rolling", description="Default: rolling. blue_green, canary and linear are ECS-native and need http."
+        "rolling",
+        description="Default: rolling. blue_green, canary and linear are ECS-native and need http or nlb.",
     )
     minimum_healthy_percent: int | None = Field(None, ge=0, le=100, description="Default: 100 (0 for daemon services).")
     maximum_percent: int | None = Field(None, ge=1, le=200, description="Default: 200 (100 for daemon services).")

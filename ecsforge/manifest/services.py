@@ -123,7 +123,9 @@ class Service(TaskSpec):
             needs_http.append((("deployment", "rollback_alarms", "http_5xx_percent"), "http_5xx_percent"))
         if self.http is None:
             for path, what in needs_http:
-                yield path, f"{what} needs the service to be load balanced; add `http` or remove it"
+                # Traffic shifting also works on the service's own NLB; the rest needs the ALB.
+                add = "`http` or `nlb`," if path == ("deployment", "strategy") else "`http`"
+                yield path, f"{what} needs the service to be load balanced; add {add} or remove it"
             return
         name = self.http_container
         if name is None:
