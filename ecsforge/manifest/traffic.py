@@ -55,8 +55,8 @@ class Nlb(Model):
         None,
         ge=1,
         le=65535,
-        description="Default: the container's port. Health checks are TCP connections (also for udp, whose "
-        "targets must accept TCP on this port).",
+        description="Default: the container's port (another port only with awsvpc). Health checks are TCP "
+        "connections, for udp too: its targets must accept TCP on this port.",
     )
     deregistration_delay_seconds: int = Field(30, ge=0, le=3600, description="Default: 30.")
     grace_period_seconds: int = Field(
@@ -134,6 +134,15 @@ def _nlb_rules(service: Service) -> Iterator[Rule]:
             (
                 f"'udp' with network_mode {service.network_mode}: the container's port is mapped for UDP only, "
                 "and the TCP health check cannot reach it; use network_mode: awsvpc"
+            ),
+        )
+    if nlb.health_check_port is not None and service.network_mode != "awsvpc":
+        # Instance targets are checked on the instance: only the mapped port is known to be open.
+        yield (
+            ("nlb", "health_check_port"),
+            (
+                f"{nlb.health_check_port}: with network_mode {service.network_mode} the targets are instances, "
+                "checked on the container's mapped port; remove health_check_port or use network_mode: awsvpc"
             ),
         )
     if service.http is not None and service.http_container == name and nlb.protocol == "udp":
