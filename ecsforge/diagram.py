@@ -15,6 +15,7 @@ from typing import Literal
 
 from .manifest.catalog import instance_architecture
 from .manifest.models import Manifest
+from .manifest.nlb import connect_names
 from .manifest.pipelines import Pipeline, Source
 from .manifest.placement import CapacityItem
 from .manifest.services import ScheduledTask, Service
@@ -149,6 +150,13 @@ def service_node(manifest: Manifest, name: str, service: Service) -> Node:
     lines.append(f"deployment: {service.deployment.strategy}")
     if service.discovery:
         lines.append(f"discovery: {name}.{manifest.namespace}")
+    if service.nlb is not None:
+        nlb = service.nlb
+        scheme = "internet-facing" if nlb.public else "internal"
+        lines.append(f"own NLB: {nlb.protocol.upper()} {nlb.port}, {scheme}")
+    if service.connect:
+        reachable = [f"{dns}:{service.containers[c].port}" for c, dns in connect_names(name, service).items()]
+        lines.append(f"Service Connect: {', '.join(reachable) or 'client only'}")
     return Node(node_id("svc", name), lines)
 
 

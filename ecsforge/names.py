@@ -23,6 +23,8 @@ CLUSTER_ARN = "cluster-arn"
 NAMESPACE_ID = "namespace-id"
 NAMESPACE_ARN = "namespace-arn"
 ALB_SECURITY_GROUP = "alb-security-group-id"
+# Written while cluster.service_connect is on; every service with `connect` joins it.
+CONNECT_SECURITY_GROUP = "service-connect-security-group-id"
 # Still written with their old values, but nothing imports them any more: the listener
 # moves when a certificate comes or goes, and the name when the load balancer is
 # replaced, and an imported export can change neither. Services read the SSM

@@ -25,6 +25,8 @@ from .helpers import ROOT
 LIFECYCLE = "tests/manifests/lifecycle"
 REGION = "eu-west-1"
 SERVICE = "AWS::ECS::Service"
+NLB = "AWS::ElasticLoadBalancingV2::LoadBalancer"
+TARGET_GROUP = "AWS::ElasticLoadBalancingV2::TargetGroup"
 
 
 @pytest.fixture(scope="session")
@@ -238,6 +240,51 @@ def test_public_flip_replaces_the_load_balancer(diff, templates):
     assert set(listeners) <= set(replaced)
     assert "load-balancer" in kinds(result)
     assert result.exit_code == 3
+
+
+# --- a service's own NLB (services.*.nlb) ------------------------------------------------------------
+
+
+def test_adding_an_nlb_service_touches_no_other_stack(diff):
+    result = diff("base", "nlb-tcp")
+    assert [s.name for s in result.stacks if s.status != "unchanged"] == ["life-dev-service-db"]
+    assert result.hazards == []
+
+
+def test_protocol_tcp_to_udp_replaces_the_target_group_and_is_a_hazard(diff):
+    result = diff("nlb-tcp", "nlb-udp")
+    replaced = result.stack("life-dev-service-db").by_action(REPLACED)
+    assert [(c.type, c.replaced_by) for c in replaced if c.type == TARGET_GROUP] == [(TARGET_GROUP, ("Protocol",))]
+    assert "target-group" in kinds(result) and result.exit_code == 3
+
+
+def test_public_flip_of_an_nlb_replaces_it_and_is_a_hazard(diff):
+    result = diff("nlb-tcp", "nlb-public")
+    replaced = {c.type: c for c in result.stack("life-dev-service-db").by_action(REPLACED)}
+    assert replaced[NLB].replaced_by == ("Scheme",)
+    assert "load-balancer" in kinds(result)
+    assert [s.name for s in result.stacks if s.status != "unchanged"] == ["life-dev-service-db"]
+
+
+def test_tls_to_tcp_loses_the_tls_listener(diff):
+    result = diff("nlb-tls", "nlb-tcp")
+    assert "https" in kinds(result)
+    assert "https" not in kinds(diff("nlb-tcp", "nlb-tls"))
+
+
+def test_port_edit_on_a_blue_green_nlb_flags_its_listener(diff, templates):
+    result = diff("nlb-blue-green", "nlb-blue-green-port")
+    (listener,) = of_type(templates("nlb-blue-green")["life-dev-service-db"], "AWS::ElasticLoadBalancingV2::Listener")
+    changed = {c.logical_id: c for c in result.stack("life-dev-service-db").changes}
+    assert "Port" in changed[listener].properties
+    assert [h.kind for h in result.hazards if listener in h.what] == ["listener-rule"]
+
+
+def test_tag_edit_leaves_a_blue_green_nlb_listener_alone(templates):
+    listeners = of_type(templates("nlb-blue-green")["life-dev-service-db"], "AWS::ElasticLoadBalancingV2::Listener")
+    assert all("Tags" not in listener["Properties"] for listener in listeners.values())
+    rolling = of_type(templates("nlb-tcp")["life-dev-service-db"], "AWS::ElasticLoadBalancingV2::Listener")
+    assert all("Tags" in listener["Properties"] for listener in rolling.values())
 
 
 # --- the command -------------------------------------------------------------------------------

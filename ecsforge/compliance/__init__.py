@@ -17,6 +17,7 @@ from .pipeline import acknowledge_pipeline
 from .registries import acknowledge_registries
 from .service import acknowledge_scheduled_task, acknowledge_service, acknowledge_task
 from .task_runtime import acknowledge_task_runtime
+from .traffic import acknowledge_nlb
 
 __all__ = ["INSTANCE_POLICY_FINDINGS", "acknowledge"]
 
@@ -32,6 +33,7 @@ def acknowledge(platform: Platform, manifest: Manifest) -> None:
     for stack in platform.services.values():
         acknowledge_service(stack.service)
         acknowledge_task_runtime(stack.service.task.runtime)
+        acknowledge_nlb(stack.service)
     for task_stack in platform.tasks.values():
         acknowledge_task(task_stack.task.task)
         acknowledge_task_runtime(task_stack.task.task.runtime)

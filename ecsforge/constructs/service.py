@@ -14,9 +14,11 @@ from constructs import Construct
 from ..manifest.http import Http
 from ..manifest.models import Manifest
 from ..manifest.services import Service
+from .nlb import ServiceNlb
 from .placement import capacity_strategies, placement_constraints, placement_strategies
 from .refs import PlatformRefs
 from .service_alarms import rollback_alarms
+from .service_connect import imported_connect_security_group, service_connect
 from .service_scaling import ServiceScaling
 from .task_definition import TaskDefinition
 from .template import cfn_resource, keep_only_depends_on
@@ -61,6 +63,17 @@ class EcsService(Construct):
         self.service = self._service(self.security_group)
         if service.http is not None:
             self._load_balancing(service.http)
+        self.nlb: ServiceNlb | None = None
+        if service.nlb is not None:
+            self.nlb = ServiceNlb(
+                self,
+                "Nlb",
+                name=name,
+                spec=service,
+                service=self.service,
+                task_security_group=self.security_group,
+                refs=refs,
+            )
         alarms = service.deployment.rollback_alarms
         self.alarms = (
             rollback_alarms(self, spec=alarms, service=self.service, target_groups=self.target_groups, refs=refs)
@@ -136,6 +149,11 @@ class EcsService(Construct):
             container_port=with_port[1].port if with_port else None,
         )
 
+    def _grace_period(self) -> Any:
+        if self.spec.http is not None:
+            return seconds(self.spec.http.grace_period_seconds)
+        return seconds(self.spec.nlb.grace_period_seconds) if self.spec.nlb is not None else None
+
     def _service(self, security_group: ec2.SecurityGroup | None) -> ecs.BaseService:
         spec = self.spec
         common: dict[str, Any] = {
@@ -145,7 +163,10 @@ class EcsService(Construct):
             "cloud_map_options": self._cloud_map(),
             "propagate_tags": ecs.PropagatedTagSource.SERVICE,
             "enable_ecs_managed_tags": True,
-            "health_check_grace_period": seconds(spec.http.grace_period_seconds) if spec.http else None,
+            "health_check_grace_period": self._grace_period(),
+            "service_connect_configuration": service_connect(self, name=self.name, service=spec, refs=self.refs)
+            if spec.connect
+            else None,
             **self._deployment_props(),
         }
         if spec.scheduling == "replica":
@@ -153,6 +174,8 @@ class EcsService(Construct):
             common["capacity_provider_strategies"] = capacity_strategies(self.manifest, spec)
         if security_group is not None:  # awsvpc
             common["security_groups"] = [security_group]
+            if spec.connect:
+                common["security_groups"].append(imported_connect_security_group(self, self.refs))
             common["vpc_subnets"] = self.refs.private_subnets()
         if spec.on_fargate:
             return ecs.FargateService(self, "Service", assign_public_ip=False, **common)

@@ -14,6 +14,8 @@ from constructs import Construct
 from .. import names
 from ..manifest.containers import Container, parse_secret
 from ..manifest.models import Manifest
+from ..manifest.nlb import nlb_container
+from ..manifest.services import Service
 from ..manifest.tasks import TaskSpec
 from .task_runtime import TaskRuntime, runtime_platform
 from .units import seconds
@@ -174,6 +176,28 @@ class TaskDefinition(Construct):
         self.generated_secrets[f"{name}.{variable}"] = generated
         return ecs.Secret.from_secrets_manager(generated)
 
+    def _port_mapping(self, name: str, container: Container, host_port: int | None) -> ecs.PortMapping:
+        # Service Connect finds ports by name; a UDP NLB needs a UDP mapping.
+        spec = self.spec
+        connect = isinstance(spec, Service) and spec.connect
+        udp = (
+            isinstance(spec, Service)
+            and spec.nlb is not None
+            and spec.nlb.protocol == "udp"
+            and nlb_container(spec) == name
+        )
+        return ecs.PortMapping(
+            container_port=container.port or 0,
+            host_port=host_port,
+            protocol=ecs.Protocol.UDP if udp else ecs.Protocol.TCP,
+            name=name if connect else None,
+            # tcp: no appProtocol, so the proxy passes bytes through without HTTP parsing.
+            # By name: jsii's class properties (AppProtocol.http) read as functions to mypy.
+            app_protocol=getattr(ecs.AppProtocol, container.app_protocol)
+            if connect and container.app_protocol != "tcp"
+            else None,
+        )
+
     def _container(self, name: str, container: Container) -> ecs.ContainerDefinition:
         port_mappings = []
         if container.port is not None:
@@ -182,9 +206,7 @@ class TaskDefinition(Construct):
                 "bridge": container.host_port if container.host_port is not None else 0,
                 "host": container.port,
             }[self.spec.network_mode]
-            port_mappings.append(
-                ecs.PortMapping(container_port=container.port, host_port=host_port, protocol=ecs.Protocol.TCP)
-            )
+            port_mappings.append(self._port_mapping(name, container, host_port))
         health_check = None
         if container.health_check is not None:
             check = container.health_check

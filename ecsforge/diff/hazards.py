@@ -16,6 +16,10 @@ from .view import DeployView, StackView, is_released_tag, is_stateful
 
 README_RULE_PROCEDURE = 'README "ecsforge diff: listener rules of blue/green services"'
 LISTENER_RULE = "AWS::ElasticLoadBalancingV2::ListenerRule"
+# A service's own NLB: ECS shifts its listener's default action the way it shifts an ALB rule.
+LISTENER = "AWS::ElasticLoadBalancingV2::Listener"
+TARGET_GROUP = "AWS::ElasticLoadBalancingV2::TargetGroup"
+NLB_PROTOCOLS = ("TCP", "TLS", "UDP", "TCP_UDP")
 
 ChangeRule = Callable[[StackView, ResourceChange], Hazard | None]
 ServiceRule = Callable[[StackView, str], Hazard | None]
@@ -183,15 +187,16 @@ def desired_count_set(view: StackView, service: str) -> Hazard | None:
 def listener_rule_rewritten(view: StackView, change: ResourceChange) -> Hazard | None:
     """CloudFormation rewrites a listener rule that ECS owns after a blue/green, canary or linear swap."""
     # A rule under a new logical ID is a replacement too: removed and another one added.
-    renamed = any(c.type == LISTENER_RULE and c.action == ADDED for c in view.changes)
+    renamed = any(c.type == change.type and c.action == ADDED for c in view.changes)
     # Any update rewrites the whole rule, a tags-only one included.
     rewritten = change.action in (REPLACED, UPDATED) or (change.action == REMOVED and renamed)
-    if change.type != LISTENER_RULE or not view.shifting or not rewritten:
+    if change.type not in (LISTENER_RULE, LISTENER) or not view.shifting or not rewritten:
         return None
+    what = "listener rule" if change.type == LISTENER_RULE else "NLB listener"
     return Hazard(
         view.stack,
         "listener-rule",
-        f"listener rule {change.logical_id} is {change.action} ({', '.join(change.properties)}) "
+        f"{what} {change.logical_id} is {change.action} ({', '.join(change.properties)}) "
         f"while {', '.join(view.shifting)} deploys blue/green, canary or linear: ECS owns this rule "
         "after a swap; CloudFormation would point it back at the primary target group",
         f"follow {README_RULE_PROCEDURE} before `cdk deploy`",
@@ -218,20 +223,41 @@ def load_balancer_replaced(view: StackView, change: ResourceChange) -> Hazard | 
     )
 
 
+def nlb_target_group_replaced(view: StackView, change: ResourceChange) -> Hazard | None:
+    """A service's NLB target group replaced (its protocol changed): the listener and the
+    service move to a new, empty group."""
+    if change.type != TARGET_GROUP or change.action != REPLACED:
+        return None
+    before = view.old_resources.get(change.logical_id, {}).get("Properties", {})
+    if before.get("Protocol") not in NLB_PROTOCOLS:
+        return None
+    return Hazard(
+        view.stack,
+        "target-group",
+        f"NLB target group {change.logical_id} is replaced ({', '.join(change.replaced_by)}): ECS "
+        "registers the tasks in the new group while the listener moves to it; open connections drop and "
+        "clients are refused until the new targets pass their health checks",
+        "deploy in a maintenance window, or run a second service with the new protocol and move clients over",
+    )
+
+
 def https_listener_lost(view: StackView, change: ResourceChange) -> Hazard | None:
     """An HTTPS listener stops being HTTPS, and its certificate goes."""
     if change.type != "AWS::ElasticLoadBalancingV2::Listener" or change.action not in (REMOVED, REPLACED, UPDATED):
         return None
     before = view.old_resources.get(change.logical_id, {}).get("Properties", {})
     after = view.new_resources.get(change.logical_id, {}).get("Properties", {}) if change.action != REMOVED else {}
-    if before.get("Protocol") != "HTTPS" or after.get("Protocol") == "HTTPS":
+    protocol = before.get("Protocol")
+    # HTTPS: the shared ALB's listener; TLS: a service's own NLB listener.
+    if protocol not in ("HTTPS", "TLS") or after.get("Protocol") == protocol:
         return None
+    field = "load_balancer.certificate_arn" if protocol == "HTTPS" else "nlb.protocol: tls"
     return Hazard(
         view.stack,
         "https",
-        f"HTTPS listener {change.logical_id} is {change.action} and its certificate with it: "
-        "HTTPS clients lose service",
-        "keep load_balancer.certificate_arn, or tell the clients to use HTTP first",
+        f"{protocol} listener {change.logical_id} is {change.action} and its certificate with it: "
+        f"{protocol} clients lose service",
+        f"keep {field}, or tell the clients to use {'HTTP' if protocol == 'HTTPS' else 'plain TCP'} first",
     )
 
 
@@ -259,6 +285,7 @@ LOAD_BALANCER_RULES: tuple[ChangeRule, ...] = (
     load_balancer_replaced,
     https_listener_lost,
     dns_record_removed,
+    nlb_target_group_replaced,
 )
 
 

@@ -41,7 +41,9 @@ class Deployment:
 @dataclass(frozen=True)
 class Hazard:
     stack: str
-    kind: str  # export | stateful | stack-removed | desired-count | listener-rule | load-balancer | https
+    kind: (
+        str  # export | stateful | stack-removed | desired-count | listener-rule | load-balancer | https | target-group
+    )
     what: str
     action: str
 

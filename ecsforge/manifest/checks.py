@@ -15,6 +15,7 @@ from .catalog import (
     region_problem,
     zone_problem,
 )
+from .nlb import manifest_traffic_rules
 from .pipeline_checks import check_pipelines
 from .placement import FARGATE_PROVIDERS
 from .runtime import ARCHITECTURES, PLATFORMS
@@ -79,6 +80,7 @@ def rules(manifest: Manifest) -> Iterator[Rule]:
     yield from _check_region(manifest)
     yield from _check_workloads(manifest)
     yield from check_pipelines(manifest)
+    yield from manifest_traffic_rules(manifest)
     yield from _check_sizes(manifest)
     yield from check_traffic(manifest)
     certificate = manifest.load_balancer.certificate_arn

@@ -109,6 +109,9 @@ class Cluster(Model):
         default_factory=dict,
         description="Default: no EC2 capacity. Auto Scaling group capacity providers, keyed by provider name.",
     )
+    service_connect: bool = Field(
+        False, description="Default: false. true: the namespace becomes the cluster's Service Connect namespace."
+    )
 
     def check(self) -> Iterator[Rule]:
         total = sum(group.max_size for group in self.ec2.values())

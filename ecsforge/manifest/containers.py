@@ -123,6 +123,11 @@ class Container(Model):
     logging: Logging | None = Field(
         None, description="Default: awslogs to the task's log group. firelens: a Fluent Bit log router instead."
     )
+    app_protocol: Literal["http", "http2", "grpc", "tcp"] = Field(
+        "http",
+        description="Default: http. What `port` speaks, for Service Connect (services with connect): http, "
+        "http2 and grpc get request metrics and retries; tcp is proxied as plain TCP.",
+    )
 
     def check(self) -> Iterator[Rule]:
         for name, source in self.secrets.items():

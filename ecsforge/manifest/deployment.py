@@ -17,6 +17,10 @@ DEPLOYMENT_MARGIN_MINUTES = 5
 # CloudFormation rejects a canary or linear ECS service whose bake plus step bake times
 # exceed 33 hours (its operations time out at 36); see AWS::ECS::Service CanaryConfiguration.
 CLOUDFORMATION_DEPLOYMENT_LIMIT_MINUTES = 33 * 60
+# With a Network Load Balancer ECS waits 10 minutes at TEST_TRAFFIC_SHIFT and again at
+# PRODUCTION_TRAFFIC_SHIFT (NLB weights take effect late); see "Network Load Balancer
+# resources for Amazon ECS blue/green, linear and canary deployments".
+NLB_SHIFT_DELAY_MINUTES = 20
 
 
 class RollbackAlarms(Model):
@@ -27,7 +31,8 @@ class RollbackAlarms(Model):
 
 class Deployment(Model):
     strategy: Literal["rolling", "blue_green", "canary", "linear"] = Field(
-        "rolling", description="Default: rolling. blue_green, canary and linear are ECS-native and need http."
+        "rolling",
+        description="Default: rolling. blue_green, canary and linear are ECS-native and need http or nlb.",
     )
     minimum_healthy_percent: int | None = Field(None, ge=0, le=100, description="Default: 100 (0 for daemon services).")
     maximum_percent: int | None = Field(None, ge=1, le=200, description="Default: 200 (100 for daemon services).")
@@ -58,4 +63,5 @@ def traffic_shift_minutes(deployment: Deployment) -> int:
 def deployment_minutes(service: Service) -> int:
     """How long one deployment of the service is modelled to take: its bake and step times
     plus a margin for starting tasks and passing health checks."""
-    return traffic_shift_minutes(service.deployment) + DEPLOYMENT_MARGIN_MINUTES
+    nlb_delay = NLB_SHIFT_DELAY_MINUTES if service.nlb is not None and service.deployment.strategy != "rolling" else 0
+    return traffic_shift_minutes(service.deployment) + DEPLOYMENT_MARGIN_MINUTES + nlb_delay

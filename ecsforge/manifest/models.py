@@ -20,6 +20,7 @@ from .checks import rules
 from .cluster import Cluster, Registry
 from .http import LoadBalancer
 from .network import Network, Region
+from .nlb import resolve_nlb_cidrs
 from .pipelines import Pipeline
 from .runtime import ARCHITECTURES
 from .services import ScheduledTask, Service
@@ -81,6 +82,7 @@ class Manifest(Model):
             elif self.network.import_ is None:
                 balancer.allowed_cidrs = [self.network.cidr]
             # An internal load balancer in an imported VPC: checks.py asks for allowed_cidrs.
+        resolve_nlb_cidrs(self)
 
     @property
     def namespace(self) -> str:

@@ -15,6 +15,7 @@ from pydantic import Field
 from .base import Rule
 from .deployment import CLOUDFORMATION_DEPLOYMENT_LIMIT_MINUTES, Deployment, traffic_shift_minutes
 from .http import Http
+from .nlb import Nlb, service_traffic_rules
 from .scaling import CRON_FIELDS, MAX_TASKS_PER_SERVICE, RATE, Scaling, TimeZoneName, cron_problem, rate_problem
 from .tasks import TaskSpec
 
@@ -31,6 +32,12 @@ class Service(TaskSpec):
     discovery: bool = Field(False, description="Default: false. true: <service>.<namespace> in Cloud Map.")
     deployment: Deployment = Field(default_factory=Deployment, description="Default: rolling, as below.")
     scaling: Scaling | None = Field(None, description="Default: a fixed count.")
+    nlb: Nlb | None = Field(None, description="Default: none. A Network Load Balancer of this service's own.")
+    connect: bool = Field(
+        False,
+        description="Default: false. true: Service Connect, reachable as http://<service>:<port> from every "
+        "service with connect; needs cluster.service_connect.",
+    )
 
     @property
     def desired_count(self) -> int:
@@ -64,6 +71,7 @@ class Service(TaskSpec):
         yield from self._check_scheduling()
         yield from self._check_deployment()
         yield from self._check_request_scaling()
+        yield from service_traffic_rules(self)
 
     def warnings(self) -> Iterator[Rule]:
         yield from super().warnings()
@@ -106,7 +114,7 @@ class Service(TaskSpec):
 
     def _check_http(self) -> Iterator[Rule]:
         needs_http: list[tuple[tuple[str, ...], str]] = []
-        if self.deployment.strategy != "rolling":
+        if self.deployment.strategy != "rolling" and self.nlb is None:
             needs_http.append((("deployment", "strategy"), f"{self.deployment.strategy!r}"))
         if self.scaling and self.scaling.target_tracking and self.scaling.target_tracking.requests_per_target:
             needs_http.append((("scaling", "target_tracking", "requests_per_target"), "requests_per_target"))
@@ -115,7 +123,9 @@ class Service(TaskSpec):
             needs_http.append((("deployment", "rollback_alarms", "http_5xx_percent"), "http_5xx_percent"))
         if self.http is None:
             for path, what in needs_http:
-                yield path, f"{what} needs the service to be load balanced; add `http` or remove it"
+                # Traffic shifting also works on the service's own NLB; the rest needs the ALB.
+                add = "`http` or `nlb`," if path == ("deployment", "strategy") else "`http`"
+                yield path, f"{what} needs the service to be load balanced; add {add} or remove it"
             return
         name = self.http_container
         if name is None:

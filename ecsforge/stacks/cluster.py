@@ -4,6 +4,7 @@ and the shared load balancer once a service has `http`."""
 from __future__ import annotations
 
 from aws_cdk import CfnOutput
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_servicediscovery as servicediscovery
 from aws_cdk import aws_ssm as ssm
@@ -13,6 +14,8 @@ from .. import names
 from ..constructs.capacity import Ec2CapacityProvider
 from ..constructs.load_balancer import SharedLoadBalancer
 from ..constructs.refs import PlatformRefs
+from ..constructs.service_connect import connect_security_group
+from ..constructs.template import cfn_resource
 from ..manifest.models import Manifest
 from ..manifest.traffic import domain_hosts
 from .base import PlatformStack
@@ -49,6 +52,13 @@ class ClusterStack(PlatformStack):
             vpc=self.vpc,
             description=f"Service discovery for {manifest.app}/{manifest.environment}",
         )
+        self.connect_security_group: ec2.SecurityGroup | None = None
+        if manifest.cluster.service_connect:
+            # The namespace becomes the cluster's Service Connect default.
+            cfn_resource(self.cluster).add_property_override(
+                "ServiceConnectDefaults", {"Namespace": self.namespace.namespace_arn}
+            )
+            self.connect_security_group = connect_security_group(self, self.vpc)
         self.capacity: dict[str, Ec2CapacityProvider] = {}
         for key, group in manifest.cluster.ec2.items():
             self.capacity[key] = Ec2CapacityProvider(
@@ -85,6 +95,11 @@ class ClusterStack(PlatformStack):
             values[names.capacity_security_group(key)] = (
                 f"CapacitySecurityGroup-{key}",
                 capacity.security_group.security_group_id,
+            )
+        if self.connect_security_group is not None:
+            values[names.CONNECT_SECURITY_GROUP] = (
+                "ServiceConnectSecurityGroupId",
+                self.connect_security_group.security_group_id,
             )
         if self.load_balancer is not None:
             balancer = self.load_balancer

@@ -36,7 +36,9 @@ class WorkloadStack(PlatformStack):
         self.add_stack_dependency(cluster, reason="runs in the cluster and behind its load balancer")
         if registries is not None and any(c.image.registry for c in spec.containers.values()):
             self.add_stack_dependency(registries, reason="pulls from the registries and reads their released tags")
-        self.refs = PlatformRefs(self, manifest)
+        # Only a public NLB of the service's own sits in the public subnets.
+        nlb = getattr(spec, "nlb", None)
+        self.refs = PlatformRefs(self, manifest, public_subnets=nlb is not None and nlb.public)
 
 
 class ServiceStack(WorkloadStack):
