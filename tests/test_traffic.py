@@ -145,7 +145,10 @@ def test_domain_with_certificate_arn_makes_records_but_no_certificate(synth, tmp
     arn = "arn:aws:acm:eu-west-1:111111111111:certificate/abc-123"
     result = synth(manifest_file(tmp_path, DOMAIN + f"certificate_arn: {arn}\n", {"web": "www.example.com"}))
     assert result.resources(CLUSTER, CERTIFICATE) == {}
-    assert [r["Properties"]["Name"] for r in result.resources(CLUSTER, RECORD).values()] == ["www.example.com."]
+    records = sorted(
+        (r["Properties"]["Name"], r["Properties"]["Type"]) for r in result.resources(CLUSTER, RECORD).values()
+    )
+    assert records == [("www.example.com.", "A"), ("www.example.com.", "AAAA")]
     https = [v["Properties"] for v in result.resources(CLUSTER, LISTENER).values() if v["Properties"]["Port"] == 443]
     assert https[0]["Certificates"] == [{"CertificateArn": arn}]
 
