@@ -11,6 +11,7 @@ from pathlib import Path
 from .manifest import ManifestError, Problem, load_manifest
 from .manifest.base import ManifestJsonSchema
 from .manifest.models import Manifest
+from .manifest.overlay_schema import with_overlays
 
 
 def print_warnings(filename: str, warnings: list[Problem]) -> None:
@@ -79,7 +80,7 @@ def diagram(path: str, fmt: str, output: str | None) -> int:
 
 def schema() -> dict[str, object]:
     document = Manifest.model_json_schema(by_alias=True, mode="validation", schema_generator=ManifestJsonSchema)
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **document}
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **with_overlays(document)}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
