@@ -254,9 +254,36 @@ def test_the_pipeline_runs_the_module_as_a_script(monkeypatch):
     monkeypatch.setenv("RELEASE_PLAN", plan().to_json())
     monkeypatch.setenv("IMAGE_TAG", "abc123")
     monkeypatch.setenv("REPOSITORY_URI", URI)
-    monkeypatch.setattr(boto3, "Session", lambda: fake)
+    monkeypatch.setattr(boto3, "Session", lambda region_name=None: fake)
     assert runner.main() == 0
     fake.done()
+
+
+def test_a_release_to_another_account_runs_with_the_assumed_role(monkeypatch):
+    sts = boto3.Session(region_name="us-east-1", aws_access_key_id="a", aws_secret_access_key="b").client("sts")
+    stub = Stubber(sts)
+    stub.add_response(
+        "assume_role",
+        {
+            "Credentials": {
+                "AccessKeyId": "ASIAEXAMPLEEXAMPLE12",
+                "SecretAccessKey": "secret",
+                "SessionToken": "token",
+                "Expiration": datetime.datetime(2030, 1, 1, tzinfo=datetime.UTC),
+            }
+        },
+        {"RoleArn": "arn:aws:iam::222222222222:role/release", "RoleSessionName": "ecsforge-release"},
+    )
+    stub.activate()
+    monkeypatch.setattr(boto3, "client", lambda name: sts)
+    session = runner.session_for(boto3, "arn:aws:iam::222222222222:role/release", "eu-central-1")
+    stub.assert_no_pending_responses()
+    credentials = session.get_credentials()
+    assert (credentials.access_key, credentials.token, session.region_name) == (
+        "ASIAEXAMPLEEXAMPLE12",
+        "token",
+        "eu-central-1",
+    )
 
 
 def test_the_runner_imports_only_the_standard_library():

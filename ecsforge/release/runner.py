@@ -221,15 +221,31 @@ def _await_handoff(cloudformation: Any, started: list[str], outcome: Outcome, lo
                     break
 
 
+def session_for(boto3: Any, role_arn: str | None = None, region: str | None = None) -> Any:
+    """A boto3 Session: CodeBuild's own role, or `role_arn` assumed from it (another account's
+    environment), in `region` (- the build's region)."""
+    if not role_arn:
+        return boto3.Session(region_name=region)
+    assumed = boto3.client("sts").assume_role(RoleArn=role_arn, RoleSessionName="ecsforge-release")["Credentials"]
+    return boto3.Session(
+        aws_access_key_id=assumed["AccessKeyId"],
+        aws_secret_access_key=assumed["SecretAccessKey"],
+        aws_session_token=assumed["SessionToken"],
+        region_name=region,
+    )
+
+
 def main() -> int:
-    """The pipeline's release step: RELEASE_PLAN, IMAGE_TAG and REPOSITORY_URI from CodeBuild."""
+    """The pipeline's release step: RELEASE_PLAN, IMAGE_TAG and REPOSITORY_URI from CodeBuild;
+    RELEASE_ROLE_ARN and RELEASE_REGION, when set, for an environment in another account or region."""
     import importlib
 
     boto3 = importlib.import_module("boto3")
     plan = ReleasePlan.from_json(os.environ["RELEASE_PLAN"])
     plan.repository_uri = os.environ.get("REPOSITORY_URI") or plan.repository_uri
+    session = session_for(boto3, os.environ.get("RELEASE_ROLE_ARN"), os.environ.get("RELEASE_REGION"))
     try:
-        release(boto3.Session(), plan, os.environ["IMAGE_TAG"])
+        release(session, plan, os.environ["IMAGE_TAG"])
     except ReleaseError as error:
         print(error, file=sys.stderr)
         return 1
