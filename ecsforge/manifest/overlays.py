@@ -165,7 +165,7 @@ def _take(merged: Chain, written: Positions, path: Path, origin: Origin) -> None
 
 def _app_changed(base: Chain, overlay: Chain, origin: Origin) -> list[Problem]:
     ours, theirs = overlay.document.data.get("app"), base.document.data.get("app")
-    if "app" not in overlay.document.data or ours == theirs or theirs is None:
+    if ours is None or theirs is None or ours == theirs:  # null: reported as a removed required field
         return []
     message = (
         f"{show(ours)} differs from the app {show(theirs)} of the base manifest; one chain is one app: "
