@@ -1,4 +1,4 @@
-"""`python -m ecsforge validate FILE...`, `diff OLD NEW`, `diagram FILE` and `schema`."""
+"""`python -m ecsforge validate FILE...`, `diff OLD NEW`, `diagram FILE`, `schema` and `release`."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 from .manifest import ManifestError, Problem, load_manifest
 from .manifest.base import ManifestJsonSchema
 from .manifest.models import Manifest
+from .manifest.overlay_schema import with_overlays
 
 
 def print_warnings(filename: str, warnings: list[Problem]) -> None:
@@ -79,7 +80,7 @@ def diagram(path: str, fmt: str, output: str | None) -> int:
 
 def schema() -> dict[str, object]:
     document = Manifest.model_json_schema(by_alias=True, mode="validation", schema_generator=ManifestJsonSchema)
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **document}
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **with_overlays(document)}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -97,6 +98,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     draw.add_argument("--format", choices=("mermaid", "svg"), default="mermaid")
     draw.add_argument("--output", metavar="FILE", help="default: standard output")
     commands.add_parser("schema", help="print the manifest's JSON Schema")
+    publish = commands.add_parser(
+        "release", help="release an image built elsewhere, as the pipeline's release step does (AWS credentials)"
+    )
+    publish.add_argument("file", metavar="MANIFEST")
+    publish.add_argument("--registry", required=True, help="a key of the manifest's registries")
+    publish.add_argument("--tag", required=True, help="the image tag pushed to that registry's repository")
+    publish.add_argument("--dry-run", action="store_true", help="print what would change; change nothing")
     args = parser.parse_args(argv)
     if args.command == "validate":
         return validate(args.files)
@@ -104,5 +112,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return diff(args.old, args.new)
     if args.command == "diagram":
         return diagram(args.file, args.format, args.output)
+    if args.command == "release":
+        from .release.command import run
+
+        return run(args.file, args.registry, args.tag, dry_run=args.dry_run)
     print(json.dumps(schema(), indent=2, sort_keys=True))
     return 0

@@ -16,7 +16,26 @@ ASSET_HASH = re.compile(r"\b[0-9a-f]{64}\b")
 
 
 def default_manifests() -> list[str]:
-    return ["platform.yml", *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "examples").glob("*.yml"))]
+    """platform.yml, examples/*.yml and the environments of examples/*/ (their overlays)."""
+    examples = [*(ROOT / "examples").glob("*.yml"), *overlays(ROOT / "examples")]
+    return ["platform.yml", *sorted(str(p.relative_to(ROOT)) for p in examples)]
+
+
+def overlays(examples: Path) -> list[Path]:
+    """The manifests of examples/<folder>/ that no other file there extends: a file that is
+    extended is a base, not a complete manifest, and is gated through its overlays."""
+    import yaml
+
+    found = []
+    for folder in sorted(p for p in examples.iterdir() if p.is_dir()):
+        files = sorted(folder.glob("*.yml"))
+        extended = set()
+        for path in files:
+            base = (yaml.safe_load(path.read_text()) or {}).get("extends")
+            if isinstance(base, str):
+                extended.add((folder / base).resolve())
+        found += [path for path in files if path.resolve() not in extended]
+    return found
 
 
 def gate_manifests() -> list[str]:

@@ -39,7 +39,7 @@ def test_a_badly_formed_error_or_a_crash_is_a_defect(monkeypatch, tmp_path):
         raise ZeroDivisionError
 
     monkeypatch.setattr(loader, "load_text", explode)
-    monkeypatch.setattr("ecsforge.manifest.load_text", explode)
+    monkeypatch.setattr("ecsforge.manifest.overlays.load_text", explode)  # what load_manifest reads through
     fuzz.check_one("version: 1\n", False, outcome, "crash")
     assert len(outcome.defects) == 1 and "validate crashed" in outcome.defects[0]
 

@@ -253,8 +253,12 @@ def test_the_pipeline_records_the_tag_that_services_read(synth):
     _, record = actions(pipeline(result, stack))["RecordRelease"]
     spec = json.loads(project(result, stack, record["Configuration"]["ProjectName"])["Source"]["BuildSpec"])
     commands = " ".join(spec["phases"]["build"]["commands"])
-    written = re.search(r"PARAMETER=(\S+)", commands).group(1)
-    assert 'put-parameter --name "$PARAMETER" --value "$IMAGE_TAG"' in commands
+    assert "ssm.put_parameter(Name=plan.parameter, Value=outcome.tag" in commands  # ecsforge/release/runner.py
+    variables = {
+        v["Name"]: v["Value"]
+        for v in project(result, stack, record["Configuration"]["ProjectName"])["Environment"]["EnvironmentVariables"]
+    }
+    written = json.loads(variables["RELEASE_PLAN"])["parameter"]
     assert "#{Build.IMAGE_TAG}" in record["Configuration"]["EnvironmentVariables"]
     for service in ("web", "worker"):
         template = templates[f"shop-prod-service-{service}"]

@@ -4,18 +4,16 @@ keep what runs, and a release step that hands the first release over to CloudFor
 from __future__ import annotations
 
 import json
-import os
-import stat
-import subprocess
-from pathlib import Path
 
 import pytest
 import yaml
 
 from ecsforge import names
-from ecsforge.constructs.release import handoff_stacks, release_script
+from ecsforge.constructs.release import RUNNER, handoff_stacks
 from ecsforge.manifest import load_manifest
 from ecsforge.manifest.catalog import all_instance_types, instance_architecture
+from ecsforge.release.plan import pipeline_plan
+from ecsforge.release.runner import ReleasePlan
 
 from .helpers import ROOT, cdk_synth, only
 
@@ -119,13 +117,22 @@ def record_release(result, stack):
     return deploy, project["Properties"]
 
 
-def test_release_step_runs_the_release_script_with_least_privilege(synth):
+def test_release_step_runs_the_release_module_with_least_privilege(synth):
     result = synth("platform.yml")
     manifest = manifest_of("platform.yml")
     stack = "shop-prod-pipeline-web"
     deploy, project = record_release(result, stack)
     spec = json.loads(project["Source"]["BuildSpec"])
-    assert spec["phases"]["build"]["commands"] == [release_script(manifest, manifest.pipelines["web"])]
+    (commands,) = spec["phases"]["build"]["commands"]
+    # The very module `python -m ecsforge release` runs, shipped as it is, with the plan ecsforge computed.
+    shipped = commands.split("<<'ECSFORGE_RELEASE_RUNNER'\n", 1)[1].rsplit("ECSFORGE_RELEASE_RUNNER\n", 1)[0]
+    assert shipped == RUNNER.read_text() and commands.endswith("python3 runner.py\n")
+    variables = {v["Name"]: v["Value"] for v in project["Environment"]["EnvironmentVariables"]}
+    plan = ReleasePlan.from_json(variables["RELEASE_PLAN"])
+    assert plan == pipeline_plan(manifest, manifest.pipelines["web"])
+    assert plan.repository == "shop/prod/web" and plan.parameter == names.released_tag_parameter(manifest, "web")
+    assert [(f.family, f.containers) for f in plan.followers] == [("shop-prod-rotate-logs", ["rotate"])]
+    assert "REPOSITORY_URI" in variables
     assert deploy["OnFailure"] == {"Result": "ROLLBACK"}
     granted = statements(result, stack, "ReleaseProject")
     actions = {a for s in granted for a in as_list(s["Action"])}
@@ -148,131 +155,6 @@ def test_release_step_runs_the_release_script_with_least_privilege(synth):
     # The api pipeline has no scheduled task to release to: no ECS or task role grants at all.
     api = {a for s in statements(result, "shop-prod-pipeline-api", "ReleaseProject") for a in as_list(s["Action"])}
     assert "ecs:RegisterTaskDefinition" not in api and "cloudformation:UpdateStack" in api
-
-
-FAKE_AWS = r"""#!/usr/bin/env bash
-# Records each call; answers from $FAKE (the state of the fake account).
-echo "$*" >> "$FAKE/calls"
-case "$1 $2" in
-  "cloudformation describe-stacks")
-    stack=$4
-    if [[ "$*" == *StackStatus* ]]; then cat "$FAKE/status-$stack"; exit 0; fi
-    if [[ "$*" == *ParameterKey* ]]; then echo "TagParam BootstrapVersion"; exit 0; fi
-    cat "$FAKE/resolved-$stack" ;;
-  "cloudformation update-stack")
-    if [ -e "$FAKE/unchanged-$4" ]; then
-      echo "An error occurred (ValidationError): No updates are to be performed." >&2; exit 254
-    fi ;;
-  "cloudformation wait")
-    [ -e "$FAKE/wait-fails-$5" ] && exit 255 ;;
-  "ecr batch-get-image")
-    echo '{"images":[{"imageManifest":"{}","imageManifestMediaType":"application/vnd.oci.image.manifest.v1+json"}]}' ;;
-  "ecr put-image")
-    [ -e "$FAKE/retag-exists" ] && { echo "An error occurred (ImageAlreadyExistsException)" >&2; exit 254; } ;;
-  "ecs describe-task-definition")
-    cat "$FAKE/definition.json" ;;
-  "ecs register-task-definition")
-    cp "${4#file://}" "$FAKE/registered.json"; echo "arn:aws:ecs:us-east-1:1:task-definition/x:9" ;;
-esac
-exit 0
-"""
-
-DEFINITION = {
-    "taskDefinition": {
-        "taskDefinitionArn": "arn:aws:ecs:us-east-1:1:task-definition/shop-prod-rotate-logs:3",
-        "family": "shop-prod-rotate-logs",
-        "revision": 3,
-        "status": "ACTIVE",
-        "requiresAttributes": [{"name": "x"}],
-        "compatibilities": ["EC2", "FARGATE"],
-        "registeredAt": "2024-01-01T00:00:00Z",
-        "registeredBy": "arn:aws:iam::1:role/x",
-        "cpu": "256",
-        "taskRoleArn": "arn:aws:iam::1:role/ecsforge/shop/prod/task-rotate-logs/r",
-        "containerDefinitions": [
-            {"name": "rotate", "image": "repo:old", "command": ["npm", "run", "rotate-logs"]},
-            {"name": "sidecar", "image": "nginx:1.27"},
-        ],
-    }
-}
-
-
-def run_release(tmp_path: Path, resolved: dict[str, str], **flags: str) -> tuple[int, list[str], Path]:
-    manifest = manifest_of("platform.yml")
-    fake = tmp_path / "fake"
-    fake.mkdir()
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    aws = bin_dir / "aws"
-    aws.write_text(FAKE_AWS)
-    aws.chmod(aws.stat().st_mode | stat.S_IEXEC)
-    for stack, value in resolved.items():
-        (fake / f"resolved-{stack}").write_text(value + "\n")
-        (fake / f"status-{stack}").write_text("UPDATE_ROLLBACK_COMPLETE\n")
-    (fake / "definition.json").write_text(json.dumps(DEFINITION))
-    for name in flags.values():
-        (fake / name).write_text("")
-    process = subprocess.run(
-        ["bash", "-c", release_script(manifest, manifest.pipelines["web"])],
-        cwd=tmp_path,
-        env={
-            "PATH": f"{bin_dir}{os.pathsep}/usr/bin:/bin",
-            "FAKE": str(fake),
-            "IMAGE_TAG": "abc123",
-            "REPOSITORY_NAME": "shop/prod/web",
-            "REPOSITORY_URI": "1.dkr.ecr.us-east-1.amazonaws.com/shop/prod/web",
-        },
-        capture_output=True,
-        text=True,
-    )
-    calls = (fake / "calls").read_text().splitlines()
-    return process.returncode, calls, fake
-
-
-def index(calls, prefix):
-    return next(i for i, c in enumerate(calls) if c.startswith(prefix))
-
-
-def test_first_release_tags_records_then_hands_over_to_cloudformation(tmp_path):
-    status, calls, _ = run_release(tmp_path, {WEB: "none", TASK: "none"})
-    assert status == 0
-    put_image = index(calls, "ecr put-image")
-    assert "--image-tag released-abc123" in calls[put_image]
-    put_parameter = index(calls, "ssm put-parameter")
-    assert "--value abc123" in calls[put_parameter] and "--overwrite" in calls[put_parameter]
-    updates = [c for c in calls if c.startswith("cloudformation update-stack")]
-    assert [u.split()[3] for u in updates] == [WEB, TASK]
-    for update in updates:
-        assert "--use-previous-template" in update
-        assert (
-            "ParameterKey=TagParam,UsePreviousValue=true ParameterKey=BootstrapVersion,UsePreviousValue=true" in update
-        )
-        assert "--capabilities CAPABILITY_IAM CAPABILITY_NAMED_IAM" in update
-    assert put_image < put_parameter < index(calls, "cloudformation update-stack")
-    assert [c.split()[-1] for c in calls if c.startswith("cloudformation wait")] == [WEB, TASK]
-    # The hand-off registers the task's revision through CloudFormation, not the CLI.
-    assert not any(c.startswith("ecs register-task-definition") for c in calls)
-
-
-def test_later_release_touches_no_stack_and_registers_the_task_revision(tmp_path):
-    status, calls, fake = run_release(tmp_path, {WEB: "old-tag", TASK: "old-tag"}, retag="retag-exists")
-    assert status == 0  # released-<tag> on the image already (a re-run) is fine
-    assert not any(c.startswith(("cloudformation update-stack", "cloudformation wait")) for c in calls)
-    assert "ecs describe-task-definition --task-definition shop-prod-rotate-logs" in " ".join(calls)
-    registered = json.loads((fake / "registered.json").read_text())
-    for field in ("taskDefinitionArn", "revision", "status", "requiresAttributes", "compatibilities", "registeredAt"):
-        assert field not in registered
-    images = {c["name"]: c["image"] for c in registered["containerDefinitions"]}
-    assert images == {"rotate": "1.dkr.ecr.us-east-1.amazonaws.com/shop/prod/web:abc123", "sidecar": "nginx:1.27"}
-    assert registered["taskRoleArn"] == DEFINITION["taskDefinition"]["taskRoleArn"]
-    assert registered["containerDefinitions"][0]["command"] == ["npm", "run", "rotate-logs"]
-
-
-def test_a_failed_hand_off_fails_the_action_and_no_updates_is_success(tmp_path):
-    status, calls, _ = run_release(tmp_path, {WEB: "none", TASK: "none"}, a="unchanged-" + WEB, b="wait-fails-" + TASK)
-    assert status != 0
-    assert [c.split()[-1] for c in calls if c.startswith("cloudformation wait")] == [TASK]
-    assert any(c.startswith("ssm put-parameter") for c in calls)  # recorded: the next run retries the hand-off
 
 
 # --- service names, scheduled tasks, sources, architectures --------------------------------

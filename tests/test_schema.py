@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import jsonschema
 import pytest
@@ -24,7 +25,7 @@ def test_committed_schema_is_generated_from_the_models():
 def test_manifest_passes_the_schema_and_points_editors_at_it(manifest):
     path = ROOT / manifest
     first_line = path.read_text().splitlines()[0]
-    expected = "schema/manifest-v1.json" if path.parent == ROOT else "../schema/manifest-v1.json"
+    expected = os.path.relpath(COMMITTED, path.parent)
     assert first_line == f"# yaml-language-server: $schema={expected}"
     assert (path.parent / expected).resolve() == COMMITTED
     jsonschema.validate(yaml.safe_load(path.read_text()), json.loads(COMMITTED.read_text()))

@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from pydantic import ValidationError
 
-from .loader import Document, decode, load_text
+from .loader import Document
 from .models import Manifest
+from .overlays import ChainBroken, load_chain, placed
 from .problems import ManifestError, Problem
 from .report import as_written, problems_from
 from .second_pass import semantic_problems
@@ -26,20 +26,14 @@ class LoadedManifest:
 
 
 def load_manifest(path: str | os.PathLike[str], environ: Mapping[str, str] | None = None) -> LoadedManifest:
-    """Read and validate one manifest. Raises ManifestError with every problem found."""
+    """Read and validate one manifest (merged with the bases it `extends`). Raises
+    ManifestError with every problem found."""
     filename = str(path)
     try:
-        data = Path(path).read_bytes()
-    except OSError as error:
-        reason = error.strerror or str(error)
-        raise ManifestError(filename, [Problem(1, 1, (), f"cannot read the file ({reason}); check the path")]) from None
-    text, unreadable = decode(data)
-    if text is None:
-        assert unreadable is not None
-        raise ManifestError(filename, [unreadable])
-    document, problems = load_text(text, environ)
-    if document.data is None or not isinstance(document.data, dict):
-        raise ManifestError(filename, problems)
+        chain = load_chain(filename, environ)
+    except ChainBroken as broken:
+        raise ManifestError(filename, broken.problems) from None
+    document, problems = chain.document, chain.problems
     try:
         manifest = Manifest.model_validate(document.data)
     except ValidationError as error:
@@ -48,15 +42,15 @@ def load_manifest(path: str | os.PathLike[str], environ: Mapping[str, str] | Non
         more = [
             p for p in semantic_problems(document.data, error, document.positions) if (p.path, p.message) not in seen
         ]
-        problems.extend(p for p in [*first, *more] if not _reported(document, p))
+        problems.extend(placed(chain, p) for p in [*first, *more] if not _reported(document, p))
         raise ManifestError(filename, problems) from None
     if problems:
         raise ManifestError(filename, problems)
     warnings = [
-        as_written(Problem(*document.positions.of_value(path), path, message), document.positions)
+        placed(chain, as_written(Problem(*document.positions.of_value(path), path, message), document.positions))
         for path, message in manifest.warnings()
     ]
-    return LoadedManifest(filename, manifest, sorted(warnings))
+    return LoadedManifest(filename, manifest, sorted(warnings, key=Problem.sort_key))
 
 
 def _reported(document: Document, problem: Problem) -> bool:

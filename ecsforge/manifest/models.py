@@ -38,6 +38,14 @@ def _no_boolean_version(value: object) -> object:
 class Manifest(Model):
     """One environment of one application."""
 
+    extends: Annotated[str, Field(min_length=1)] | None = Field(
+        None,
+        description=(
+            "Default: none. A base manifest this file overlays, as a path relative to this file (chains "
+            "allowed, no cycles): maps merge key by key, lists and scalars replace, `null` removes a key so "
+            "that its default applies again. `app` must be the same along the chain."
+        ),
+    )
     version: Annotated[Literal[1], BeforeValidator(_no_boolean_version)] = Field(
         description="Required. The manifest format version: 1."
     )

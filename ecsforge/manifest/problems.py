@@ -54,9 +54,20 @@ class Problem:
     column: int
     path: Path = field(compare=False)
     message: str = field(compare=False)
+    # Set when the value was written in a base manifest (`extends`): that file, and the
+    # files that led to it from the one loaded.
+    file: str | None = field(default=None, compare=False)
+    via: tuple[str, ...] = field(default=(), compare=False)
 
     def format(self, filename: str) -> str:
-        return f"{filename}:{self.line}:{self.column}: {dotted(self.path)}: {self.message}"
+        where = f"{self.file or filename}:{self.line}:{self.column}"
+        if self.via:
+            where += f" (via {' -> '.join(self.via)})"
+        return f"{where}: {dotted(self.path)}: {self.message}"
+
+    def sort_key(self) -> tuple[bool, str, int, int]:
+        """The loaded file's problems first, then each base's, each by position."""
+        return (self.file is not None, self.file or "", self.line, self.column)
 
 
 class ManifestError(Exception):
@@ -64,5 +75,5 @@ class ManifestError(Exception):
 
     def __init__(self, filename: str, problems: list[Problem]) -> None:
         self.filename = filename
-        self.problems = sorted(problems)
+        self.problems = sorted(problems, key=Problem.sort_key)
         super().__init__("\n".join(p.format(filename) for p in self.problems))

@@ -1,0 +1,5 @@
+"""Releasing an image to an environment: runner.py does it (boto3 and the standard library
+only, shipped as it is to the pipeline's CodeBuild step), plan.py says what it touches,
+computed from the manifest, and command.py is `python -m ecsforge release`.
+
+This package imports nothing itself, so that runner.py never pulls in aws_cdk or pydantic."""
