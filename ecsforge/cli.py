@@ -1,4 +1,4 @@
-"""`python -m ecsforge validate FILE...`, `diff OLD NEW`, `diagram FILE` and `schema`."""
+"""`python -m ecsforge validate FILE...`, `diff OLD NEW`, `diagram FILE`, `schema` and `import copilot`."""
 
 from __future__ import annotations
 
@@ -97,6 +97,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     draw.add_argument("--format", choices=("mermaid", "svg"), default="mermaid")
     draw.add_argument("--output", metavar="FILE", help="default: standard output")
     commands.add_parser("schema", help="print the manifest's JSON Schema")
+    importer = commands.add_parser("import", help="write ecsforge manifests from another tool's files")
+    sources = importer.add_subparsers(dest="source", required=True)
+    copilot = sources.add_parser("copilot", help="an AWS Copilot workspace (the folder holding copilot/)")
+    copilot.add_argument("workspace", metavar="WORKSPACE")
+    copilot.add_argument("--region", required=True)
+    copilot.add_argument("--account", action="append", default=[], metavar="ENV=ACCOUNT")
+    copilot.add_argument("--connection-arn", metavar="ARN", help="the CodeConnections ARN for the pipeline source")
+    copilot.add_argument("--out", required=True, metavar="DIR")
     args = parser.parse_args(argv)
     if args.command == "validate":
         return validate(args.files)
@@ -104,5 +112,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return diff(args.old, args.new)
     if args.command == "diagram":
         return diagram(args.file, args.format, args.output)
+    if args.command == "import":
+        from .importers.copilot import run
+
+        return run(args.workspace, args.region, args.account, args.connection_arn, args.out)
     print(json.dumps(schema(), indent=2, sort_keys=True))
     return 0
