@@ -50,14 +50,22 @@ def _vpc(vpc: Node, env: Env) -> None:
     public = _subnets(subnets.child("public") if subnets is not None else None)
     private = _subnets(subnets.child("private") if subnets is not None else None)
     if vpc_id is not None:
-        out["import"] = {
-            "vpc_id": vpc_id,
-            "private_subnet_ids": [s["id"] for s in private if "id" in s],
-            "public_subnet_ids": [s["id"] for s in public if "id" in s],
-        }
+        private_ids = [s["id"] for s in private if "id" in s]
+        public_ids = [s["id"] for s in public if "id" in s]
+        if not private_ids and public_ids and subnets is not None:
+            private_ids = public_ids
+            subnets.approx(
+                None,
+                "no private subnets: tasks go into the public subnets, where they need a route out "
+                "(a NAT gateway or VPC endpoints) to pull images",
+            )
+        out["import"] = {"vpc_id": vpc_id, "private_subnet_ids": private_ids, "public_subnet_ids": public_ids}
     zones = [s["az"] for s in (private or public) if "az" in s]
-    if zones:
+    known = zones_for(env.region, every=True)
+    if zones and all(zone in known for zone in zones):
         out["availability_zones"] = zones
+    elif zones and subnets is not None:
+        subnets.approx(None, f"zones {', '.join(zones)} are not zones of {env.region}; ecsforge picks the region's own")
     if any("cidr" in s for s in public + private) and subnets is not None:
         subnets.approx(None, "ecsforge divides network.cidr into subnets itself; the subnet CIDRs were not kept")
     flow = vpc.raw("flow_logs")
@@ -115,9 +123,10 @@ def _http(node: Node, env: Env) -> None:
                 block.skip(key, why)
 
 
-def zones_for(region: str) -> list[str]:
-    """Two zones of the region from the data ecsforge ships (synth never looks them up)."""
+def zones_for(region: str, every: bool = False) -> list[str]:
+    """Two (or every) zones of the region from the data ecsforge ships (synth never looks them up)."""
     data: dict[str, Any] = json.loads(
         resources.files("ecsforge.manifest").joinpath("data/availability_zones.json").read_text(encoding="utf-8")
     )
-    return list(data.get(region, []))[:2]
+    zones = list(data.get(region, []))
+    return zones if every else zones[:2]

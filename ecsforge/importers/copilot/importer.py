@@ -225,7 +225,7 @@ def _zones(env: Env, ws: Workspace) -> None:
                 "network",
                 APPROXIMATE,
                 f"zones {', '.join(zones)} chosen for {env.copilot_name} (synth never looks them up); check that "
-                "your account has them",
+                "your account has them (and, with network.import, that its subnets are in them, in this order)",
             )
         )
 

@@ -55,7 +55,8 @@ class Doc:
             return
         if isinstance(value, dict):
             for key, item in value.items():
-                self._walk(item, (*path, key))
+                if item is not None:  # `key:` with nothing after it leaves the field unset
+                    self._walk(item, (*path, key))
         elif isinstance(value, list):
             for index, item in enumerate(value):
                 self._walk(item, (*path, index))

@@ -20,9 +20,13 @@ _HTTP_SKIP = {
 
 def http(node: Node, env: Env, name: str, service: dict[str, Any], spec: dict[str, Any], public: bool) -> bool:
     raw = node.raw("http")
+    if raw is None and public:
+        # A Load Balanced Web Service is behind the ALB unless `http: false`.
+        raw = {}
+        node.doc.visited.add((*node.path, "http"))
     if raw is None or raw is False:
         return False
-    block = node.child("http")
+    block = node.child("http") or Node(node.doc, (*node.path, "http"), raw)
     if block is None or not isinstance(raw, dict):
         node.skip("http", "expected false or a mapping")
         return False
