@@ -9,8 +9,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import io
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +16,6 @@ import pytest
 import yaml
 
 from ecsforge.cli import main
-from ecsforge.importers.copilot import Options, import_workspace, run
-from ecsforge.importers.copilot.convert import duration_seconds, schedule
 from ecsforge.importers.copilot.layout import merge
 from ecsforge.manifest import ManifestError, load_manifest
 
@@ -39,7 +35,9 @@ def _run(*args: str) -> tuple[int, str, str]:
 @pytest.fixture(scope="module")
 def imported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
     out = tmp_path_factory.mktemp("copilot") / "ecsforge"
-    code, stdout, stderr = _run(str(FIXTURE), "--region", "us-east-1", "--account", "prod=222222222222", "--out", str(out))
+    code, stdout, stderr = _run(
+        str(FIXTURE), "--region", "us-east-1", "--account", "prod=222222222222", "--out", str(out)
+    )
     assert code == 0, stderr
     return out, stdout.splitlines()
 
@@ -205,7 +203,16 @@ def test_the_pipeline_lives_in_the_first_stage_and_promotes_to_the_next(imported
 
 
 V11_TOP = ("topics", "queues", "buckets", "volumes")
-V11_TASK = ("platform", "ephemeral_storage_gib", "access", "permissions", "managed_policies", "tracing", "nlb", "connect")
+V11_TASK = (
+    "platform",
+    "ephemeral_storage_gib",
+    "access",
+    "permissions",
+    "managed_policies",
+    "tracing",
+    "nlb",
+    "connect",
+)
 
 
 def _v1_part(doc: dict[str, Any]) -> dict[str, Any]:

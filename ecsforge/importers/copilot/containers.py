@@ -21,7 +21,7 @@ _VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 def image(node: Node, env: Env, workload: str, container: dict[str, Any], registry: str) -> None:
     """`image` of the main container (or a sidecar's `image` mapping): build or location."""
-    build = node.raw("build")
+    build = node.peek("build")
     location = node.text("location")
     if build is not None:
         info = _build(node, build, registry)
@@ -40,6 +40,7 @@ def image(node: Node, env: Env, workload: str, container: dict[str, Any], regist
 
 def _build(node: Node, build: Any, registry: str) -> BuildInfo | None:
     if isinstance(build, str):
+        node.raw("build")
         dockerfile = build
         return BuildInfo(registry, dockerfile, posixpath.dirname(dockerfile) or ".")
     if not isinstance(build, dict):
@@ -85,23 +86,13 @@ def health_check(node: Node, container: dict[str, Any]) -> None:
         "start_period": ("start_period_seconds", 0, 300),
     }
     for key, (target, low, high) in limits.items():
-        seconds = _seconds(check, key)
+        seconds = check.seconds(key)
         if seconds is not None:
             result[target] = _clamped(check, key, round(seconds), low, high)
     retries = check.number("retries")
     if retries is not None:
         result["retries"] = _clamped(check, "retries", retries, 1, 10)
     container["health_check"] = result
-
-
-def _seconds(node: Node, key: str) -> float | None:
-    value = node.raw(key)
-    if value is None:
-        return None
-    seconds = convert.duration_seconds(value)
-    if seconds is None:
-        node.skip(key, f"{value!r} is not a duration like 30s or 1m; fix it and import again")
-    return seconds
 
 
 def _clamped(node: Node, key: str, value: int, low: int, high: int) -> int:

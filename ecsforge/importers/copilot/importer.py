@@ -192,7 +192,12 @@ def _load_balancer(env: Env, ws: Workspace) -> None:
         env.section("load_balancer")["public"] = False
         return
     for name in env.internal_http:
-        env.doc["services"][name].pop("http", None)
+        service = env.doc["services"][name]
+        service.pop("http", None)
+        tracking = service.get("scaling", {}).get("target_tracking", {})
+        tracking.pop("requests_per_target", None)
+        if not tracking:
+            service.get("scaling", {}).pop("target_tracking", None)
         doc = ws.workloads.get(name)
         if doc is not None:
             line, column = doc.positions.of_key(("http",))

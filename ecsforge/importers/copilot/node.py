@@ -9,6 +9,7 @@ from typing import Any
 
 from ...manifest.loader import Positions
 from ...manifest.problems import Path
+from . import convert
 from .notes import APPROXIMATE, NOT_IMPORTED, Note, Report
 
 
@@ -73,6 +74,20 @@ class Node:
 
     def __post_init__(self) -> None:
         self.doc.visited.add(self.path)
+
+    def peek(self, key: str) -> Any:
+        """The value of key without marking it mapped (a mapper that looks before it reads)."""
+        return self.value.get(key) if isinstance(self.value, dict) else None
+
+    def seconds(self, key: str) -> float | None:
+        """A Go duration ("30s", "1h30m") in seconds; reported when it is not one."""
+        value = self.raw(key)
+        if value is None:
+            return None
+        seconds = convert.duration_seconds(value)
+        if seconds is None:
+            self.skip(key, f"{value!r} is not a duration like 30s or 1m; fix it and import again")
+        return seconds
 
     def has(self, key: str) -> bool:
         return isinstance(self.value, dict) and self.value.get(key) is not None

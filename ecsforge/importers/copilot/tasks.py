@@ -193,12 +193,13 @@ def _storage(node: Node, env: Env, workload: str, spec: dict[str, Any], main: di
 
 
 def _volume(volume: Node, env: Env, workload: str, raw_name: str) -> str | None:
-    efs = volume.raw("efs")
+    efs = volume.peek("efs")
     volumes = env.section("volumes")
     if efs is None or efs is False:
         volume.skip(None, "a task-local (bind mount) volume; ecsforge mounts only EFS volumes; use an EFS volume")
         return None
     if efs is True:
+        volume.raw("efs")
         key = convert.name(f"{workload}-{raw_name}")
         volumes[key] = {}
         volume.approx(
@@ -273,11 +274,13 @@ def _network(node: Node, env: Env, spec: dict[str, Any]) -> None:
             vpc.skip("placement", "ecsforge picks the private subnets of its VPC; choose subnets with network.import")
         if vpc.has("security_groups"):
             vpc.skip("security_groups", "ecsforge manages task security groups; open access through `access` or http")
-    connect = network.raw("connect")
+    connect = network.peek("connect")
+    if connect is True:
+        network.raw("connect")
     if connect is True or isinstance(connect, dict):
         spec["connect"] = True
         env.section("cluster")["service_connect"] = True
-        if isinstance(connect, dict) and connect:
+        if isinstance(connect, dict):
             network.approx("connect", "reachable as http://<service>:<port>; a Service Connect alias is not imported")
 
 

@@ -19,12 +19,13 @@ _HTTP_SKIP = {
 
 
 def http(node: Node, env: Env, name: str, service: dict[str, Any], spec: dict[str, Any], public: bool) -> bool:
-    raw = node.raw("http")
+    raw = node.peek("http")
     if raw is None and public:
         # A Load Balanced Web Service is behind the ALB unless `http: false`.
         raw = {}
         node.doc.visited.add((*node.path, "http"))
     if raw is None or raw is False:
+        node.raw("http")
         return False
     block = node.child("http") or Node(node.doc, (*node.path, "http"), raw)
     if block is None or not isinstance(raw, dict):
@@ -48,7 +49,7 @@ def http(node: Node, env: Env, name: str, service: dict[str, Any], spec: dict[st
     if sticky:
         result["stickiness_seconds"] = 86400
         block.approx("stickiness", "load-balancer cookie for one day (Copilot's default duration)")
-    delay = convert.duration_seconds(block.raw("deregistration_delay"))
+    delay = block.seconds("deregistration_delay")
     if delay is not None:
         result["deregistration_delay_seconds"] = max(0, min(3600, round(delay)))
     ips = block.raw("allowed_source_ips")
@@ -85,10 +86,11 @@ def _path(block: Node, path: str) -> str:
 
 
 def _health_check(block: Node, result: dict[str, Any]) -> None:
-    raw = block.raw("healthcheck")
+    raw = block.peek("healthcheck")
     if raw is None:
         return
     if isinstance(raw, str):
+        block.raw("healthcheck")
         result["health_check"] = {"path": raw}
         return
     check = block.child("healthcheck")
@@ -109,10 +111,10 @@ def _health_check(block: Node, result: dict[str, Any]) -> None:
             if out[key] != value:
                 check.approx(key, f"{value} is outside {low}..{high}; used {out[key]}")
     for key, target in (("interval", "interval_seconds"), ("timeout", "timeout_seconds")):
-        seconds = convert.duration_seconds(check.raw(key))
+        seconds = check.seconds(key)
         if seconds is not None:
             out[target] = round(seconds)
-    grace = convert.duration_seconds(check.raw("grace_period"))
+    grace = check.seconds("grace_period")
     if grace is not None:
         result["grace_period_seconds"] = round(grace)
     if check.has("port"):

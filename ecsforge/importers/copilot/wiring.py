@@ -22,7 +22,9 @@ def subscribe(node: Node, env: Env, name: str, spec: dict[str, Any]) -> None:
         entry = _subscription(topic, env)
         if entry is None:
             continue
-        own = topic.raw("queue")
+        own = topic.peek("queue")
+        if own is True or own is False:
+            topic.raw("queue")
         if own is True or isinstance(own, dict):
             key = convert.name(f"{name}-{entry['topic']}")
             queue_node = topic.child("queue")
@@ -72,13 +74,13 @@ def _queue(node: Node, owner: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if not isinstance(node.value, dict):
         return out
-    retention = convert.duration_seconds(node.raw("retention"))
+    retention = node.seconds("retention")
     if retention is not None:
         days = max(1, min(14, math.ceil(retention / 86400)))
         out["retention_days"] = days
         if days * 86400 != retention:
             node.approx("retention", f"SQS retention in whole days for ecsforge: {days}")
-    timeout = convert.duration_seconds(node.raw("timeout"))
+    timeout = node.seconds("timeout")
     if timeout is not None:
         out["visibility_timeout_seconds"] = round(timeout)
     if node.has("delay"):

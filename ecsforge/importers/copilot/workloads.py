@@ -58,7 +58,7 @@ def _service(node: Node, env: Env, name: str, kind: str) -> None:
         http(node, env, name, service, spec, public=False)
     else:
         subscribe(node, env, name, spec)
-    _count(node, env, service, kind)
+    _count(node, service, "queues" in spec.get("access", {}))
     _deployment(node, service)
     service.update(spec)
     if "containers" in service:
@@ -67,7 +67,7 @@ def _service(node: Node, env: Env, name: str, kind: str) -> None:
 
 
 def _exec(node: Node) -> bool:
-    raw = node.raw("exec")
+    raw = node.peek("exec")
     if isinstance(raw, dict):
         exec_node = node.child("exec")
         assert exec_node is not None
@@ -76,22 +76,22 @@ def _exec(node: Node) -> bool:
     if raw is not None and not isinstance(raw, bool):
         node.skip("exec", "expected true, false or {enable: ...}")
         return False
+    node.raw("exec")
     return bool(raw)
 
 
-def _count(node: Node, env: Env, service: dict[str, Any], kind: str) -> None:
-    raw = node.raw("count")
+def _count(node: Node, service: dict[str, Any], consumes: bool) -> None:
+    raw = node.peek("count")
     if raw is None:
         return
     if isinstance(raw, int) and not isinstance(raw, bool):
+        node.raw("count")
         service["count"] = raw
         return
     count = node.child("count")
     if count is None or not isinstance(raw, dict):
         node.skip("count", "expected a number or a mapping")
         return
-    doc = count.doc
-    doc.visited.add(count.path)
     spot = count.number("spot")
     if spot is not None:
         service["capacity"] = "fargate_spot"
@@ -108,7 +108,7 @@ def _count(node: Node, env: Env, service: dict[str, Any], kind: str) -> None:
                         ("requests", "requests_per_target")):  # fmt: skip
         value = _scaling_value(count, key, cooldowns)
         if value is not None:
-            if target == "requests_per_target" and kind != "Load Balanced Web Service" and "http" not in service:
+            if target == "requests_per_target" and "http" not in service:
                 count.skip(key, "request-count scaling needs the service's http; it has none")
                 continue
             targets[target] = max(1, round(value))
@@ -119,9 +119,11 @@ def _count(node: Node, env: Env, service: dict[str, Any], kind: str) -> None:
         )
     queue = count.child("queue_delay")
     if queue is not None:
-        latency = convert.duration_seconds(queue.raw("acceptable_latency"))
-        processing = convert.duration_seconds(queue.raw("msg_processing_time"))
-        if latency and processing:
+        latency = queue.seconds("acceptable_latency")
+        processing = queue.seconds("msg_processing_time")
+        if not consumes:
+            queue.skip(None, "the service consumes no queue (it has no `subscribe`); nothing to scale on")
+        elif latency and processing:
             # Copilot's own formula: acceptable backlog per task = latency / processing time.
             scaling["queue_backlog_per_task"] = max(1, math.floor(latency / processing))
         else:
@@ -146,11 +148,12 @@ def _count(node: Node, env: Env, service: dict[str, Any], kind: str) -> None:
 
 
 def _range(count: Node, service: dict[str, Any]) -> dict[str, Any] | None:
-    raw = count.raw("range")
+    raw = count.peek("range")
     if raw is None:
         return None
     low = high = spot_from = None
     if isinstance(raw, str) and "-" in raw:
+        count.raw("range")
         first, _, second = raw.partition("-")
         if first.strip().isdigit() and second.strip().isdigit():
             low, high = int(first), int(second)
@@ -178,10 +181,11 @@ def _range(count: Node, service: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def _scaling_value(count: Node, key: str, cooldowns: list[tuple[float | None, float | None]]) -> float | None:
-    raw = count.raw(key)
+    raw = count.peek(key)
     if raw is None:
         return None
     if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        count.raw(key)
         return float(raw)
     block = count.child(key)
     if block is None or not isinstance(raw, dict) or block.raw("value") is None:
@@ -199,8 +203,8 @@ def _cooldown(node: Node, cooldowns: list[tuple[float | None, float | None]]) ->
     block = node.child("cooldown")
     if block is None:
         return
-    scale_in = convert.duration_seconds(block.raw("in"))
-    scale_out = convert.duration_seconds(block.raw("out"))
+    scale_in = block.seconds("in")
+    scale_out = block.seconds("out")
     cooldowns.append((scale_in, scale_out))
 
 
@@ -213,7 +217,7 @@ def _deployment(node: Node, service: dict[str, Any]) -> None:
         service["deployment"] = {"minimum_healthy_percent": 0, "maximum_percent": 100}
     elif rolling not in (None, "default"):
         block.skip("rolling", "expected default or recreate")
-    alarms = block.raw("rollback_alarms")
+    alarms = block.peek("rollback_alarms")
     if isinstance(alarms, list):
         block.skip(
             "rollback_alarms",
@@ -224,9 +228,12 @@ def _deployment(node: Node, service: dict[str, Any]) -> None:
         assert alarm_node is not None
         result = {}
         for key, target in (("cpu_utilization", "cpu_percent"), ("memory_utilization", "memory_percent")):
-            value = alarm_node.raw(key)
+            value = alarm_node.peek(key)
             if isinstance(value, (int, float)) and not isinstance(value, bool):
+                alarm_node.raw(key)
                 result[target] = max(1, min(100, round(value)))
+            elif value is not None:
+                alarm_node.skip(key, "expected a percentage")
         if alarm_node.has("messages_delayed"):
             alarm_node.skip("messages_delayed", "ecsforge has no queue-delay rollback alarm; watch the queue instead")
         if result:
