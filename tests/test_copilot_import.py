@@ -86,6 +86,7 @@ EXPECTED_REPORT = [
     "runs after the build, before the deployment",
     "",
     "Still missing, written as ${VAR} references (export them, or edit the files):",
+    "  ACCOUNT_TEST: the AWS account id of test (or pass --account test=ID)",
     "  CODECONNECTIONS_ARN: the CodeConnections connection ARN of the connection named 'acme-github' (or pass "
     "--connection-arn)",
     "",
@@ -126,7 +127,7 @@ def _full(out: Path, name: str) -> dict[str, Any]:
 def test_each_environment_gets_its_own_settings(imported: tuple[Path, list[str]]) -> None:
     out, _ = imported
     test, prod = _full(out, "test"), _full(out, "prod")
-    assert "account" not in test
+    assert test["account"] == "${ACCOUNT_TEST}"  # promotion names concrete accounts; not given by --account
     assert prod["account"] == "222222222222"
     assert test["network"] == {"cidr": "10.1.0.0/16", "availability_zones": ["us-east-1a", "us-east-1b"]}
     assert prod["network"]["import"] == {
@@ -239,8 +240,8 @@ def _v1_part(doc: dict[str, Any]) -> dict[str, Any]:
 def test_the_v1_part_of_every_file_validates(imported: tuple[Path, list[str]], tmp_path: Path, name: str) -> None:
     out, _ = imported
     path = tmp_path / f"{name}.yml"
-    path.write_text(yaml.safe_dump(_v1_part(_full(out, name))))
-    load_manifest(path, {"CODECONNECTIONS_ARN": CONNECTION})
+    path.write_text(yaml.safe_dump(_v1_part(_full(out, name))).replace("${ACCOUNT_TEST}", '"${ACCOUNT_TEST}"'))
+    load_manifest(path, {"CODECONNECTIONS_ARN": CONNECTION, "ACCOUNT_TEST": "111111111111"})
 
 
 @pytest.mark.parametrize("name", ["base", "test", "prod"])
@@ -250,6 +251,7 @@ def test_imported_files_validate_and_synthesize(
     """Needs the v1.1 fields (extends, topics, queues, access, nlb, ...) from the other branches."""
     out, _ = imported
     monkeypatch.setenv("CODECONNECTIONS_ARN", CONNECTION)
+    monkeypatch.setenv("ACCOUNT_TEST", "111111111111")
     try:
         load_manifest(out / f"{name}.yml")
     except ManifestError as error:

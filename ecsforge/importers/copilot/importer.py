@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -150,7 +151,6 @@ def import_workspace(workspace: Path, options: Options) -> Result:
             workload(Node(merged, (), merged.data), env, _workload_name(doc, folder))
             docs.append(merged)
         _load_balancer(env, ws)
-        _zones(env, ws)
         envs[name] = env
     for doc in ws.workloads.values():
         _unknown_overrides(doc, names)
@@ -161,6 +161,9 @@ def import_workspace(workspace: Path, options: Options) -> Result:
         docs.append(doc)
         if placed is not None:
             envs[placed.home].section("pipelines").update(placed.pipelines)
+            _accounts_for_promotion(envs, placed.home, placed.pipelines)
+    for env in envs.values():
+        _zones(env, ws)
     for doc in docs:
         doc.leftovers()
     for addon in ws.addons:
@@ -211,6 +214,23 @@ def _load_balancer(env: Env, ws: Workspace) -> None:
                     "ecsforge has one load balancer per environment and it is internet-facing here; the "
                     "service stays reachable by service discovery (discovery: true)",
                 )
+            )
+
+
+def _accounts_for_promotion(envs: dict[str, Env], home: str, pipelines: dict[str, dict[str, Any]]) -> None:
+    """Promotion names concrete accounts (the pipeline's roles and each target's trust), so every
+    environment along a pipeline needs `account`; one not given by --account becomes a ${VAR}."""
+    names = {home}
+    for entry in pipelines.values():
+        names.update(str(p["manifest"]).removesuffix(".yml") for p in entry.get("promote", []))
+    if len(names) < 2:
+        return
+    for name in sorted(names):
+        env = envs.get(name)
+        if env is not None and "account" not in env.doc:
+            variable = "ACCOUNT_" + re.sub(r"[^A-Z0-9]", "_", name.upper())
+            env.doc["account"] = layout.Quoted(
+                env.report.variable(variable, f"the AWS account id of {name} (or pass --account {name}=ID)")
             )
 
 

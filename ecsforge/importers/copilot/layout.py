@@ -87,6 +87,13 @@ class _Dumper(yaml.SafeDumper):
         return True
 
 
+class Quoted(str):
+    """Written in double quotes: `account: "${ACCOUNT_PROD}"` stays a string after substitution."""
+
+
+_Dumper.add_representer(Quoted, lambda dumper, data: dumper.represent_scalar("tag:yaml.org,2002:str", data, style='"'))
+
+
 def render(doc: dict[str, Any], out_dir: Path, comment: str) -> str:
     body = yaml.dump(doc, Dumper=_Dumper, sort_keys=False, default_flow_style=False, allow_unicode=True, width=110)
     lines = [schema_line(out_dir), *(f"# {line}" for line in comment.splitlines())]
