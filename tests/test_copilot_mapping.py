@@ -290,9 +290,40 @@ def test_the_importer_never_imports_aws_cdk(tmp_path: Path) -> None:
     ws = workspace(tmp_path, {"web": web(http={"path": "/"})})
     code = (
         "import sys\n"
-        "from ecsforge.importers.copilot import run\n"
-        f"assert run({str(ws)!r}, 'us-east-1', [], None, {str(tmp_path / 'out')!r}) == 0\n"
+        "from ecsforge.cli import main\n"
+        f"assert main(['import', 'copilot', {str(ws)!r}, '--region', 'us-east-1', '--out', {str(tmp_path / 'out')!r}]) == 0\n"
         "assert not [m for m in sys.modules if m.startswith(('aws_cdk', 'boto'))], 'imported'\n"
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
+
+
+def test_a_stage_with_deployments_deploys_only_the_workloads_it_lists(tmp_path: Path) -> None:
+    stages = [{"name": "test", "deployments": {"web": None, "api": {"depends_on": ["web"]}}}, {"name": "prod",
+              "deployments": {"api": None}}]  # fmt: skip
+    pipelines = {
+        "p": {
+            "name": "p",
+            "source": {"provider": "GitHub", "properties": {"repository": "https://github.com/acme/demo"}},
+            "build": {"buildspec": "copilot/pipelines/p/buildspec.yml"},
+            "stages": stages,
+        }
+    }
+    built = {"image": {"build": "Dockerfile", "port": 80}, "http": {"path": "/"}}
+    api = {"name": "api", "type": "Backend Service", "image": {"build": "api/Dockerfile", "port": 80}}
+    full, lines = imported(
+        tmp_path,
+        {"web": web(**built), "api": api},
+        environments={"test": {}, "prod": {}},
+        pipelines=pipelines,
+        connection_arn="arn:x",
+    )
+    pipelines_out = full["test"]["pipelines"]
+    assert set(pipelines_out) == {"p-web", "p-api"}
+    assert "promote" not in pipelines_out["p-web"]  # prod deploys only api
+    assert pipelines_out["p-api"]["promote"] == [{"manifest": "prod.yml", "services": ["api"]}]
+    assert "buildspec" not in pipelines_out["p-api"]["build"]
+    text = "\n".join(lines)
+    assert "build.buildspec: not imported; Copilot's buildspec runs `copilot svc package`" in text
+    assert "stages[0].deployments.api.depends_on: approximate; ecsforge deploys a stage's services in parallel" in text
+    assert full["prod"]["account"] == "${ACCOUNT_PROD}" and full["test"]["account"] == "${ACCOUNT_TEST}"

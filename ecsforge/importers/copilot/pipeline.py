@@ -10,6 +10,7 @@ from . import convert
 from .context import Env
 from .node import Node
 
+ONLY = "_only"  # a stage's `deployments`, kept until the ecsforge entries are written
 _REPO = re.compile(r"^(?:https?://[^/]+/|git@[^:]+:)?([^/\s]+)/([^/\s]+?)(?:\.git)?/?$")
 
 
@@ -31,9 +32,13 @@ def pipeline(node: Node, name: str, envs: dict[str, Env], connection_arn: str | 
         return None
     source = _source(node, envs[stages[0][0]], connection_arn)
     build_node = node.child("build")
-    buildspec = None
     if build_node is not None:
-        buildspec = build_node.text("buildspec")
+        if build_node.has("buildspec"):
+            build_node.skip(
+                "buildspec",
+                "Copilot's buildspec runs `copilot svc package`; ecsforge generates its own build (tag with the "
+                "commit id, push, imagedefinitions.json); port custom steps into `build.buildspec` that does the same",
+            )
         if build_node.has("image"):
             build_node.skip("image", "ecsforge builds on CodeBuild's standard image; use `build.compute` for its size")
         if build_node.has("additional_policy"):
@@ -41,7 +46,7 @@ def pipeline(node: Node, name: str, envs: dict[str, Env], connection_arn: str | 
     home, first = stages[0]
     env = envs[home]
     services = env.doc.get("services", {})
-    built = [w for w in env.builds if w in services]
+    built = [w for w in env.builds if w in services and _deploys(first, w)]
     for workload in env.builds:
         if workload not in services:
             node.doc.note(
@@ -57,20 +62,23 @@ def pipeline(node: Node, name: str, envs: dict[str, Env], connection_arn: str | 
         info = env.builds[workload]
         key = convert.name(name) if len(built) == 1 else convert.name(f"{name}-{workload}")
         build: dict[str, Any] = {"registry": info.registry, "dockerfile": info.dockerfile, "context": info.context}
-        if buildspec is not None:
-            build["buildspec"] = buildspec
         entry: dict[str, Any] = {"source": source, "build": build}
-        entry.update(first)
+        entry.update({k: v for k, v in first.items() if k != ONLY})
         entry["deploy"] = {"services": [workload]}
         promote = [
-            {"manifest": f"{stage}.yml", **extra, "services": [workload]}
+            {"manifest": f"{stage}.yml", **{k: v for k, v in extra.items() if k != ONLY}, "services": [workload]}
             for stage, extra in stages[1:]
-            if workload in envs[stage].doc.get("services", {})
+            if workload in envs[stage].doc.get("services", {}) and _deploys(extra, workload)
         ]
         if promote:
             entry["promote"] = promote
         out[key] = entry
     return Placed(home, out)
+
+
+def _deploys(stage: dict[str, Any], workload: str) -> bool:
+    """A stage with `deployments` deploys only the workloads it lists."""
+    return ONLY not in stage or workload in stage[ONLY]
 
 
 def _source(node: Node, env: Env, connection_arn: str | None) -> dict[str, Any] | None:
@@ -134,7 +142,9 @@ def _stages(node: Node, envs: dict[str, Env]) -> list[tuple[str, dict[str, Any]]
                     "test_commands",
                     "ecsforge runs tests once, before the first environment; move them there or into the image",
                 )
-        _deployments(stage)
+        listed = _deployments(stage)
+        if listed is not None:
+            extra[ONLY] = listed
         for key in ("pre_deployments", "post_deployments"):
             if stage.has(key):
                 stage.skip(key, "ecsforge has no pre/post-deployment actions; run them inside a scheduled task")
@@ -142,9 +152,16 @@ def _stages(node: Node, envs: dict[str, Env]) -> list[tuple[str, dict[str, Any]]
     return out
 
 
-def _deployments(stage: Node) -> None:
+def _deployments(stage: Node) -> set[str] | None:
+    """The workloads a stage's `deployments` lists (None: every workload)."""
     block = stage.child("deployments")
-    for _, deployment in block.items() if block is not None else ():
+    if block is None or not isinstance(block.value, dict):
+        return None
+    listed = {convert.name(str(key)) for key in block.value}
+    for key in block.value:
+        if block.value[key] is None:
+            block.doc.used.add((*block.path, key))
+    for _, deployment in block.items():
         if not isinstance(deployment.value, dict):
             deployment.use()
             continue
@@ -153,3 +170,4 @@ def _deployments(stage: Node) -> None:
                 deployment.skip(key, "ecsforge deploys only its own services; deploy other stacks separately")
         if deployment.has("depends_on"):
             deployment.approx("depends_on", "ecsforge deploys a stage's services in parallel")
+    return listed
