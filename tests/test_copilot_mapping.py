@@ -291,7 +291,8 @@ def test_the_importer_never_imports_aws_cdk(tmp_path: Path) -> None:
     code = (
         "import sys\n"
         "from ecsforge.cli import main\n"
-        f"assert main(['import', 'copilot', {str(ws)!r}, '--region', 'us-east-1', '--out', {str(tmp_path / 'out')!r}]) == 0\n"
+        f"args = ['import', 'copilot', {str(ws)!r}, '--region', 'us-east-1', '--out', {str(tmp_path / 'out')!r}]\n"
+        "assert main(args) == 0\n"
         "assert not [m for m in sys.modules if m.startswith(('aws_cdk', 'boto'))], 'imported'\n"
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
