@@ -64,6 +64,10 @@ EXPECTED_REPORT = [
     "copilot/environments/prod/manifest.yml:1:1: network: approximate; zones us-east-1a, us-east-1b chosen for "
     "prod (synth never looks them up); check that your account has them (and, with network.import, that its "
     "subnets are in them, in this order)",
+    "copilot/environments/prod/manifest.yml:6:5: network.vpc.id: approximate; Copilot's namespace prod.shop.local "
+    "is in this VPC, so ecsforge's is prod.shop.ecsforge.local: services find each other as "
+    "<service>.prod.shop.ecsforge.local; set cluster.namespace back to prod.shop.local after deleting Copilot's "
+    "environment",
     "copilot/environments/test/manifest.yml:8:5: network.vpc.subnets: approximate; ecsforge divides network.cidr "
     "into subnets itself; the subnet CIDRs were not kept",
     "copilot/frontend/manifest.yml:7:3: http.alias: approximate; Copilot issued the certificate for its "
@@ -139,6 +143,7 @@ def test_each_environment_gets_its_own_settings(imported: tuple[Path, list[str]]
     assert prod["load_balancer"]["certificate_arn"].startswith("arn:aws:acm:us-east-1:222222222222:")
     assert prod["load_balancer"]["allowed_cidrs"] == ["203.0.113.0/24"]
     assert (test["cluster"]["container_insights"], prod["cluster"]["container_insights"]) == ("disabled", "enabled")
+    assert "namespace" not in test["cluster"] and prod["cluster"]["namespace"] == "prod.shop.ecsforge.local"
     # environments.prod overrides and ${COPILOT_ENVIRONMENT_NAME} land in each environment
     web_test, web_prod = test["services"]["frontend"], prod["services"]["frontend"]
     assert web_test["scaling"]["min"] == 2 and web_prod["scaling"]["min"] == 3

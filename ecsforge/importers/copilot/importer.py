@@ -151,6 +151,7 @@ def import_workspace(workspace: Path, options: Options) -> Result:
             workload(Node(merged, (), merged.data), env, _workload_name(doc, folder))
             docs.append(merged)
         _load_balancer(env, ws)
+        _namespace(env, ws)
         envs[name] = env
     for doc in ws.workloads.values():
         _unknown_overrides(doc, names)
@@ -232,6 +233,23 @@ def _accounts_for_promotion(envs: dict[str, Env], home: str, pipelines: dict[str
             env.doc["account"] = layout.Quoted(
                 env.report.variable(variable, f"the AWS account id of {name} (or pass --account {name}=ID)")
             )
+
+
+def _namespace(env: Env, ws: Workspace) -> None:
+    """Copilot's environment owns the private DNS namespace <env>.<app>.local in its VPC; in a VPC
+    both use, ecsforge's namespace needs another name while both run."""
+    if "import" not in env.doc.get("network", {}) or not env.doc.get("services"):
+        return
+    copilot = f"{env.copilot_name}.{env.app}.local"
+    ours = f"{env.name}.{env.app}.ecsforge.local"
+    env.section("cluster")["namespace"] = ours
+    file = ws.environments[env.copilot_name].file
+    line, column = ws.environments[env.copilot_name].positions.of_key(("network", "vpc", "id"))
+    env.report.add(
+        Note(file, line, column, "network.vpc.id", APPROXIMATE,
+             f"Copilot's namespace {copilot} is in this VPC, so ecsforge's is {ours}: services find each other as "
+             f"<service>.{ours}; set cluster.namespace back to {copilot} after deleting Copilot's environment")
+    )  # fmt: skip
 
 
 def _zones(env: Env, ws: Workspace) -> None:
