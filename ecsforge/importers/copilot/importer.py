@@ -132,32 +132,16 @@ def import_workspace(workspace: Path, options: Options) -> Result:
     if app != ws.app:
         report.add(Note("copilot/.workspace", 1, 1, "application", APPROXIMATE, f"named {app!r} in ecsforge"))
     topic_keys = _topic_keys(ws)
-    envs: dict[str, Env] = {}
     docs: list[Doc] = []
+    envs: dict[str, Env] = {}
     for name in names:
-        env = Env(app, name, convert.name(name, 12), options.region, report, topic_keys=dict(topic_keys))
-        env.doc.update({"version": 1, "app": app, "environment": env.name})
-        if name in options.accounts:
-            env.doc["account"] = options.accounts[name]
-        env.doc["region"] = options.region
-        env_doc = ws.environments.get(name)
-        if env_doc is not None:
-            env_doc = Doc(env_doc.file, env_doc.data, env_doc.positions, report)
-            env.certificates = certificates(Node(env_doc, (), env_doc.data))
-            environment(Node(env_doc, (), env_doc.data), env)
-            docs.append(env_doc)
-        for folder, doc in ws.workloads.items():
-            merged = for_environment(doc, name)
-            workload(Node(merged, (), merged.data), env, _workload_name(doc, folder))
-            docs.append(merged)
-        _load_balancer(env, ws)
-        _namespace(env, ws)
-        envs[name] = env
+        env = Env(app, name, convert.name(name, 12), options.region, report)
+        envs[name] = _environment(ws, env, options, topic_keys, docs)
     for doc in ws.workloads.values():
         _unknown_overrides(doc, names)
     for key, doc in ws.pipelines.items():
         placed = pipeline(
-            Node(doc, (), doc.data), convert.name(doc.data.get("name") or key), envs, options.connection_arn
+            Node(doc, (), doc.data), convert.name(str(doc.data.get("name") or key)), envs, options.connection_arn
         )
         docs.append(doc)
         if placed is not None:
@@ -168,21 +152,42 @@ def import_workspace(workspace: Path, options: Options) -> Result:
     for doc in docs:
         doc.leftovers()
     for addon in ws.addons:
-        report.add(
-            Note(
-                addon,
-                1,
-                1,
-                "addons",
-                NOT_IMPORTED,
-                "CloudFormation addons are outside ecsforge; keep deploying this template as its own stack, or "
-                "use topics/queues/buckets/volumes and `access`",
-            )
-        )
+        report.add(Note(addon, 1, 1, "addons", NOT_IMPORTED, _ADDONS))
     full = {name: _clean(layout.ordered(env.doc)) for name, env in envs.items()}
     order = _env_order(names, ws)
     base, overlays = layout.split(full, order[0])
     return Result(report, base, overlays, full)
+
+
+_ADDONS = (
+    "CloudFormation addons are outside ecsforge; keep deploying this template as its own stack, or use "
+    "topics/queues/buckets/volumes and `access`"
+)
+
+
+def _environment(
+    ws: Workspace, env: Env, options: Options, topic_keys: dict[tuple[str, str], str], docs: list[Doc]
+) -> Env:
+    """One Copilot environment: its environment manifest and every workload as deployed there."""
+    name = env.copilot_name
+    env.topic_keys = dict(topic_keys)
+    env.doc.update({"version": 1, "app": env.app, "environment": env.name})
+    if name in options.accounts:
+        env.doc["account"] = options.accounts[name]
+    env.doc["region"] = options.region
+    written = ws.environments.get(name)
+    if written is not None:
+        env_doc = Doc(written.file, written.data, written.positions, env.report)
+        env.certificates = certificates(Node(env_doc, (), env_doc.data))
+        environment(Node(env_doc, (), env_doc.data), env)
+        docs.append(env_doc)
+    for folder, doc in ws.workloads.items():
+        merged = for_environment(doc, name)
+        workload(Node(merged, (), merged.data), env, _workload_name(doc, folder))
+        docs.append(merged)
+    _load_balancer(env, ws)
+    _namespace(env, ws)
+    return env
 
 
 def _clean(doc: dict[str, Any]) -> dict[str, Any]:

@@ -158,8 +158,10 @@ class Node:
         self.doc.note(path, NOT_IMPORTED, why)
 
     def approx(self, key: str | None, why: str) -> None:
+        """Noted as approximate; a key is mapped by that, a whole block (key None) keeps its fields tracked."""
         path = self.path if key is None else (*self.path, key)
-        self.doc.used.add(path)
+        if key is not None:
+            self.doc.used.add(path)
         self.doc.note(path, APPROXIMATE, why)
 
     def skip_all(self, reasons: dict[str, str]) -> None:

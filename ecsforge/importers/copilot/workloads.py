@@ -102,21 +102,8 @@ def _count(node: Node, service: dict[str, Any], consumes: bool) -> None:
             if count.has(key):
                 count.skip(key, "Copilot scales only within `range`; add a range and import again")
         return
-    targets: dict[str, int] = {}
     cooldowns: list[tuple[float | None, float | None]] = []
-    for key, target in (("cpu_percentage", "cpu_percent"), ("memory_percentage", "memory_percent"),
-                        ("requests", "requests_per_target")):  # fmt: skip
-        value = _scaling_value(count, key, cooldowns)
-        if value is not None:
-            if target == "requests_per_target" and "http" not in service:
-                count.skip(key, "request-count scaling needs the service's http; it has none")
-                continue
-            targets[target] = max(1, round(value))
-    if count.has("response_time"):
-        count.skip(
-            "response_time",
-            "ecsforge has no response-time target; scale on requests_per_target or cpu_percent instead",
-        )
+    targets = _targets(count, service, cooldowns)
     queue = count.child("queue_delay")
     if queue is not None:
         latency = queue.seconds("acceptable_latency")
@@ -132,19 +119,45 @@ def _count(node: Node, service: dict[str, Any], consumes: bool) -> None:
     if targets:
         scaling["target_tracking"] = targets
     _cooldown(count, cooldowns)
-    if cooldowns:
-        scale_in = [c[0] for c in cooldowns if c[0] is not None]
-        scale_out = [c[1] for c in cooldowns if c[1] is not None]
-        result = {}
-        if scale_in:
-            result["scale_in"] = round(max(scale_in))
-        if scale_out:
-            result["scale_out"] = round(min(scale_out))
-        if len(cooldowns) > 1:
-            count.approx(None, "ecsforge has one cooldown per service; used the longest scale-in, shortest scale-out")
-        if result:
-            scaling["cooldown_seconds"] = result
+    cooldown = _one_cooldown(count, cooldowns)
+    if cooldown:
+        scaling["cooldown_seconds"] = cooldown
     service["scaling"] = scaling
+
+
+Cooldowns = list[tuple[float | None, float | None]]  # (scale in, scale out) seconds, as written per metric
+
+
+def _targets(count: Node, service: dict[str, Any], cooldowns: Cooldowns) -> dict[str, int]:
+    targets: dict[str, int] = {}
+    for key, target in (("cpu_percentage", "cpu_percent"), ("memory_percentage", "memory_percent"),
+                        ("requests", "requests_per_target")):  # fmt: skip
+        value = _scaling_value(count, key, cooldowns)
+        if value is not None:
+            if target == "requests_per_target" and "http" not in service:
+                count.skip(key, "request-count scaling needs the service's http; it has none")
+                continue
+            targets[target] = max(1, round(value))
+    if count.has("response_time"):
+        count.skip(
+            "response_time",
+            "ecsforge has no response-time target; scale on requests_per_target or cpu_percent instead",
+        )
+    return targets
+
+
+def _one_cooldown(count: Node, cooldowns: Cooldowns) -> dict[str, int]:
+    """ecsforge has one cooldown per service; Copilot one per metric."""
+    scale_in = [c[0] for c in cooldowns if c[0] is not None]
+    scale_out = [c[1] for c in cooldowns if c[1] is not None]
+    result = {}
+    if scale_in:
+        result["scale_in"] = round(max(scale_in))
+    if scale_out:
+        result["scale_out"] = round(min(scale_out))
+    if len(cooldowns) > 1:
+        count.approx(None, "ecsforge has one cooldown per service; used the longest scale-in, shortest scale-out")
+    return result
 
 
 def _range(count: Node, service: dict[str, Any]) -> dict[str, Any] | None:
