@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -328,3 +330,28 @@ def test_a_stage_with_deployments_deploys_only_the_workloads_it_lists(tmp_path: 
     assert "build.buildspec: not imported; Copilot's buildspec runs `copilot svc package`" in text
     assert "stages[0].deployments.api.depends_on: approximate; ecsforge deploys a stage's services in parallel" in text
     assert full["prod"]["account"] == "${ACCOUNT_PROD}" and full["test"]["account"] == "${ACCOUNT_TEST}"
+
+
+_ODD_VALUES: list[Any] = [None, True, 0, -1, 3.5, "", "x", "1-2", "30s", [], [1, "a"], {}, {"a": 1}, {"name": 3}]
+
+
+def _mutated(value: Any, rng: random.Random) -> Any:
+    if isinstance(value, dict):
+        out = {k: rng.choice(_ODD_VALUES) if rng.random() < 0.12 else _mutated(v, rng) for k, v in value.items()}
+        if rng.random() < 0.1:
+            out["unheard_of"] = rng.choice(_ODD_VALUES)
+        return out
+    if isinstance(value, list):
+        return [_mutated(v, rng) for v in value if rng.random() > 0.1]
+    return rng.choice(_ODD_VALUES) if rng.random() < 0.15 else value
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_mutated_fixture_workspaces_never_raise(tmp_path: Path, seed: int, capsys: pytest.CaptureFixture[str]) -> None:
+    rng = random.Random(seed)
+    ws = tmp_path / "shop"
+    shutil.copytree(ROOT / "tests" / "copilot" / "shop", ws)
+    for path in sorted(ws.rglob("manifest.yml")):
+        path.write_text(yaml.safe_dump(_mutated(yaml.safe_load(path.read_text()), rng)))
+    assert run(str(ws), "us-east-1", ["prod=222222222222"], None, str(tmp_path / "out")) == 0
+    assert "Wrote:" in capsys.readouterr().out

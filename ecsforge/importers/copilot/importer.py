@@ -70,9 +70,7 @@ def environment_names(ws: Workspace, options: Options) -> list[str]:
     so pipeline stages, --account and `environments:` overrides name them too."""
     names = list(ws.environments)
     for doc in ws.pipelines.values():
-        for stage in doc.data.get("stages") or []:
-            if isinstance(stage, dict) and isinstance(stage.get("name"), str) and stage["name"] not in names:
-                names.append(stage["name"])
+        names.extend(stage for stage in _stage_names(doc) if stage not in names)
     for name in options.accounts:
         if name not in names:
             names.append(name)
@@ -82,6 +80,12 @@ def environment_names(ws: Workspace, options: Options) -> list[str]:
             if isinstance(name, str) and name not in names:
                 names.append(name)
     return names
+
+
+def _stage_names(doc: Doc) -> list[str]:
+    stages = doc.data.get("stages")
+    items = stages if isinstance(stages, list) else []
+    return [s["name"] for s in items if isinstance(s, dict) and isinstance(s.get("name"), str)]
 
 
 def _topic_keys(ws: Workspace) -> dict[tuple[str, str], str]:
@@ -111,9 +115,7 @@ def _workload_name(doc: Doc, folder: str) -> str:
 def _env_order(names: list[str], ws: Workspace) -> list[str]:
     staged: list[str] = []
     for doc in ws.pipelines.values():
-        for stage in doc.data.get("stages") or []:
-            if isinstance(stage, dict) and stage.get("name") in names and stage["name"] not in staged:
-                staged.append(stage["name"])
+        staged.extend(stage for stage in _stage_names(doc) if stage in names and stage not in staged)
     return staged + [n for n in names if n not in staged]
 
 
