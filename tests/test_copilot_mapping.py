@@ -355,3 +355,17 @@ def test_mutated_fixture_workspaces_never_raise(tmp_path: Path, seed: int, capsy
         path.write_text(yaml.safe_dump(_mutated(yaml.safe_load(path.read_text()), rng)))
     assert run(str(ws), "us-east-1", ["prod=222222222222"], None, str(tmp_path / "out")) == 0
     assert "Wrote:" in capsys.readouterr().out
+
+
+def test_an_environment_named_base_keeps_its_file_and_the_base_takes_another_name(tmp_path: Path) -> None:
+    ws = workspace(tmp_path, {"web": web(http={"path": "/"})}, environments={"base": {}, "prod": {}})
+    assert run(str(ws), "us-east-1", [], None, str(tmp_path / "out")) == 0
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.yml")) == ["base.yml", "prod.yml", "shared.yml"]
+    assert yaml.safe_load((tmp_path / "out" / "base.yml").read_text())["extends"] == "shared.yml"
+
+
+def test_service_connect_needs_a_port(tmp_path: Path) -> None:
+    worker = {"name": "w", "type": "Backend Service", "image": {"location": "a:1"}, "network": {"connect": True}}
+    full, lines = imported(tmp_path, {"w": worker})
+    assert "connect" not in full["test"]["services"]["w"]
+    assert any("network.connect: not imported; Service Connect needs a container port" in line for line in lines)

@@ -297,7 +297,7 @@ def _unknown_overrides(doc: Doc, names: list[str]) -> None:
 def write(result: Result, out_dir: Path) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    base_path = out_dir / f"{layout.BASE_NAME}.yml"
+    base_path = out_dir / f"{result.base['environment']}.yml"
     base_path.write_text(
         layout.render(
             result.base,

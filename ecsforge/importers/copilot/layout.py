@@ -54,15 +54,21 @@ def merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def base_name(environments: list[str]) -> str:
+    """`base`, unless a Copilot environment already has that name (its file would be base.yml)."""
+    return next(n for n in (BASE_NAME, "shared", "common", "defaults") if n not in environments)
+
+
 def split(docs: dict[str, dict[str, Any]], first: str) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     """(base, {environment file stem: overlay}). The base is the first environment without what
     is one environment's own, so that it validates by itself."""
+    name = base_name(list(docs))
     base = {k: copy.deepcopy(v) for k, v in docs[first].items() if k not in _PER_ENVIRONMENT}
-    base["environment"] = BASE_NAME
+    base["environment"] = name
     overlays = {}
     for stem, doc in docs.items():
         shared = {k: v for k, v in doc.items() if k not in _PER_ENVIRONMENT}
-        overlay = {"extends": f"{BASE_NAME}.yml", "environment": doc["environment"]}
+        overlay = {"extends": f"{name}.yml", "environment": doc["environment"]}
         if "account" in doc:
             overlay["account"] = doc["account"]
         overlay.update(diff(shared, {k: v for k, v in base.items() if k != "environment"}))

@@ -277,7 +277,9 @@ def _network(node: Node, env: Env, spec: dict[str, Any]) -> None:
     connect = network.peek("connect")
     if connect is True:
         network.raw("connect")
-    if connect is True or isinstance(connect, dict):
+    if (connect is True or isinstance(connect, dict)) and not any("port" in c for c in spec["containers"].values()):
+        network.skip("connect", "Service Connect needs a container port; give the main container `port`")
+    elif connect is True or isinstance(connect, dict):
         spec["connect"] = True
         env.section("cluster")["service_connect"] = True
         if isinstance(connect, dict):
