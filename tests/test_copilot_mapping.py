@@ -369,3 +369,19 @@ def test_service_connect_needs_a_port(tmp_path: Path) -> None:
     full, lines = imported(tmp_path, {"w": worker})
     assert "connect" not in full["test"]["services"]["w"]
     assert any("network.connect: not imported; Service Connect needs a container port" in line for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", "copilot/web/manifest.yml:1:1: the file is empty"),
+        ("- a\n- b\n", "copilot/web/manifest.yml:1:1: expected a mapping of fields"),
+        ("name: web\nname: web\n", "copilot/web/manifest.yml:2:1: duplicate key 'name' (first at line 1)"),
+    ],
+)
+def test_manifests_that_are_not_copilot_manifests_exit_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, expected: str
+) -> None:
+    ws = workspace(tmp_path, {"web": text})
+    assert run(str(ws), "us-east-1", [], None, str(tmp_path / "out")) == 1
+    assert capsys.readouterr().err.startswith(expected)

@@ -61,16 +61,16 @@ def read_yaml(root: Path, path: Path, report: Report, errors: list[str]) -> Doc 
         assert problem is not None
         errors.append(f"{label}:{problem.line}:{problem.column}: {problem.message}")
         return None
+    if not text.strip():
+        errors.append(f"{label}:1:1: the file is empty; a Copilot manifest is a mapping with `name` and `type`")
+        return None
     document, problems = load_text(text, _Verbatim())
+    if document.data is not None and not isinstance(document.data, dict):
+        errors.append(f"{label}:1:1: expected a mapping of fields (name:, type:, ...); fix the file")
+        return None
     hard = [p for p in problems if "variable reference" not in p.message]
     if document.data is None or hard:
-        for p in hard or problems:
-            errors.append(f"{label}:{p.line}:{p.column}: {p.message}")
-        if not problems:
-            errors.append(f"{label}:1:1: the file is empty; a Copilot manifest is a mapping with `name` and `type`")
-        return None
-    if not isinstance(document.data, dict):
-        errors.append(f"{label}:1:1: expected a mapping of fields (name:, type:, ...); fix the file")
+        errors.extend(f"{label}:{p.line}:{p.column}: {p.message}" for p in hard or problems)
         return None
     return Doc(label, document.data, document.positions, report)
 
