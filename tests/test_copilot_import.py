@@ -70,6 +70,9 @@ EXPECTED_REPORT = [
     "environment",
     "copilot/environments/test/manifest.yml:8:5: network.vpc.subnets: approximate; ecsforge divides network.cidr "
     "into subnets itself; the subnet CIDRs were not kept",
+    "copilot/environments/test/manifest.yml:21:3: observability.container_insights: approximate; kept on "
+    "(enabled): orders-worker scale on queue backlog per task, which counts running tasks through Container "
+    "Insights",
     "copilot/frontend/manifest.yml:7:3: http.alias: approximate; Copilot issued the certificate for its "
     "application domain; ecsforge serves the host over HTTP until the environment has "
     "load_balancer.certificate_arn or load_balancer.domain",
@@ -81,6 +84,8 @@ EXPECTED_REPORT = [
     "QUEUE_ORDERS_WORKER_URL (Copilot's COPILOT_QUEUE_URI is not set); update the code that reads it",
     "copilot/orders-worker/manifest.yml:24:3: count.range: approximate; spot_from: 3 -> the first 2 tasks on "
     "Fargate, every further task on Spot (a capacity provider strategy, applied by ECS when it places tasks)",
+    "copilot/orders-worker/manifest.yml:28:3: count.queue_delay: approximate; essential containers get "
+    "stop_timeout_seconds: 60, so a scale-in lets a message in flight finish",
     "copilot/orders-worker/manifest.yml:33:3: secrets.STRIPE_KEY: approximate; the secret's ARN became its name "
     "'shop/stripe' (same account and region as the service)",
     "copilot/pipelines/release/manifest.yml:14:1: stages: approximate; 'nightly-report' is not a service; its "
@@ -142,7 +147,8 @@ def test_each_environment_gets_its_own_settings(imported: tuple[Path, list[str]]
     assert "cidr" not in prod["network"]  # null in the overlay: the imported VPC has its own
     assert prod["load_balancer"]["certificate_arn"].startswith("arn:aws:acm:us-east-1:222222222222:")
     assert prod["load_balancer"]["allowed_cidrs"] == ["203.0.113.0/24"]
-    assert (test["cluster"]["container_insights"], prod["cluster"]["container_insights"]) == ("disabled", "enabled")
+    # false in test's manifest, but the worker's backlog scaling counts tasks through Container Insights
+    assert (test["cluster"]["container_insights"], prod["cluster"]["container_insights"]) == ("enabled", "enabled")
     assert "namespace" not in test["cluster"] and prod["cluster"]["namespace"] == "prod.shop.ecsforge.local"
     # environments.prod overrides and ${COPILOT_ENVIRONMENT_NAME} land in each environment
     web_test, web_prod = test["services"]["frontend"], prod["services"]["frontend"]
@@ -183,6 +189,7 @@ def test_workloads_map_to_services_tasks_topics_and_queues(imported: tuple[Path,
     worker = test["services"]["orders-worker"]
     assert worker["access"] == {"queues": {"orders-worker": "consume"}}
     assert worker["scaling"] == {"min": 1, "max": 10, "queue_backlog_per_task": 2400}  # 10m / 250ms
+    assert worker["containers"]["orders-worker"]["stop_timeout_seconds"] == 60  # the queue's visibility timeout
     api = test["services"]["api"]
     assert api["discovery"] is True and api["connect"] is True and test["cluster"]["service_connect"] is True
     assert api["containers"]["api"]["mounts"] == [{"volume": "uploads", "path": "/var/www/uploads", "read_only": False}]

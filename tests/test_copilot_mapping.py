@@ -108,9 +108,10 @@ def test_a_worker_gets_a_queue_per_topic_and_scales_on_its_backlog(tmp_path: Pat
         },
     }
     assert env["services"]["sink"]["access"] == {"queues": {"sink-audit": "consume", "sink": "consume"}}
-    assert env["services"]["sink"]["scaling"] == {"min": 0, "max": 5, "queue_backlog_per_task": 30}
+    assert env["services"]["sink"]["scaling"] == {"min": 0, "max": 5}  # two queues: no single backlog
     assert env["services"]["web"]["access"] == {"topics": {"events": "publish", "audit": "publish"}}
     text = "\n".join(lines)
+    assert "count.queue_delay: not imported; ecsforge scales on the backlog of the one queue a service consumes" in text
     assert "subscribe.queue.delay: not imported" in text
     assert "subscribe.topics[2]: not imported; no workload 'nobody' of this workspace publishes 'missing'" in text
     assert "subscribe.queue.retention: approximate; SQS retention in whole days for ecsforge: 2" in text
@@ -385,3 +386,10 @@ def test_manifests_that_are_not_copilot_manifests_exit_1(
     ws = workspace(tmp_path, {"web": text})
     assert run(str(ws), "us-east-1", [], None, str(tmp_path / "out")) == 1
     assert capsys.readouterr().err.startswith(expected)
+
+
+def test_container_insights_follow_the_environment_manifest(tmp_path: Path) -> None:
+    environments = {"test": {"observability": {"container_insights": False}}, "prod": {}}
+    full, _ = imported(tmp_path, {"web": web(http={"path": "/"})}, environments=environments)
+    assert full["test"]["cluster"] == {"container_insights": "disabled"}
+    assert "cluster" not in full["prod"]  # ecsforge's default (enhanced)

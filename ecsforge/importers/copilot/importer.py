@@ -189,7 +189,24 @@ def _environment(
         docs.append(merged)
     _load_balancer(env, ws)
     _namespace(env, ws)
+    _insights_for_backlog(env, ws)
     return env
+
+
+def _insights_for_backlog(env: Env, ws: Workspace) -> None:
+    """Backlog per task divides by the running task count, which comes from Container Insights."""
+    cluster = env.doc.get("cluster", {})
+    scaled = [n for n, s in env.doc.get("services", {}).items() if "queue_backlog_per_task" in s.get("scaling", {})]
+    if not scaled or cluster.get("container_insights") != "disabled":
+        return
+    cluster["container_insights"] = "enabled"
+    doc = ws.environments[env.copilot_name]
+    line, column = doc.positions.of_key(("observability", "container_insights"))
+    env.report.add(
+        Note(doc.file, line, column, "observability.container_insights", APPROXIMATE,
+             f"kept on (enabled): {', '.join(scaled)} scale on queue backlog per task, which counts running "
+             "tasks through Container Insights")
+    )  # fmt: skip
 
 
 def _clean(doc: dict[str, Any]) -> dict[str, Any]:

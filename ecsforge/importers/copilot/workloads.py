@@ -58,7 +58,10 @@ def _service(node: Node, env: Env, name: str, kind: str) -> None:
         http(node, env, name, service, spec, public=False)
     else:
         subscribe(node, env, name, spec)
-    _count(node, service, "queues" in spec.get("access", {}))
+    consumed = [q for q, how in spec.get("access", {}).get("queues", {}).items() if how == "consume"]
+    _count(node, service, consumed)
+    if "queue_backlog_per_task" in service.get("scaling", {}):
+        _finish_in_flight_messages(node, env, spec, consumed[0])
     _deployment(node, service)
     service.update(spec)
     if "containers" in service:
@@ -80,7 +83,23 @@ def _exec(node: Node) -> bool:
     return bool(raw)
 
 
-def _count(node: Node, service: dict[str, Any], consumes: bool) -> None:
+def _finish_in_flight_messages(node: Node, env: Env, spec: dict[str, Any], queue: str) -> None:
+    """Scale-in stops a task after its stop timeout; a message received just before needs up to
+    the queue's visibility timeout (Fargate waits at most 120 s)."""
+    needed = min(env.doc["queues"][queue].get("visibility_timeout_seconds", 30), 120)
+    if needed <= 30:
+        return
+    for container in spec["containers"].values():
+        if container.get("essential", True):
+            container["stop_timeout_seconds"] = needed
+    node.doc.note(
+        (*node.path, "count", "queue_delay"),
+        "approximate",
+        f"essential containers get stop_timeout_seconds: {needed}, so a scale-in lets a message in flight finish",
+    )
+
+
+def _count(node: Node, service: dict[str, Any], consumed: list[str]) -> None:
     raw = node.peek("count")
     if raw is None:
         return
@@ -108,8 +127,12 @@ def _count(node: Node, service: dict[str, Any], consumes: bool) -> None:
     if queue is not None:
         latency = queue.seconds("acceptable_latency")
         processing = queue.seconds("msg_processing_time")
-        if not consumes:
-            queue.skip(None, "the service consumes no queue (it has no `subscribe`); nothing to scale on")
+        if len(consumed) != 1:
+            queue.skip(
+                None,
+                f"ecsforge scales on the backlog of the one queue a service consumes; this one consumes "
+                f"{len(consumed)}; scale on cpu_percentage instead",
+            )
         elif latency and processing:
             # Copilot's own formula: acceptable backlog per task = latency / processing time.
             scaling["queue_backlog_per_task"] = max(1, math.floor(latency / processing))
