@@ -61,6 +61,9 @@ EXPECTED_REPORT = [
     "standard image; use `build.compute` for its size",
     "",
     "Mapped approximately:",
+    "copilot/api/manifest.yml:29:3: network.connect: approximate; reachable through Service Connect as "
+    "http://api:<port>; ecsforge registers a service in one of Service Connect or Cloud Map DNS, so "
+    "api.<namespace> no longer resolves",
     "copilot/environments/prod/manifest.yml:1:1: network: approximate; zones us-east-1a, us-east-1b chosen for "
     "prod (synth never looks them up); check that your account has them (and, with network.import, that its "
     "subnets are in them, in this order)",
@@ -191,7 +194,8 @@ def test_workloads_map_to_services_tasks_topics_and_queues(imported: tuple[Path,
     assert worker["scaling"] == {"min": 1, "max": 10, "queue_backlog_per_task": 2400}  # 10m / 250ms
     assert worker["containers"]["orders-worker"]["stop_timeout_seconds"] == 60  # the queue's visibility timeout
     api = test["services"]["api"]
-    assert api["discovery"] is True and api["connect"] is True and test["cluster"]["service_connect"] is True
+    assert "discovery" not in api  # Service Connect instead (ecsforge takes one of the two)
+    assert api["connect"] is True and test["cluster"]["service_connect"] is True
     assert api["containers"]["api"]["mounts"] == [{"volume": "uploads", "path": "/var/www/uploads", "read_only": False}]
     assert test["volumes"] == {"uploads": {"file_system_id": "fs-0123456789abcdef0"}}
     assert test["services"]["echo"]["nlb"] == {"port": 7000, "public": True, "protocol": "tcp"}

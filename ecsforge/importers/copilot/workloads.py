@@ -63,6 +63,13 @@ def _service(node: Node, env: Env, name: str, kind: str) -> None:
     if "queue_backlog_per_task" in service.get("scaling", {}):
         _finish_in_flight_messages(node, env, spec, consumed[0])
     _deployment(node, service)
+    if spec.get("connect") and service.pop("discovery", None):
+        node.doc.note(
+            (*node.path, "network", "connect"),
+            "approximate",
+            f"reachable through Service Connect as http://{name}:<port>; ecsforge registers a service in one of "
+            f"Service Connect or Cloud Map DNS, so {name}.<namespace> no longer resolves",
+        )
     service.update(spec)
     if "containers" in service:
         service["containers"] = service.pop("containers")
