@@ -28,7 +28,8 @@ def workspace(
     root.mkdir(parents=True)
     (root / ".workspace").write_text("application: demo\n")
     files = {f"{name}/manifest.yml": data for name, data in workloads.items()}
-    files |= {f"environments/{name}/manifest.yml": data for name, data in (environments or {"test": {}}).items()}
+    envs = environments if environments is not None else {"test": {}}
+    files |= {f"environments/{name}/manifest.yml": data for name, data in envs.items()}
     files |= {f"pipelines/{name}/manifest.yml": data for name, data in (pipelines or {}).items()}
     for path, data in files.items():
         (root / path).parent.mkdir(parents=True, exist_ok=True)
@@ -216,7 +217,7 @@ def test_an_environment_override_is_reported_where_it_was_written(tmp_path: Path
         "  staging:\n"
         "    count: 2\n"
     )
-    full, lines = imported(tmp_path, {"web": manifest})
+    full, lines = imported(tmp_path, {"web": manifest}, environments={})
     assert set(full) == {"test", "staging"}  # older workspaces name environments in overrides only
     assert any(line.startswith("copilot/web/manifest.yml:10:5: environments.test.taskdef_overrides: not imported")
                for line in lines)  # fmt: skip
@@ -393,3 +394,10 @@ def test_container_insights_follow_the_environment_manifest(tmp_path: Path) -> N
     full, _ = imported(tmp_path, {"web": web(http={"path": "/"})}, environments=environments)
     assert full["test"]["cluster"] == {"container_insights": "disabled"}
     assert "cluster" not in full["prod"]  # ecsforge's default (enhanced)
+
+
+def test_an_override_for_an_environment_the_workspace_does_not_have_is_reported(tmp_path: Path) -> None:
+    manifest = web(http={"path": "/"}, environments={"gone": {"count": 3}})
+    full, lines = imported(tmp_path, {"web": manifest}, environments={"test": {}})
+    assert set(full) == {"test"}
+    assert any("environments.gone: not imported; no such environment in this workspace" in line for line in lines)

@@ -74,6 +74,8 @@ def environment_names(ws: Workspace, options: Options) -> list[str]:
     for name in options.accounts:
         if name not in names:
             names.append(name)
+    if ws.environments:
+        return names  # an override for any other environment is stale: reported, not imported
     for doc in ws.workloads.values():
         overrides = doc.data.get("environments")
         for name in overrides if isinstance(overrides, dict) else ():
@@ -308,7 +310,11 @@ def _unknown_overrides(doc: Doc, names: list[str]) -> None:
     for name in overrides:
         if name not in names:
             line, column = doc.positions.of_key(("environments", name))
-            doc.report.add(Note(doc.file, line, column, f"environments.{name}", NOT_IMPORTED, "no such environment"))
+            why = (
+                "no such environment in this workspace (no environment manifest or pipeline stage); "
+                f"pass --account {name}=ID to import it too"
+            )
+            doc.report.add(Note(doc.file, line, column, f"environments.{name}", NOT_IMPORTED, why))
 
 
 def write(result: Result, out_dir: Path) -> list[Path]:
