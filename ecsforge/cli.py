@@ -7,6 +7,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from .manifest import ManifestError, Problem, load_manifest
 from .manifest.base import ManifestJsonSchema
@@ -83,9 +84,22 @@ def schema() -> dict[str, object]:
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", **with_overlays(document)}
 
 
+def add_import_parser(commands: Any) -> None:
+    """`import copilot WORKSPACE ...`: manifests written from another tool's files (never calls AWS)."""
+    importer = commands.add_parser("import", help="write ecsforge manifests from another tool's files")
+    sources = importer.add_subparsers(dest="source", required=True)
+    copilot = sources.add_parser("copilot", help="an AWS Copilot workspace (the folder holding copilot/)")
+    copilot.add_argument("workspace", metavar="WORKSPACE")
+    copilot.add_argument("--region", required=True)
+    copilot.add_argument("--account", action="append", default=[], metavar="ENV=ACCOUNT")
+    copilot.add_argument("--connection-arn", metavar="ARN", help="the CodeConnections ARN for the pipeline source")
+    copilot.add_argument("--out", required=True, metavar="DIR")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ecsforge", description="ecsforge manifest tools")
     commands = parser.add_subparsers(dest="command", required=True)
+    add_import_parser(commands)
     check = commands.add_parser("validate", help="check manifests; exit 1 if any is invalid")
     check.add_argument("files", nargs="+", metavar="FILE")
     compare = commands.add_parser(
@@ -108,6 +122,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "validate":
         return validate(args.files)
+    if args.command == "import":
+        from .importers.copilot import run
+
+        return run(args.workspace, args.region, args.account, args.connection_arn, args.out)
     if args.command == "diff":
         return diff(args.old, args.new)
     if args.command == "diagram":

@@ -1,0 +1,277 @@
+"""`python -m ecsforge import copilot`: Copilot workspaces -> ecsforge manifests and a report.
+
+The fixture workspace tests/copilot/shop has every workload type, two environments (one with a
+new VPC, one importing a VPC with a certificate) and a two-stage pipeline.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import io
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from ecsforge.cli import main
+from ecsforge.importers.copilot.layout import merge
+from ecsforge.manifest import ManifestError, load_manifest
+
+from .helpers import ROOT, inprocess_synth
+
+FIXTURE = ROOT / "tests" / "copilot" / "shop"
+CONNECTION = "arn:aws:codeconnections:us-east-1:111111111111:connection/abc-123"
+
+
+def _run(*args: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["import", "copilot", *args])
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture(scope="module")
+def imported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
+    out = tmp_path_factory.mktemp("copilot") / "ecsforge"
+    code, stdout, stderr = _run(
+        str(FIXTURE), "--region", "us-east-1", "--account", "prod=222222222222", "--out", str(out)
+    )
+    assert code == 0, stderr
+    return out, stdout.splitlines()
+
+
+EXPECTED_REPORT = [
+    "copilot/api/addons/table.yml:1:1: addons: not imported; CloudFormation addons are outside ecsforge; keep "
+    "deploying this template as its own stack, or use topics/queues/buckets/volumes and `access`",
+    "copilot/docs-site/manifest.yml:2:1: type: not imported; Static Site: S3 + CloudFront sites are outside "
+    "ecsforge; keep the site where it is, or serve it from a container",
+    "copilot/environments/prod/manifest.yml:26:1: cdn: not imported; ecsforge has no CloudFront distribution; put "
+    "one in front of the load balancer yourself",
+    "copilot/frontend/manifest.yml:21:5: image.build.args: not imported; the generated ecsforge build runs a plain "
+    "`docker build`; pass it in your own `build.buildspec`, or bake it into the Dockerfile",
+    "copilot/frontend/manifest.yml:48:1: env_file: not imported; Copilot uploads this local file to S3 at deploy "
+    "time; upload it yourself and list its S3 object ARN in the container's `env_files`",
+    "copilot/nightly-report/manifest.yml:6:1: retries: not imported; ecsforge's scheduled tasks do not retry a "
+    "failed run; make the job idempotent and rerun it",
+    "copilot/nightly-report/manifest.yml:7:1: timeout: not imported; ecsforge's scheduled tasks have no time "
+    "limit; stop long runs inside the job",
+    "copilot/pipelines/release/manifest.yml:12:3: build.image: not imported; ecsforge builds on CodeBuild's "
+    "standard image; use `build.compute` for its size",
+    "",
+    "Mapped approximately:",
+    "copilot/api/manifest.yml:29:3: network.connect: approximate; reachable through Service Connect as "
+    "http://api:<port>; ecsforge registers a service in one of Service Connect or Cloud Map DNS, so "
+    "api.<namespace> no longer resolves",
+    "copilot/environments/prod/manifest.yml:1:1: network: approximate; zones us-east-1a, us-east-1b chosen for "
+    "prod (synth never looks them up); check that your account has them (and, with network.import, that its "
+    "subnets are in them, in this order)",
+    "copilot/environments/prod/manifest.yml:6:5: network.vpc.id: approximate; Copilot's namespace prod.shop.local "
+    "is in this VPC, so ecsforge's is prod.shop.ecsforge.local: services find each other as "
+    "<service>.prod.shop.ecsforge.local; set cluster.namespace back to prod.shop.local after deleting Copilot's "
+    "environment",
+    "copilot/environments/test/manifest.yml:8:5: network.vpc.subnets: approximate; ecsforge divides network.cidr "
+    "into subnets itself; the subnet CIDRs were not kept",
+    "copilot/environments/test/manifest.yml:21:3: observability.container_insights: approximate; kept on "
+    "(enabled): orders-worker scale on queue backlog per task, which counts running tasks through Container "
+    "Insights",
+    "copilot/frontend/manifest.yml:7:3: http.alias: approximate; Copilot issued the certificate for its "
+    "application domain; ecsforge serves the host over HTTP until the environment has "
+    "load_balancer.certificate_arn or load_balancer.domain",
+    "copilot/frontend/manifest.yml:15:3: http.stickiness: approximate; load-balancer cookie for one day "
+    "(Copilot's default duration)",
+    "copilot/frontend/manifest.yml:66:7: publish.topics[0].name: approximate; the topic's ARN is in "
+    "TOPIC_ORDERS_ARN (Copilot's COPILOT_SNS_TOPIC_ARNS is not set); update the code that reads it",
+    "copilot/orders-worker/manifest.yml:7:1: subscribe: approximate; the queue's URL is in "
+    "QUEUE_ORDERS_WORKER_URL (Copilot's COPILOT_QUEUE_URI is not set); update the code that reads it",
+    "copilot/orders-worker/manifest.yml:24:3: count.range: approximate; spot_from: 3 -> the first 2 tasks on "
+    "Fargate, every further task on Spot (a capacity provider strategy, applied by ECS when it places tasks)",
+    "copilot/orders-worker/manifest.yml:28:3: count.queue_delay: approximate; essential containers get "
+    "stop_timeout_seconds: 60, so a scale-in lets a message in flight finish",
+    "copilot/orders-worker/manifest.yml:33:3: secrets.STRIPE_KEY: approximate; the secret's ARN became its name "
+    "'shop/stripe' (same account and region as the service)",
+    "copilot/pipelines/release/manifest.yml:14:1: stages: approximate; 'nightly-report' is not a service; its "
+    "image is built by no ecsforge pipeline; push it and run `python -m ecsforge release` (its scheduled task "
+    "runs the released tag)",
+    "copilot/pipelines/release/manifest.yml:16:5: stages[0].test_commands: approximate; ecsforge's test stage "
+    "runs after the build, before the deployment",
+    "",
+    "Still missing, written as ${VAR} references (export them, or edit the files):",
+    "  ACCOUNT_TEST: the AWS account id of test (or pass --account test=ID)",
+    "  CODECONNECTIONS_ARN: the CodeConnections connection ARN of the connection named 'acme-github' (or pass "
+    "--connection-arn)",
+    "",
+    "Wrote:",
+]
+
+
+def test_the_report_names_every_field_not_imported_then_the_approximations(imported: tuple[Path, list[str]]) -> None:
+    out, lines = imported
+    assert lines[: len(EXPECTED_REPORT)] == EXPECTED_REPORT
+    assert lines[len(EXPECTED_REPORT) :] == [f"  {out / name}" for name in ("base.yml", "prod.yml", "test.yml")]
+
+
+def test_every_file_starts_with_the_schema_comment_and_environments_extend_the_base(
+    imported: tuple[Path, list[str]],
+) -> None:
+    out, _ = imported
+    for path in sorted(out.glob("*.yml")):
+        first = path.read_text().splitlines()[0]
+        assert first.startswith("# yaml-language-server: $schema="), path
+        assert (out / first.split("=", 1)[1]).resolve() == ROOT / "schema" / "manifest-v1.json"
+    for env in ("test", "prod"):
+        overlay = yaml.safe_load((out / f"{env}.yml").read_text())
+        assert overlay["extends"] == "base.yml"
+        assert overlay["environment"] == env
+    assert "&" not in (out / "test.yml").read_text()  # no YAML anchors: reads like hand-written
+
+
+def _full(out: Path, name: str) -> dict[str, Any]:
+    base = yaml.safe_load((out / "base.yml").read_text())
+    if name == "base":
+        return dict(base)
+    overlay = yaml.safe_load((out / f"{name}.yml").read_text())
+    overlay.pop("extends")
+    return merge(base, overlay)
+
+
+def test_each_environment_gets_its_own_settings(imported: tuple[Path, list[str]]) -> None:
+    out, _ = imported
+    test, prod = _full(out, "test"), _full(out, "prod")
+    assert test["account"] == "${ACCOUNT_TEST}"  # promotion names concrete accounts; not given by --account
+    assert prod["account"] == "222222222222"
+    assert test["network"] == {"cidr": "10.1.0.0/16", "availability_zones": ["us-east-1a", "us-east-1b"]}
+    assert prod["network"]["import"] == {
+        "vpc_id": "vpc-0123456789abcdef0",
+        "private_subnet_ids": ["subnet-0bbbbbbbbbbbbbbb1", "subnet-0bbbbbbbbbbbbbbb2"],
+        "public_subnet_ids": ["subnet-0aaaaaaaaaaaaaaa1", "subnet-0aaaaaaaaaaaaaaa2"],
+    }
+    assert "cidr" not in prod["network"]  # null in the overlay: the imported VPC has its own
+    assert prod["load_balancer"]["certificate_arn"].startswith("arn:aws:acm:us-east-1:222222222222:")
+    assert prod["load_balancer"]["allowed_cidrs"] == ["203.0.113.0/24"]
+    # false in test's manifest, but the worker's backlog scaling counts tasks through Container Insights
+    assert (test["cluster"]["container_insights"], prod["cluster"]["container_insights"]) == ("enabled", "enabled")
+    assert "namespace" not in test["cluster"] and prod["cluster"]["namespace"] == "prod.shop.ecsforge.local"
+    # environments.prod overrides and ${COPILOT_ENVIRONMENT_NAME} land in each environment
+    web_test, web_prod = test["services"]["frontend"], prod["services"]["frontend"]
+    assert web_test["scaling"]["min"] == 2 and web_prod["scaling"]["min"] == 3
+    assert web_prod["scaling"]["cooldown_seconds"] == {"scale_in": 120, "scale_out": 30}
+    assert web_prod["containers"]["frontend"]["environment"]["LOG_LEVEL"] == "warn"
+    assert web_prod["containers"]["frontend"]["secrets"]["SESSION_KEY"] == "ssm:/copilot/shop/prod/secrets/session-key"
+    assert test["services"]["api"]["count"] == 1 and prod["services"]["api"]["count"] == 2
+    assert test["scheduled_tasks"]["nightly-report"]["schedule"] == "cron(0 3 ? * MON-FRI *)"
+    assert prod["scheduled_tasks"]["nightly-report"]["schedule"] == "cron(0 0 * * ? *)"
+
+
+def test_workloads_map_to_services_tasks_topics_and_queues(imported: tuple[Path, list[str]]) -> None:
+    out, _ = imported
+    test = _full(out, "test")
+    web = test["services"]["frontend"]
+    assert web["http"] == {
+        "path": "/*",
+        "grace_period_seconds": 120,
+        "health_check": {"path": "/healthz", "healthy_threshold": 3, "interval_seconds": 15, "timeout_seconds": 10},
+        "host": "shop.example.com",
+        "stickiness_seconds": 86400,
+        "deregistration_delay_seconds": 20,
+    }
+    assert web["scaling"]["target_tracking"] == {"cpu_percent": 70, "requests_per_target": 500}
+    assert web["containers"]["frontend"]["image"] == {"registry": "frontend"}
+    assert web["containers"]["envoy"]["port"] == 9901
+    assert web["containers"]["frontend"]["secrets"]["DB_PASSWORD"] == "secretsmanager:shop/db:password"
+    assert (web["exec"], web["ephemeral_storage_gib"], web["platform"]) == (True, 40, "linux/amd64")
+    assert web["access"] == {"topics": {"orders": "publish"}}
+    assert test["topics"] == {"orders": {"fifo": False}}
+    assert test["queues"]["orders-worker"] == {
+        "retention_days": 4,
+        "visibility_timeout_seconds": 60,
+        "dead_letter": {"max_receives": 10},
+        "subscribe": [{"topic": "orders", "filter": {"event": ["created", "updated"]}}],
+    }
+    worker = test["services"]["orders-worker"]
+    assert worker["access"] == {"queues": {"orders-worker": "consume"}}
+    assert worker["scaling"] == {"min": 1, "max": 10, "queue_backlog_per_task": 2400}  # 10m / 250ms
+    assert worker["containers"]["orders-worker"]["stop_timeout_seconds"] == 60  # the queue's visibility timeout
+    api = test["services"]["api"]
+    assert "discovery" not in api  # Service Connect instead (ecsforge takes one of the two)
+    assert api["connect"] is True and test["cluster"]["service_connect"] is True
+    assert api["containers"]["api"]["mounts"] == [{"volume": "uploads", "path": "/var/www/uploads", "read_only": False}]
+    assert test["volumes"] == {"uploads": {"file_system_id": "fs-0123456789abcdef0"}}
+    assert test["services"]["echo"]["nlb"] == {"port": 7000, "public": True, "protocol": "tcp"}
+    assert "docs-site" not in test["services"]
+    assert set(test["registries"]) == {"frontend", "orders-worker", "nightly-report"}
+
+
+def test_the_pipeline_lives_in_the_first_stage_and_promotes_to_the_next(imported: tuple[Path, list[str]]) -> None:
+    out, _ = imported
+    test = yaml.safe_load((out / "test.yml").read_text())
+    assert "pipelines" not in yaml.safe_load((out / "prod.yml").read_text())
+    assert "pipelines" not in yaml.safe_load((out / "base.yml").read_text())
+    web = test["pipelines"]["release-frontend"]
+    assert web["source"] == {
+        "github": {"connection_arn": "${CODECONNECTIONS_ARN}", "owner": "acme", "repository": "shop", "branch": "main"}
+    }
+    assert web["build"] == {"registry": "frontend", "dockerfile": "frontend/Dockerfile", "context": "frontend"}
+    assert web["test"] == {"commands": ["make integration-test"]}
+    assert web["deploy"] == {"services": ["frontend"]}
+    assert web["promote"] == [{"manifest": "prod.yml", "approval": {}, "services": ["frontend"]}]
+    assert set(test["pipelines"]) == {"release-frontend", "release-orders-worker"}
+
+
+V11_TOP = ("topics", "queues", "buckets", "volumes")
+V11_TASK = (
+    "platform",
+    "ephemeral_storage_gib",
+    "access",
+    "permissions",
+    "managed_policies",
+    "tracing",
+    "nlb",
+    "connect",
+)
+
+
+def _v1_part(doc: dict[str, Any]) -> dict[str, Any]:
+    """The document without the v1.1 fields, which this branch's models do not know yet."""
+    doc = copy.deepcopy(doc)
+    doc.pop("extends", None)
+    for key in V11_TOP:
+        doc.pop(key, None)
+    doc.get("cluster", {}).pop("service_connect", None)
+    for section in ("services", "scheduled_tasks"):
+        for workload in doc.get(section, {}).values():
+            for key in V11_TASK:
+                workload.pop(key, None)
+            (workload.get("scaling") or {}).pop("queue_backlog_per_task", None)
+            for container in workload["containers"].values():
+                for key in ("mounts", "env_files", "logging"):
+                    container.pop(key, None)
+    for pipeline in doc.get("pipelines", {}).values():
+        pipeline.pop("promote", None)
+    return doc
+
+
+@pytest.mark.parametrize("name", ["base", "test", "prod"])
+def test_the_v1_part_of_every_file_validates(imported: tuple[Path, list[str]], tmp_path: Path, name: str) -> None:
+    out, _ = imported
+    path = tmp_path / f"{name}.yml"
+    path.write_text(yaml.safe_dump(_v1_part(_full(out, name))).replace("${ACCOUNT_TEST}", '"${ACCOUNT_TEST}"'))
+    load_manifest(path, {"CODECONNECTIONS_ARN": CONNECTION, "ACCOUNT_TEST": "111111111111"})
+
+
+@pytest.mark.parametrize("name", ["base", "test", "prod"])
+def test_imported_files_validate_and_synthesize(
+    imported: tuple[Path, list[str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    """Needs the v1.1 fields (extends, topics, queues, access, nlb, ...) from the other branches."""
+    out, _ = imported
+    monkeypatch.setenv("CODECONNECTIONS_ARN", CONNECTION)
+    monkeypatch.setenv("ACCOUNT_TEST", "111111111111")
+    try:
+        load_manifest(out / f"{name}.yml")
+    except ManifestError as error:
+        pytest.fail(str(error))
+    synth = inprocess_synth(out / f"{name}.yml", tmp_path / "cdk.out")
+    assert synth.returncode == 0, synth.stderr
+    assert any(stack.endswith("service-orders-worker") for stack in synth.templates())

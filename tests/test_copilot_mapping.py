@@ -1,0 +1,403 @@
+"""The Copilot importer's mappings, one Copilot construct at a time, on manifests written as dicts."""
+
+from __future__ import annotations
+
+import random
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from ecsforge.importers.copilot import Options, WorkspaceError, import_workspace, run
+from ecsforge.importers.copilot.convert import duration_seconds, schedule
+
+from .helpers import ROOT
+
+
+def workspace(
+    tmp_path: Path,
+    workloads: dict[str, Any],
+    environments: dict[str, Any] | None = None,
+    pipelines: dict[str, Any] | None = None,
+) -> Path:
+    root = tmp_path / "ws" / "copilot"
+    root.mkdir(parents=True)
+    (root / ".workspace").write_text("application: demo\n")
+    files = {f"{name}/manifest.yml": data for name, data in workloads.items()}
+    envs = environments if environments is not None else {"test": {}}
+    files |= {f"environments/{name}/manifest.yml": data for name, data in envs.items()}
+    files |= {f"pipelines/{name}/manifest.yml": data for name, data in (pipelines or {}).items()}
+    for path, data in files.items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text(data if isinstance(data, str) else yaml.safe_dump(data, sort_keys=False))
+    return root.parent
+
+
+def imported(tmp_path: Path, workloads: dict[str, Any], **kwargs: Any) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    connection = kwargs.pop("connection_arn", None)
+    result = import_workspace(workspace(tmp_path, workloads, **kwargs), Options("us-east-1", {}, connection))
+    return result.full, result.report.lines()
+
+
+def web(**fields: Any) -> dict[str, Any]:
+    return {"name": "web", "type": "Load Balanced Web Service", "image": {"location": "nginx:1", "port": 80}, **fields}
+
+
+@pytest.mark.parametrize(
+    ("copilot", "expected"),
+    [
+        ("@daily", "cron(0 0 * * ? *)"),
+        ("@hourly", "cron(0 * * * ? *)"),
+        ("@weekly", "cron(0 0 ? * 1 *)"),
+        ("@every 30m", "rate(30 minutes)"),
+        ("@every 2h", "rate(2 hours)"),
+        ("@every 1m", "rate(1 minute)"),
+        ("*/5 * * * *", "cron(*/5 * * * ? *)"),
+        ("0 9 * * 0,6", "cron(0 9 ? * SUN,SAT *)"),
+        ("30 2 1 * *", "cron(30 2 1 * ? *)"),
+    ],
+)
+def test_schedules_become_eventbridge_expressions(copilot: str, expected: str) -> None:
+    assert schedule(copilot) == (expected, None)
+
+
+def test_schedules_without_an_equivalent_say_why() -> None:
+    assert schedule("none")[0] is None
+    assert schedule("@every 10s")[0] is None
+    assert schedule("0 0 1 * 1")[1] is not None  # day of month and weekday both set
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("30s", 30), ("1h30m", 5400), ("250ms", 0.25), (45, 45), ("4x", None)])
+def test_go_durations(text: Any, seconds: float | None) -> None:
+    assert duration_seconds(text) == seconds
+
+
+def test_a_worker_gets_a_queue_per_topic_and_scales_on_its_backlog(tmp_path: Path) -> None:
+    publisher = web(publish={"topics": [{"name": "events"}, {"name": "audit", "fifo": True}]})
+    worker = {
+        "name": "sink",
+        "type": "Worker Service",
+        "image": {"location": "busybox:1"},
+        "subscribe": {
+            "topics": [
+                {"name": "events", "service": "web", "filter_policy": {"kind": ["a"]}},
+                {"name": "audit", "service": "web", "queue": {"timeout": "5m", "retention": "1d", "fifo": True}},
+                {"name": "missing", "service": "nobody"},
+            ],
+            "queue": {"retention": "36h", "delay": "10s", "dead_letter": {"tries": 3}},
+        },
+        "count": {"range": "0-5", "queue_delay": {"acceptable_latency": "1m", "msg_processing_time": "2s"}},
+    }
+    full, lines = imported(tmp_path, {"web": publisher, "sink": worker})
+    env = full["test"]
+    assert env["topics"] == {"events": {"fifo": False}, "audit": {"fifo": True}}
+    assert env["queues"] == {
+        "sink-audit": {
+            "retention_days": 1,
+            "visibility_timeout_seconds": 300,
+            "fifo": True,
+            "subscribe": [{"topic": "audit"}],
+        },
+        "sink": {
+            "retention_days": 2,
+            "dead_letter": {"max_receives": 3},
+            "subscribe": [{"topic": "events", "filter": {"kind": ["a"]}}],
+        },
+    }
+    assert env["services"]["sink"]["access"] == {"queues": {"sink-audit": "consume", "sink": "consume"}}
+    assert env["services"]["sink"]["scaling"] == {"min": 0, "max": 5}  # two queues: no single backlog
+    assert env["services"]["web"]["access"] == {"topics": {"events": "publish", "audit": "publish"}}
+    text = "\n".join(lines)
+    assert "count.queue_delay: not imported; ecsforge scales on the backlog of the one queue a service consumes" in text
+    assert "subscribe.queue.delay: not imported" in text
+    assert "subscribe.topics[2]: not imported; no workload 'nobody' of this workspace publishes 'missing'" in text
+    assert "subscribe.queue.retention: approximate; SQS retention in whole days for ecsforge: 2" in text
+
+
+def test_a_backend_service_with_http_uses_an_internal_load_balancer_when_nothing_is_public(tmp_path: Path) -> None:
+    backend = {
+        "name": "api",
+        "type": "Backend Service",
+        "image": {"location": "nginx:1", "port": 8080},
+        "http": {"path": "/api", "healthcheck": "/ping"},
+    }
+    full, lines = imported(tmp_path, {"api": backend})
+    env = full["test"]
+    assert env["load_balancer"] == {"public": False}
+    assert env["services"]["api"]["http"] == {"path": "/api*", "health_check": {"path": "/ping"}}
+    assert env["services"]["api"]["discovery"] is True
+    assert any("http.path: approximate; Copilot matches /api and /api/*" in line for line in lines)
+
+
+def test_a_backend_service_with_http_next_to_a_public_service_keeps_only_discovery(tmp_path: Path) -> None:
+    backend = {
+        "name": "api",
+        "type": "Backend Service",
+        "image": {"location": "nginx:1", "port": 80},
+        "http": {"path": "/"},
+    }
+    full, lines = imported(tmp_path, {"api": backend, "web": web(http={"path": "/"})})
+    assert "http" not in full["test"]["services"]["api"]
+    assert full["test"]["services"]["web"]["http"] == {"path": "/*"}
+    assert any(line.startswith("copilot/api/manifest.yml:") and "http: not imported; ecsforge has one load" in line
+               for line in lines)  # fmt: skip
+
+
+def test_count_with_spot_cooldowns_and_unsupported_targets(tmp_path: Path) -> None:
+    count = {
+        "range": {"min": 2, "max": 8, "spot_from": 1},
+        "cpu_percentage": {"value": 60, "cooldown": {"in": "90s", "out": "30s"}},
+        "memory_percentage": 75,
+        "response_time": "2s",
+        "cooldown": {"in": "60s", "out": "60s"},
+    }
+    full, lines = imported(tmp_path, {"web": web(http={"path": "/"}, count=count)})
+    service = full["test"]["services"]["web"]
+    assert service["capacity"] == "fargate_spot"
+    assert service["scaling"] == {
+        "min": 2,
+        "max": 8,
+        "target_tracking": {"cpu_percent": 60, "memory_percent": 75},
+        "cooldown_seconds": {"scale_in": 90, "scale_out": 30},
+    }
+    text = "\n".join(lines)
+    assert "count.response_time: not imported; ecsforge has no response-time target" in text
+    assert "count: approximate; ecsforge has one cooldown per service" in text
+
+
+def test_secrets_variables_sidecars_and_commands(tmp_path: Path) -> None:
+    manifest = web(
+        http={"path": "/"},
+        command="gunicorn -b 0.0.0.0:80 'app:create()'",
+        entrypoint=["/bin/sh", "-c"],
+        variables={"FLAG": True, "COUNT": 3, "FROM": {"from_cfn": "Export"}},
+        secrets={
+            "A": "/demo/a",
+            "B": "arn:aws:ssm:us-east-1:111111111111:parameter/demo/b",
+            "C": {"secretsmanager": "demo/c"},
+            "D": {"secretsmanager": "demo/d:user::"},
+            "E": {"from_cfn": "SomeExport"},
+        },
+        sidecars={"proxy": {"image": "envoy:1", "port": "9000/udp", "essential": False, "labels": {"a": "b"}}},
+    )
+    full, lines = imported(tmp_path, {"web": manifest})
+    containers = full["test"]["services"]["web"]["containers"]
+    assert containers["web"]["command"] == ["gunicorn", "-b", "0.0.0.0:80", "app:create()"]
+    assert containers["web"]["entrypoint"] == ["/bin/sh", "-c"]
+    assert containers["web"]["environment"] == {"FLAG": "true", "COUNT": "3"}
+    assert containers["web"]["secrets"] == {
+        "A": "ssm:/demo/a",
+        "B": "ssm:/demo/b",
+        "C": "secretsmanager:demo/c",
+        "D": "secretsmanager:demo/d:user",
+    }
+    assert containers["proxy"] == {"image": "envoy:1", "port": 9000, "essential": False}
+    text = "\n".join(lines)
+    assert "variables.FROM: not imported; `from_cfn`" in text
+    assert "secrets.E: not imported; `from_cfn`" in text
+    assert "sidecars.proxy.labels: not imported" in text
+    assert "sidecars.proxy.port: approximate" in text
+
+
+def test_an_environment_override_is_reported_where_it_was_written(tmp_path: Path) -> None:
+    manifest = (
+        "name: web\n"
+        "type: Load Balanced Web Service\n"
+        "image:\n  location: nginx:1\n  port: 80\n"
+        "http:\n  path: /\n"
+        "environments:\n"
+        "  test:\n"
+        "    taskdef_overrides:\n"
+        "      - path: ContainerDefinitions[0].Ulimits\n"
+        "        value: []\n"
+        "  staging:\n"
+        "    count: 2\n"
+    )
+    full, lines = imported(tmp_path, {"web": manifest}, environments={})
+    assert set(full) == {"test", "staging"}  # older workspaces name environments in overrides only
+    assert any(line.startswith("copilot/web/manifest.yml:10:5: environments.test.taskdef_overrides: not imported")
+               for line in lines)  # fmt: skip
+    assert full["staging"]["services"]["web"]["count"] == 2
+
+
+def test_fields_the_importer_does_not_know_are_reported_never_dropped(tmp_path: Path) -> None:
+    full, lines = imported(tmp_path, {"web": web(http={"path": "/", "shiny": 1}, sparkle=True)})
+    assert "web" in full["test"]["services"]
+    text = "\n".join(lines)
+    assert "http.shiny: not imported; the importer does not know this field" in text
+    assert "sparkle: not imported; the importer does not know this field" in text
+
+
+ODD = [
+    {"name": "x", "type": "Load Balanced Web Service", "image": "nginx", "http": 5, "count": "many"},
+    {"name": "x", "type": "Backend Service", "image": {"build": 7}, "sidecars": ["a"], "storage": "big"},
+    {"name": "x", "type": "Worker Service", "subscribe": {"topics": "all", "queue": 3}, "count": {"range": "a-b"}},
+    {"name": "x", "type": "Scheduled Job", "on": {"schedule": "every tuesday"}, "image": {"location": "a"}},
+    {"name": "x", "type": "Request-Driven Web Service", "instance": {"cpu": 1024}},
+    {"name": "x", "type": "Mystery"},
+    {"name": "x", "type": "Load Balanced Web Service", "image": {"location": "a", "port": 80},
+     "http": {"alias": [{"name": 3}], "healthcheck": [1]}, "nlb": {"port": "x/zz"}, "platform": "windows/x86_64",
+     "exec": "yes", "deployment": {"rolling": "sideways", "rollback_alarms": ["a"]}, "logging": "on",
+     "network": {"vpc": {"placement": {"subnets": ["subnet-1"]}}, "connect": {"alias": "x"}}},
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("manifest", ODD)
+def test_odd_shapes_become_report_lines_not_tracebacks(tmp_path: Path, manifest: dict[str, Any]) -> None:
+    _, lines = imported(tmp_path, {"x": manifest})
+    assert any(": not imported; " in line for line in lines)
+
+
+def test_pipelines_from_codecommit_bitbucket_and_the_legacy_file(tmp_path: Path) -> None:
+    stages = [{"name": "test"}, {"name": "prod", "requires_approval": True, "test_commands": ["make smoke"]}]
+    pipelines = {
+        "cc": {"name": "cc", "source": {"provider": "CodeCommit", "properties": {
+            "repository": "https://git-codecommit.us-east-1.amazonaws.com/v1/repos/demo", "branch": "trunk"}},
+            "stages": stages},
+        "bb": {"name": "bb", "source": {"provider": "Bitbucket", "properties": {
+            "repository": "https://bitbucket.org/acme/demo"}}, "stages": stages},
+    }  # fmt: skip
+    built = web(http={"path": "/"}, image={"build": "Dockerfile", "port": 80})
+    full, lines = imported(
+        tmp_path, {"web": built}, environments={"test": {}, "prod": {}}, pipelines=pipelines, connection_arn="arn:x"
+    )
+    cc = full["test"]["pipelines"]["cc"]
+    assert cc["source"] == {"codecommit": {"repository": "demo", "branch": "trunk", "create": False}}
+    assert cc["build"] == {"registry": "web", "dockerfile": "Dockerfile", "context": "."}
+    assert cc["promote"] == [{"manifest": "prod.yml", "approval": {}, "services": ["web"]}]
+    bb = full["test"]["pipelines"]["bb"]["source"]["github"]
+    assert bb == {"connection_arn": "arn:x", "owner": "acme", "repository": "demo", "branch": "main"}
+    text = "\n".join(lines)
+    assert "stages[1].test_commands: not imported" in text
+    assert "source.provider: approximate; Bitbucket" in text
+
+
+def test_an_unreadable_workspace_exits_1_with_file_and_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ws = workspace(tmp_path, {"web": "name: web\ntype: Backend Service\nimage: [unclosed\n"})
+    assert run(str(ws), "us-east-1", [], None, str(tmp_path / "out")) == 1
+    assert capsys.readouterr().err.startswith("copilot/web/manifest.yml:3:")
+    assert not (tmp_path / "out").exists()
+    with pytest.raises(WorkspaceError, match="no copilot/ folder"):
+        import_workspace(tmp_path, Options("us-east-1"))
+
+
+def test_a_bad_account_flag_exits_1(tmp_path: Path) -> None:
+    ws = workspace(tmp_path, {"web": web()})
+    assert run(str(ws), "us-east-1", ["prod=123"], None, str(tmp_path / "out")) == 1
+
+
+def test_the_importer_never_imports_aws_cdk(tmp_path: Path) -> None:
+    ws = workspace(tmp_path, {"web": web(http={"path": "/"})})
+    code = (
+        "import sys\n"
+        "from ecsforge.cli import main\n"
+        f"args = ['import', 'copilot', {str(ws)!r}, '--region', 'us-east-1', '--out', {str(tmp_path / 'out')!r}]\n"
+        "assert main(args) == 0\n"
+        "assert not [m for m in sys.modules if m.startswith(('aws_cdk', 'boto'))], 'imported'\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+
+
+def test_a_stage_with_deployments_deploys_only_the_workloads_it_lists(tmp_path: Path) -> None:
+    stages = [{"name": "test", "deployments": {"web": None, "api": {"depends_on": ["web"]}}}, {"name": "prod",
+              "deployments": {"api": None}}]  # fmt: skip
+    pipelines = {
+        "p": {
+            "name": "p",
+            "source": {"provider": "GitHub", "properties": {"repository": "https://github.com/acme/demo"}},
+            "build": {"buildspec": "copilot/pipelines/p/buildspec.yml"},
+            "stages": stages,
+        }
+    }
+    built = {"image": {"build": "Dockerfile", "port": 80}, "http": {"path": "/"}}
+    api = {"name": "api", "type": "Backend Service", "image": {"build": "api/Dockerfile", "port": 80}}
+    full, lines = imported(
+        tmp_path,
+        {"web": web(**built), "api": api},
+        environments={"test": {}, "prod": {}},
+        pipelines=pipelines,
+        connection_arn="arn:x",
+    )
+    pipelines_out = full["test"]["pipelines"]
+    assert set(pipelines_out) == {"p-web", "p-api"}
+    assert "promote" not in pipelines_out["p-web"]  # prod deploys only api
+    assert pipelines_out["p-api"]["promote"] == [{"manifest": "prod.yml", "services": ["api"]}]
+    assert "buildspec" not in pipelines_out["p-api"]["build"]
+    text = "\n".join(lines)
+    assert "build.buildspec: not imported; Copilot's buildspec runs `copilot svc package`" in text
+    assert "stages[0].deployments.api.depends_on: approximate; ecsforge deploys a stage's services in parallel" in text
+    assert full["prod"]["account"] == "${ACCOUNT_PROD}" and full["test"]["account"] == "${ACCOUNT_TEST}"
+
+
+_ODD_VALUES: list[Any] = [None, True, 0, -1, 3.5, "", "x", "1-2", "30s", [], [1, "a"], {}, {"a": 1}, {"name": 3}]
+
+
+def _mutated(value: Any, rng: random.Random) -> Any:
+    if isinstance(value, dict):
+        out = {k: rng.choice(_ODD_VALUES) if rng.random() < 0.12 else _mutated(v, rng) for k, v in value.items()}
+        if rng.random() < 0.1:
+            out["unheard_of"] = rng.choice(_ODD_VALUES)
+        return out
+    if isinstance(value, list):
+        return [_mutated(v, rng) for v in value if rng.random() > 0.1]
+    return rng.choice(_ODD_VALUES) if rng.random() < 0.15 else value
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_mutated_fixture_workspaces_never_raise(tmp_path: Path, seed: int, capsys: pytest.CaptureFixture[str]) -> None:
+    rng = random.Random(seed)
+    ws = tmp_path / "shop"
+    shutil.copytree(ROOT / "tests" / "copilot" / "shop", ws)
+    for path in sorted(ws.rglob("manifest.yml")):
+        path.write_text(yaml.safe_dump(_mutated(yaml.safe_load(path.read_text()), rng)))
+    assert run(str(ws), "us-east-1", ["prod=222222222222"], None, str(tmp_path / "out")) == 0
+    assert "Wrote:" in capsys.readouterr().out
+
+
+def test_an_environment_named_base_keeps_its_file_and_the_base_takes_another_name(tmp_path: Path) -> None:
+    ws = workspace(tmp_path, {"web": web(http={"path": "/"})}, environments={"base": {}, "prod": {}})
+    assert run(str(ws), "us-east-1", [], None, str(tmp_path / "out")) == 0
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.yml")) == ["base.yml", "prod.yml", "shared.yml"]
+    assert yaml.safe_load((tmp_path / "out" / "base.yml").read_text())["extends"] == "shared.yml"
+
+
+def test_service_connect_needs_a_port(tmp_path: Path) -> None:
+    worker = {"name": "w", "type": "Backend Service", "image": {"location": "a:1"}, "network": {"connect": True}}
+    full, lines = imported(tmp_path, {"w": worker})
+    assert "connect" not in full["test"]["services"]["w"]
+    assert any("network.connect: not imported; Service Connect needs a container port" in line for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", "copilot/web/manifest.yml:1:1: the file is empty"),
+        ("- a\n- b\n", "copilot/web/manifest.yml:1:1: expected a mapping of fields"),
+        ("name: web\nname: web\n", "copilot/web/manifest.yml:2:1: duplicate key 'name' (first at line 1)"),
+    ],
+)
+def test_manifests_that_are_not_copilot_manifests_exit_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, expected: str
+) -> None:
+    ws = workspace(tmp_path, {"web": text})
+    assert run(str(ws), "us-east-1", [], None, str(tmp_path / "out")) == 1
+    assert capsys.readouterr().err.startswith(expected)
+
+
+def test_container_insights_follow_the_environment_manifest(tmp_path: Path) -> None:
+    environments = {"test": {"observability": {"container_insights": False}}, "prod": {}}
+    full, _ = imported(tmp_path, {"web": web(http={"path": "/"})}, environments=environments)
+    assert full["test"]["cluster"] == {"container_insights": "disabled"}
+    assert "cluster" not in full["prod"]  # ecsforge's default (enhanced)
+
+
+def test_an_override_for_an_environment_the_workspace_does_not_have_is_reported(tmp_path: Path) -> None:
+    manifest = web(http={"path": "/"}, environments={"gone": {"count": 3}})
+    full, lines = imported(tmp_path, {"web": manifest}, environments={"test": {}})
+    assert set(full) == {"test"}
+    assert any("environments.gone: not imported; no such environment in this workspace" in line for line in lines)
