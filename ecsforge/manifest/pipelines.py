@@ -8,11 +8,9 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, Field
 
 from .base import Model, Name, Rule, matching
+from .promotion import EMAIL, Notify, Promotion, Trigger
 
 BRANCH = Annotated[str, Field(min_length=1, max_length=255), matching(r"^[^\s~^:?*\[\\]+$", "branch name", "main")]
-EMAIL = Annotated[
-    str, Field(max_length=254), matching(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", "email address", "ops@example.com")
-]
 BucketName = Annotated[str, matching(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", "S3 bucket name", "shop-sources")]
 SOURCE_KINDS = ("codecommit", "github", "s3")
 
@@ -51,6 +49,14 @@ class GitHubSource(Model):
     owner: str = Field(min_length=1, max_length=100, description="Required. The GitHub user or organisation.")
     repository: str = Field(min_length=1, max_length=100, description="Required. The repository's name.")
     branch: BRANCH = Field("main", description="Default: main.")
+    trigger: Trigger | None = Field(
+        None,
+        description="Default: every push to `branch`. CodePipeline V2 push filters on branches, tags and paths.",
+    )
+
+    @property
+    def trigger_branches(self) -> list[str]:
+        return list(self.trigger.branches or [self.branch]) if self.trigger is not None else [self.branch]
 
 
 class S3Source(Model):
@@ -167,6 +173,14 @@ class Pipeline(Model):
     test: Test | None = Field(None, description="Default: no test stage.")
     approval: Approval | None = Field(None, description="Default: no approval stage.")
     deploy: Deploy = Field(description="Required. The ECS deploy actions, one per service, in parallel.")
+    promote: list[Promotion] = Field(
+        default_factory=list,
+        description="Default: none. After Deploy succeeds, the same image (same digest) goes to each of these "
+        "environments, in order.",
+    )
+    notify: Notify | None = Field(
+        None, description="Default: failures and approvals go to the email subscribers of approval.notify."
+    )
 
     def check(self) -> Iterator[Rule]:
         names = [source.name for source in self.source]
