@@ -71,7 +71,8 @@ class Trigger(Model):
                 elif field == "paths" and pattern.startswith("/"):
                     yield (field, index), f"{pattern!r}: paths are relative to the repository root; drop the '/'"
                 elif field != "paths" and pattern.startswith("refs/"):
-                    yield (field, index), f"{pattern!r}: patterns match the short name; drop {pattern[:11]!r}"
+                    prefix = "/".join(pattern.split("/")[:2]) + "/"
+                    yield (field, index), f"{pattern!r}: patterns match the short name; drop {prefix!r}"
 
 
 class Slack(Model):
@@ -126,4 +127,7 @@ class Promotion(Model):
             if name in (self.services or [])[:index]:
                 yield ("services", index), f"{name!r} is listed twice; list each service once"
         if re.match(r"^[a-z][a-z0-9+.-]*://", self.manifest):
-            yield ("manifest",), f"{self.manifest!r}: a local path, relative to this manifest, e.g. prod.yml"
+            yield (
+                ("manifest",),
+                f"{self.manifest!r} is a URL; write a local path relative to this manifest, e.g. prod.yml",
+            )

@@ -22,6 +22,8 @@ from .promotion import Promotion
 # The manifests being loaded for a promotion, outermost first: a chain that comes back is a cycle.
 _CHAIN: contextvars.ContextVar[tuple[Path, ...]] = contextvars.ContextVar("ecsforge_promotion_chain", default=())
 
+CYCLE = "promotions form a cycle"
+
 Loader = Callable[[str, Mapping[str, str] | None], Manifest]
 
 
@@ -64,11 +66,19 @@ def _one(
     chain = _CHAIN.get()
     if Path(os.path.abspath(path)) in chain:
         loop = " -> ".join(p.name for p in [*chain, path])
-        yield ("manifest",), f"{value}: promotions form a cycle ({loop}); promote only away from this environment"
+        yield ("manifest",), f"{value}: {CYCLE} ({loop}); promote only away from this environment"
+        return
+    if not path.is_file():
+        yield ("manifest",), f"{value}: there is no file {path}; the path is relative to this manifest's directory"
         return
     try:
         target = load(str(path), environ)
     except ManifestError as error:
+        cycle = next((p for p in error.problems if CYCLE in p.message), None)
+        if cycle is not None:
+            # The loop closes in the promoted manifest; it is reported here, where it starts.
+            yield ("manifest",), f"{value}: {cycle.message.split(': ', 1)[1]}"
+            return
         first = error.problems[0].format(error.filename) if error.problems else ""
         yield (
             ("manifest",),
