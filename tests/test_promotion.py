@@ -228,3 +228,18 @@ def test_promoted_manifest_is_loaded_relative_to_the_declaring_one(monkeypatch, 
     loaded = load_manifest(ROOT / STAGING)
     target = loaded.manifest.pipelines["web"].promote[0].target
     assert (target.environment, target.account, target.region) == ("prod", "222222222222", "eu-west-1")
+
+
+def test_promotion_script_is_valid_bash_and_refreshes_the_assumed_role():
+    from ecsforge.constructs.promotion import promotion_script
+    from ecsforge.constructs.promotion_plan import plans
+
+    plan = plans(load_manifest(ROOT / STAGING).manifest, "web")[0]
+    script = promotion_script(plan)
+    checked = subprocess.run(["bash", "-n"], input=script, capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stderr
+    # A profile the CLI re-assumes, never exported keys that expire after an hour.
+    assert "profile.promoted.credential_source EcsContainer" in script and "AWS_SECRET_ACCESS_KEY" not in script
+    # Both of prod's services follow the registry, but only the listed one is deployed.
+    assert "/ecsforge/shop/prod/services/web/service-name" in script
+    assert "/services/worker/" not in script
