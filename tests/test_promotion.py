@@ -243,3 +243,20 @@ def test_promotion_script_is_valid_bash_and_refreshes_the_assumed_role():
     # Both of prod's services follow the registry, but only the listed one is deployed.
     assert "/ecsforge/shop/prod/services/web/service-name" in script
     assert "/services/worker/" not in script
+
+
+def test_same_account_promotion_trusts_the_deploying_account(synth, tmp_path):
+    target = (ROOT / "tests/manifests/invalid/promote-targets/prod.yml").read_text()
+    (tmp_path / "prod.yml").write_text(target)
+    source = (ROOT / "tests/manifests/invalid/promote-fields.yml").read_text()
+    source = source.replace("https://example.com/prod.yml", "prod.yml").replace("[web, web]", "[web]")
+    (tmp_path / "staging.yml").write_text(source)
+    result = synth(tmp_path / "staging.yml")
+    assert result.returncode == 0, result.stderr
+    report = json.loads((result.outdir / "validation-report.json").read_text())
+    assert [v for plugin in report["pluginReports"] for v in plugin.get("violations", [])] == []
+    role = only(result.resources(TRUST, "AWS::IAM::Role"))["Properties"]
+    principal = role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["AWS"]
+    assert {"Ref": "AWS::AccountId"} in principal["Fn::Join"][1]
+    env = variables(promote_project(result))
+    assert env["TARGET_REGION"] == "us-east-1" and "prod" in env["TARGET_ROLE_ARN"]["Fn::Join"][1][-1]

@@ -113,11 +113,12 @@ def deploy_script(plan: PromotionPlan) -> list[str]:
     lines += [
         "DEADLINE=$(( $(date +%s) + DEPLOY_MINUTES * 60 ))",
         "rollback() {",
-        '  while read -r SERVICE CURRENT NEW; do aws ecs update-service --cluster "$CLUSTER" --service "$SERVICE" '
-        '--task-definition "$CURRENT" > /dev/null; done < deployed.txt',
+        '  while read -r SERVICE CURRENT NEW <&4; do aws ecs update-service --cluster "$CLUSTER" --service "$SERVICE" '
+        '--task-definition "$CURRENT" > /dev/null; done 4< deployed.txt',
         '  fail "$1; every service is back on its previous task definition and no release was recorded"',
         "}",
-        "while read -r SERVICE CURRENT NEW; do",
+        "# The list on fd 3: the commands in the loop must not read it as their input.",
+        "while read -r SERVICE CURRENT NEW <&3; do",
         "  while :; do",
         '    STATE=$(aws ecs describe-services --cluster "$CLUSTER" --services "$SERVICE" --query '
         "\"services[0].deployments[?taskDefinition=='$NEW'].rolloutState | [0]\" --output text)",
@@ -125,7 +126,7 @@ def deploy_script(plan: PromotionPlan) -> list[str]:
         '    [ "$(date +%s)" -lt "$DEADLINE" ] || rollback "$SERVICE was not deployed within $DEPLOY_MINUTES minutes"',
         "    sleep 15",
         "  done",
-        "done < deployed.txt",
+        "done 3< deployed.txt",
     ]
     return lines
 
