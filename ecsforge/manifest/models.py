@@ -114,7 +114,10 @@ class Manifest(Model):
     def pipeline_architecture(self, name: str) -> str:
         """The architecture a pipeline builds for: that of the services it deploys (validation
         rejects a mix)."""
-        found = set().union(*(self.architectures(self.services[s]) for s in self.pipelines[name].deploy.services))
+        pipeline = self.pipelines[name]
+        if pipeline.build.architecture is not None:
+            return pipeline.build.architecture
+        found = set().union(*(self.architectures(self.services[s]) for s in pipeline.deploy.services))
         return found.pop() if len(found) == 1 else X86_64
 
     def release_followers(self, registry: str) -> dict[str, TaskSpec]:

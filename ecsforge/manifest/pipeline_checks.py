@@ -102,7 +102,17 @@ def _check_pipeline_architecture(manifest: Manifest, name: str, pipeline: Pipeli
         if service_name in manifest.services:
             for architecture in manifest.architectures(manifest.services[service_name]):
                 by_architecture.setdefault(architecture, []).append(service_name)
-    if len(by_architecture) > 1:
+    built = pipeline.build.architecture
+    if built is not None and by_architecture and set(by_architecture) != {built}:
+        runs = "; ".join(f"{', '.join(names)} on {arch}" for arch, names in sorted(by_architecture.items()))
+        yield (
+            ("pipelines", name, "build", "platform"),
+            (
+                f"{pipeline.build.platform!r}: the image is built for {built}, but the services it deploys run "
+                f"{runs}; build for their platform or leave platform out"
+            ),
+        )
+    elif len(by_architecture) > 1:
         runs = "; ".join(f"{', '.join(names)} on {arch}" for arch, names in sorted(by_architecture.items()))
         yield (
             ("pipelines", name, "deploy", "services"),

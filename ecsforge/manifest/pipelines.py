@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field
 
@@ -133,6 +133,15 @@ class Build(Model):
         "small",
         description="small | medium | large. Default: small.",
     )
+    platform: Literal["linux/amd64", "linux/arm64"] | None = Field(
+        None,
+        description="linux/amd64 | linux/arm64. Default: the platform of the services it deploys (they must agree).",
+    )
+
+    @property
+    def architecture(self) -> str | None:
+        """The platform as the catalog names architectures (x86_64, arm64), or None when unset."""
+        return {"linux/amd64": "x86_64", "linux/arm64": "arm64"}.get(self.platform or "")
 
 
 class Test(Model):

@@ -155,12 +155,9 @@ def _registry_and_services(
                 f"{name!r} has no container with `image: {{registry: {registry}}}` in {value}, so the promoted "
                 "image would never reach it; point a container there at the registry or remove it",
             )
-    ours = {
-        a
-        for s in pipeline.deploy.services
-        if s in manifest.services
-        for a in manifest.architectures(manifest.services[s])
-    }
+    built = pipeline.build.architecture
+    deployed = [manifest.services[s] for s in pipeline.deploy.services if s in manifest.services]
+    ours = {built} if built else {a for service in deployed for a in manifest.architectures(service)}
     for name in promotion_services(promotion, target, registry):
         service = target.services[name]
         theirs = target.architectures(service)
@@ -188,7 +185,3 @@ def promotion_services(promotion: Promotion, target: Manifest, registry: str) ->
         for n, s in target.services.items()
         if any(c.image.released and c.image.registry == registry for c in s.containers.values())
     ]
-
-
-def _archs(manifest: Manifest, service: str) -> set[str]:
-    return manifest.architectures(manifest.services[service])
