@@ -165,6 +165,8 @@ def test_stale_trust_is_caught_by_a_fingerprint_both_sides_share(result):
 
 def test_push_filters_for_branches_with_paths_and_for_tags(result):
     (trigger,) = pipeline(result)["Triggers"]
+    source = pipeline(result)["Stages"][0]["Actions"][0]["Configuration"]
+    assert source["DetectChanges"] is False
     assert trigger["ProviderType"] == "CodeStarSourceConnection"
     assert trigger["GitConfiguration"] == {
         "SourceActionName": "source",
