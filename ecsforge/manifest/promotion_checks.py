@@ -112,15 +112,16 @@ def _one(
 
 
 def _accounts(manifest: Manifest, target: Manifest, value: str) -> Iterator[Rule]:
-    if manifest.account == target.account:
+    if manifest.account == target.account or (manifest.account and target.account):
         return
-    missing = [what for what, m in (("this manifest", manifest), (value, target)) if m.account is None]
-    if missing:
-        yield (
-            ("manifest",),
-            f"{value} is in another account than this manifest or may be: set `account` in "
-            f"{' and '.join(missing)} (the pipeline's roles and the target's trust name concrete accounts)",
-        )
+    named = f"account {target.account}" if target.account else "no account"
+    missing = "this manifest" if manifest.account is None else value
+    yield (
+        ("manifest",),
+        f"{value} names {named}, this manifest {manifest.account or 'none'}: a promotion that may cross "
+        f"accounts needs `account` in both (the promoted role trusts the pipeline's account, the pipeline "
+        f"assumes a role in the promoted one); set it in {missing}",
+    )
 
 
 def _registry_and_services(
