@@ -123,16 +123,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "validate":
         return validate(args.files)
     if args.command == "import":
-        from .importers.copilot import run
+        from .importers.copilot import run as import_copilot
 
-        return run(args.workspace, args.region, args.account, args.connection_arn, args.out)
+        return import_copilot(args.workspace, args.region, args.account, args.connection_arn, args.out)
     if args.command == "diff":
         return diff(args.old, args.new)
     if args.command == "diagram":
         return diagram(args.file, args.format, args.output)
     if args.command == "release":
-        from .release.command import run
+        from .release.command import run as release
 
-        return run(args.file, args.registry, args.tag, dry_run=args.dry_run)
+        return release(args.file, args.registry, args.tag, dry_run=args.dry_run)
     print(json.dumps(schema(), indent=2, sort_keys=True))
     return 0

@@ -9,6 +9,8 @@ the load balancer's name) are SSM parameters, read by consumers at every deploy.
 
 from __future__ import annotations
 
+import hashlib
+
 from .manifest.models import Manifest
 from .manifest.placement import FARGATE_PROVIDERS
 
@@ -102,3 +104,30 @@ def service_name(service: str) -> str:
     """The export of a service's ECS name. No longer imported (see service_name_parameter); kept
     so that an upgrade can update the service stack while an older pipeline stack imports it."""
     return f"service-{service}-name"
+
+
+# Promotion across environments (manifest v1.1). The promoted environment holds, in a stack
+# of its own, the role the promoting pipeline assumes; both sides derive its ARN from these.
+def promotion_unit(source: Manifest, pipeline: str) -> str:
+    """The unit of the promoted environment's stack that trusts pipeline `pipeline` of `source`."""
+    return f"promotion-{source.environment}-{pipeline}"
+
+
+def promotion_role_path(target: Manifest) -> str:
+    return f"/ecsforge/{target.app}/{target.environment}/promotion/"
+
+
+def promotion_role_name(source: Manifest, pipeline: str) -> str:
+    return f"{source.environment}-{pipeline}"
+
+
+def promoting_role_name(source: Manifest, pipeline: str, target: Manifest) -> str:
+    """The pipeline's role promoting to `target`, which `target` trusts by name. Named, not under a
+    path: CodeBuild (and CloudFormation's checks of it) want a project role at the root path."""
+    digest = hashlib.sha256(f"{pipeline}/{target.app}/{target.environment}".encode()).hexdigest()[:8]
+    return f"{source.app}-{source.environment}-promote-{digest}"
+
+
+def promotion_trust_parameter(target: Manifest, source: Manifest, pipeline: str) -> str:
+    """What the trusting stack granted (a fingerprint) and the cluster the pipeline deploys into."""
+    return f"/ecsforge/{target.app}/{target.environment}/promotion/{source.environment}-{pipeline}/trust"

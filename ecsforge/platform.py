@@ -6,10 +6,12 @@ from aws_cdk import App, Tags, Validations
 from cdk_nag import AwsSolutionsChecks
 
 from . import compliance
+from .constructs.promotion_plan import plans
 from .manifest.models import Manifest
 from .stacks import Platform
 from .stacks.cluster import ClusterStack
 from .stacks.network import NetworkStack
+from .stacks.promotion import PromotionTrustStack
 from .stacks.registries import RegistriesStack
 from .stacks.workloads import PipelineStack, ServiceStack, TaskStack
 
@@ -41,7 +43,12 @@ def build(app: App, manifest: Manifest) -> Platform:
         )
         for name, pipeline in manifest.pipelines.items()
     }
-    platform = Platform(network, cluster, registries, services, tasks, pipelines)
+    promotions = {
+        plan.trust_stack: PromotionTrustStack(app, plan)
+        for name in manifest.pipelines
+        for plan in plans(manifest, name)
+    }
+    platform = Platform(network, cluster, registries, services, tasks, pipelines, promotions)
     compliance.acknowledge(platform, manifest)
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return platform

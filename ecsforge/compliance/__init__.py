@@ -14,6 +14,7 @@ from .load_balancer import acknowledge_load_balancer
 from .network import acknowledge_imported_subnets
 from .opt_outs import acknowledge_opt_outs
 from .pipeline import acknowledge_pipeline
+from .promotion import acknowledge_promotion_stage, acknowledge_promotion_trust
 from .registries import acknowledge_registries
 from .service import acknowledge_scheduled_task, acknowledge_service, acknowledge_task
 from .task_runtime import acknowledge_task_runtime
@@ -40,4 +41,8 @@ def acknowledge(platform: Platform, manifest: Manifest) -> None:
         acknowledge_scheduled_task(task_stack.task, manifest)
     for pipeline_stack in platform.pipelines.values():
         acknowledge_pipeline(pipeline_stack.pipeline, manifest)
+        for stage in pipeline_stack.pipeline.promotions:
+            acknowledge_promotion_stage(stage)
+    for trust_stack in platform.promotions.values():
+        acknowledge_promotion_trust(trust_stack.trust)
     acknowledge_imported_subnets(platform, manifest)

@@ -23,7 +23,11 @@ from ..manifest.catalog import ARM64
 from ..manifest.models import Manifest
 from ..manifest.pipelines import Pipeline
 from .buckets import secure_bucket
+from .pipeline_notify import add_notify, notify_events
 from .pipeline_sources import PipelineSources, SourceStage
+from .pipeline_triggers import add_triggers
+from .promotion import PromotionStage
+from .promotion_plan import plans
 from .refs import PlatformRefs
 from .release import BUILD_IMAGE, release_project
 from .template import keep_only_depends_on
@@ -131,6 +135,7 @@ class ContainerPipeline(Construct):
             restart_execution_on_update=False,
         )
         sources = self._source_stage()
+        add_triggers(self.pipeline, pipeline, sources.actions)
         self.source_buckets, self.repositories = sources.buckets, sources.repositories
         build_output = self._build_stage(sources)
         self.test_project = self._test_stage(sources)
@@ -139,6 +144,7 @@ class ContainerPipeline(Construct):
             self, manifest=manifest, name=name, pipeline=pipeline, repository=self.repository, key=self.key
         )
         self._deploy_stage(build_output)
+        self.promotions = self._promotion_stages(build_output)
         # The pipeline GetAtts its role already; its policy must exist before the pipeline runs.
         role_policy = self.pipeline.role.node.find_child("DefaultPolicy")
         keep_only_depends_on(self.pipeline, role_policy)
@@ -146,10 +152,11 @@ class ContainerPipeline(Construct):
             self,
             "NotificationRule",
             source=self.pipeline,
-            events=NOTIFY_EVENTS,
+            events=notify_events(pipeline, NOTIFY_EVENTS),
             targets=[self.topic],
             detail_type=notifications.DetailType.FULL,
         )
+        self.chat = add_notify(self, spec=pipeline, topic=self.topic, pipeline=self.pipeline, title=self.title)
 
     @property
     def title(self) -> str:
@@ -274,6 +281,20 @@ class ContainerPipeline(Construct):
             actions=deploy_actions,
             on_failure=codepipeline.FailureConditions(result=codepipeline.Result.ROLLBACK),
         )
+
+    def _promotion_stages(self, build_output: codepipeline.Artifact) -> list[PromotionStage]:
+        """After Deploy, one stage per promoted environment, in the manifest's order."""
+        return [
+            PromotionStage(
+                self,
+                plan,
+                pipeline=self.pipeline,
+                source_repository=self.repository,
+                build_output=build_output,
+                key=self.key,
+            )
+            for plan in plans(self.manifest, self.name)
+        ]
 
     def _environment(self, compute: str, *, privileged: bool) -> codebuild.BuildEnvironment:
         return codebuild.BuildEnvironment(

@@ -91,7 +91,9 @@ class SourceStage:
             repo=github.repository,
             branch=github.branch,
             output=output,
-            trigger_on_push=True,
+            # With push filters (pipeline_triggers.py) the trigger starts the pipeline; CodePipeline
+            # sets DetectChanges false for a filtered trigger.
+            trigger_on_push=github.trigger is None,
             role=self._connection_role(name, github.connection_arn),
         )
         return connection, connection.variables.commit_id

@@ -12,6 +12,7 @@ from .loader import Document
 from .models import Manifest
 from .overlays import ChainBroken, load_chain, placed
 from .problems import ManifestError, Problem
+from .promotion_checks import resolve_promotions
 from .report import as_written, problems_from
 from .second_pass import semantic_problems
 
@@ -46,11 +47,19 @@ def load_manifest(path: str | os.PathLike[str], environ: Mapping[str, str] | Non
         raise ManifestError(filename, problems) from None
     if problems:
         raise ManifestError(filename, problems)
+    if any(p.promote for p in manifest.pipelines.values()):
+        promoted = resolve_promotions(filename, manifest, document.positions, environ, _load_model)
+        if promoted:
+            raise ManifestError(filename, promoted)
     warnings = [
         placed(chain, as_written(Problem(*document.positions.of_value(path), path, message), document.positions))
         for path, message in manifest.warnings()
     ]
     return LoadedManifest(filename, manifest, sorted(warnings, key=Problem.sort_key))
+
+
+def _load_model(path: str, environ: Mapping[str, str] | None) -> Manifest:
+    return load_manifest(path, environ).manifest
 
 
 def _reported(document: Document, problem: Problem) -> bool:

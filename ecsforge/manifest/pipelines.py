@@ -8,12 +8,10 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, Field
 
 from .base import Model, Name, Rule, matching
-from .runtime import Platform
+from .promotion import EMAIL, Notify, Promotion, Trigger
+from .runtime import ARCHITECTURES, Platform
 
 BRANCH = Annotated[str, Field(min_length=1, max_length=255), matching(r"^[^\s~^:?*\[\\]+$", "branch name", "main")]
-EMAIL = Annotated[
-    str, Field(max_length=254), matching(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", "email address", "ops@example.com")
-]
 BucketName = Annotated[str, matching(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", "S3 bucket name", "shop-sources")]
 SOURCE_KINDS = ("codecommit", "github", "s3")
 
@@ -52,6 +50,14 @@ class GitHubSource(Model):
     owner: str = Field(min_length=1, max_length=100, description="Required. The GitHub user or organisation.")
     repository: str = Field(min_length=1, max_length=100, description="Required. The repository's name.")
     branch: BRANCH = Field("main", description="Default: main.")
+    trigger: Trigger | None = Field(
+        None,
+        description="Default: every push to `branch`. CodePipeline V2 push filters on branches, tags and paths.",
+    )
+
+    @property
+    def trigger_branches(self) -> list[str]:
+        return list(self.trigger.branches or [self.branch]) if self.trigger is not None else [self.branch]
 
 
 class S3Source(Model):
@@ -134,6 +140,11 @@ class Build(Model):
         "agree). linux/arm64 builds and tests on ARM CodeBuild hosts.",
     )
 
+    @property
+    def architecture(self) -> str | None:
+        """The platform as the catalog names architectures (x86_64, arm64), or None when unset."""
+        return ARCHITECTURES[self.platform] if self.platform is not None else None
+
 
 class Test(Model):
     commands: list[Annotated[str, Field(min_length=1)]] = Field(
@@ -173,6 +184,14 @@ class Pipeline(Model):
     test: Test | None = Field(None, description="Default: no test stage.")
     approval: Approval | None = Field(None, description="Default: no approval stage.")
     deploy: Deploy = Field(description="Required. The ECS deploy actions, one per service, in parallel.")
+    promote: list[Promotion] = Field(
+        default_factory=list,
+        description="Default: none. After Deploy succeeds, the same image (same digest) goes to each of these "
+        "environments, in order.",
+    )
+    notify: Notify | None = Field(
+        None, description="Default: failures and approvals go to the email subscribers of approval.notify."
+    )
 
     def check(self) -> Iterator[Rule]:
         names = [source.name for source in self.source]

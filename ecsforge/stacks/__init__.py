@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .base import PlatformStack
 from .cluster import ClusterStack
 from .network import NetworkStack
+from .promotion import PromotionTrustStack
 from .registries import RegistriesStack
 from .workloads import PipelineStack, ServiceStack, TaskStack
 
@@ -19,8 +20,16 @@ class Platform:
     services: dict[str, ServiceStack]
     tasks: dict[str, TaskStack]
     pipelines: dict[str, PipelineStack]
+    # Stacks of promoted environments (their accounts), keyed by stack name.
+    promotions: dict[str, PromotionTrustStack] = field(default_factory=dict)
 
     @property
     def stacks(self) -> list[PlatformStack]:
         fixed = [s for s in (self.network, self.cluster, self.registries) if s is not None]
-        return [*fixed, *self.services.values(), *self.tasks.values(), *self.pipelines.values()]
+        return [
+            *fixed,
+            *self.services.values(),
+            *self.tasks.values(),
+            *self.pipelines.values(),
+            *self.promotions.values(),
+        ]
