@@ -5,11 +5,13 @@ sides agreeing on what trusts what."""
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 
 import pytest
 
 from ecsforge.constructs.promotion import CRANE_MODULE
+from ecsforge.constructs.release import RUNNER
 from ecsforge.manifest import load_manifest
 
 from .helpers import ROOT, offline_env, only
@@ -101,12 +103,14 @@ def test_promotion_copies_by_digest_verifies_it_and_releases_there(result):
         '"$CRANE', "crane"
     )
     assert '[ "$COPIED" = "$DIGEST" ] || fail' in script
-    # The release step there is the one generated for prod: prod's parameter and stacks, never staging's.
-    assert "PARAMETER=/ecsforge/shop/prod/registries/web/released-tag" in script
-    assert "for STACK in shop-prod-service-web; do" in script
+    # The release step there is the runner with prod's plan: prod's parameter and stacks, never staging's.
+    plan = json.loads(shlex.split(script[script.index("export RELEASE_PLAN=") :].splitlines()[0])[1].split("=", 1)[1])
+    assert plan["parameter"] == "/ecsforge/shop/prod/registries/web/released-tag"
+    assert plan["stacks"] == ["shop-prod-service-web"]
     assert "/shop/staging/" not in script
+    assert RUNNER.read_text(encoding="utf-8") in script
     # Deploy, then record: a failed rollout rolls back and records nothing.
-    assert script.index("aws ecs update-service") < script.index("aws ssm put-parameter")
+    assert script.index("aws ecs update-service") < script.index("python3 runner.py")
     assert "rollback()" in script
 
 
