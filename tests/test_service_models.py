@@ -171,7 +171,7 @@ def test_services_that_follow_a_registry_no_pipeline_releases_warn(tmp_path):
     """
     warnings = {w.path[1]: w.message for w in load(tmp_path, text).warnings}
     assert set(warnings) == {"web", "admin"}
-    assert "no pipeline builds 'web'" in warnings["web"]
+    assert "no pipeline of this environment builds 'web'" in warnings["web"]
     assert "does not deploy 'admin'" in warnings["admin"]
 
 

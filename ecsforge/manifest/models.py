@@ -179,8 +179,10 @@ class Manifest(Model):
                     yield (
                         path,
                         (
-                            f"{{registry: {registry}}}: no pipeline builds {registry!r}, so this service runs no task "
-                            "until its released-tag parameter is set; add a pipeline or pin a tag"
+                            f"{{registry: {registry}}}: no pipeline of this environment builds {registry!r}, so this "
+                            "service runs no task until its released-tag parameter is set (by another environment's "
+                            "promote, or `python -m ecsforge release`); add a pipeline, promote into this "
+                            "environment, or pin a tag"
                         ),
                     )
                 elif name not in deployed:
