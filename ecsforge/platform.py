@@ -11,6 +11,7 @@ from .stacks import Platform
 from .stacks.cluster import ClusterStack
 from .stacks.network import NetworkStack
 from .stacks.registries import RegistriesStack
+from .stacks.resources import ResourcesStack, depend_on_resources
 from .stacks.workloads import PipelineStack, ServiceStack, TaskStack
 
 
@@ -41,7 +42,9 @@ def build(app: App, manifest: Manifest) -> Platform:
         )
         for name, pipeline in manifest.pipelines.items()
     }
-    platform = Platform(network, cluster, registries, services, tasks, pipelines)
+    resources = ResourcesStack(app, manifest, network) if manifest.has_resources else None
+    platform = Platform(network, cluster, registries, services, tasks, pipelines, resources)
+    depend_on_resources(platform, manifest)
     compliance.acknowledge(platform, manifest)
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return platform

@@ -16,6 +16,7 @@ from .opt_outs import acknowledge_opt_outs
 from .pipeline import acknowledge_pipeline
 from .registries import acknowledge_registries
 from .service import acknowledge_scheduled_task, acknowledge_service, acknowledge_task
+from .wiring import acknowledge_resources, acknowledge_wiring
 
 __all__ = ["INSTANCE_POLICY_FINDINGS", "acknowledge"]
 
@@ -36,3 +37,10 @@ def acknowledge(platform: Platform, manifest: Manifest) -> None:
     for pipeline_stack in platform.pipelines.values():
         acknowledge_pipeline(pipeline_stack.pipeline, manifest)
     acknowledge_imported_subnets(platform, manifest)
+    if platform.resources is not None:
+        acknowledge_resources(platform.resources.resources)
+    for name, stack in platform.services.items():
+        acknowledge_wiring(stack.service.task, stack.service.wiring, manifest.services[name], manifest, ("services", name))
+    for name, task_stack in platform.tasks.items():
+        scheduled = task_stack.task
+        acknowledge_wiring(scheduled.task, scheduled.wiring, manifest.scheduled_tasks[name], manifest, ("scheduled_tasks", name))

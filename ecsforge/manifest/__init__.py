@@ -56,6 +56,7 @@ def load_manifest(path: str | os.PathLike[str], environ: Mapping[str, str] | Non
         as_written(Problem(*document.positions.of_value(path), path, message), document.positions)
         for path, message in manifest.warnings()
     ]
+    manifest.remember_locations({w.path: f"{filename}:{w.line}:{w.column}" for w in warnings})
     return LoadedManifest(filename, manifest, sorted(warnings))
 
 

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field
 
 from .base import Model, Name, Rule, matching
+from .wiring import Mount
 
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
                       3288, 3653)  # fmt: skip
@@ -113,6 +114,12 @@ class Container(Model):
     privileged: bool = Field(False, description="EC2 only. Default: false.")
     stop_timeout_seconds: int = Field(30, ge=1, le=3600, description="Default: 30; Fargate allows at most 120.")
     log_retention_days: int = Field(30, description="Default: 30 days, awslogs driver.")
+    mounts: list[Mount] = Field(
+        default_factory=list,
+        max_length=10,
+        description="Default: none. EFS volumes of `volumes`, through an access point per service (uid/gid 1000), "
+        "with IAM authorization and TLS.",
+    )
 
     def check(self) -> Iterator[Rule]:
         for name, source in self.secrets.items():
@@ -139,6 +146,10 @@ class Container(Model):
                 ("memory_reservation",),
                 (f"{self.memory_reservation} MiB is above the hard limit memory ({self.memory}); lower it"),
             )
+        paths = [mount.path for mount in self.mounts]
+        for index, path in enumerate(paths):
+            if path in paths[:index]:
+                yield ("mounts", index, "path"), f"{path!r} is mounted twice; give each mount its own path"
         if set(self.environment) & set(self.secrets):
             name = sorted(set(self.environment) & set(self.secrets))[0]
             yield ("environment", name), f"{name!r} is also in secrets; keep it in one of them"

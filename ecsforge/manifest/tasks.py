@@ -13,6 +13,7 @@ from pydantic import BeforeValidator, Field
 
 from .base import Model, Name, Rule
 from .containers import SECRET_NAME_HINTS, Container
+from .wiring import Access, ManagedPolicyArn, Permission
 from .placement import (
     FARGATE_CPU,
     FARGATE_PROVIDERS,
@@ -46,6 +47,17 @@ class TaskSpec(Model):
     containers: dict[Name, Container] = Field(min_length=1, description="Required. 1..10 containers.")
     placement: Placement | None = Field(
         None, description="EC2 only. Default: spread across zones, then binpack memory."
+    )
+    access: Access | None = Field(
+        None,
+        description="Default: none. Least-privilege grants to the task role for the environment's queues, topics "
+        "and buckets, and QUEUE_<NAME>_URL, TOPIC_<NAME>_ARN, BUCKET_<NAME>_NAME in every container.",
+    )
+    permissions: list[Permission] = Field(
+        default_factory=list, max_length=50, description="Default: none. Extra task-role statements."
+    )
+    managed_policies: list[ManagedPolicyArn] = Field(
+        default_factory=list, max_length=10, description="Default: none. Managed policies for the task role."
     )
 
     @property

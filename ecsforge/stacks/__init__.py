@@ -8,6 +8,7 @@ from .base import PlatformStack
 from .cluster import ClusterStack
 from .network import NetworkStack
 from .registries import RegistriesStack
+from .resources import ResourcesStack
 from .workloads import PipelineStack, ServiceStack, TaskStack
 
 
@@ -19,8 +20,9 @@ class Platform:
     services: dict[str, ServiceStack]
     tasks: dict[str, TaskStack]
     pipelines: dict[str, PipelineStack]
+    resources: ResourcesStack | None = None
 
     @property
     def stacks(self) -> list[PlatformStack]:
-        fixed = [s for s in (self.network, self.cluster, self.registries) if s is not None]
+        fixed = [s for s in (self.network, self.cluster, self.registries, self.resources) if s is not None]
         return [*fixed, *self.services.values(), *self.tasks.values(), *self.pipelines.values()]
