@@ -40,7 +40,11 @@ def acknowledge(platform: Platform, manifest: Manifest) -> None:
     if platform.resources is not None:
         acknowledge_resources(platform.resources.resources)
     for name, stack in platform.services.items():
-        acknowledge_wiring(stack.service.task, stack.service.wiring, manifest.services[name], manifest, ("services", name))
+        acknowledge_wiring(
+            stack.service.task, stack.service.wiring, manifest.services[name], manifest, ("services", name)
+        )
     for name, task_stack in platform.tasks.items():
         scheduled = task_stack.task
-        acknowledge_wiring(scheduled.task, scheduled.wiring, manifest.scheduled_tasks[name], manifest, ("scheduled_tasks", name))
+        acknowledge_wiring(
+            scheduled.task, scheduled.wiring, manifest.scheduled_tasks[name], manifest, ("scheduled_tasks", name)
+        )

@@ -51,6 +51,19 @@ def queue_backlog_scaling(
         statistic="Average",
         period=PERIOD,
     )
+    _target_tracking(scope, scaling.queue_backlog_per_task, scaling, target, messages, tasks)
+    if scaling.min == 0:
+        _wake_from_zero(scaling, target, messages, tasks)
+
+
+def _target_tracking(
+    scope: Construct,
+    value: int,
+    scaling: Scaling,
+    target: appscaling.ScalableTarget,
+    messages: cloudwatch.Metric,
+    tasks: cloudwatch.Metric,
+) -> None:
     appscaling.CfnScalingPolicy(
         scope,
         "BacklogPerTask",
@@ -58,7 +71,7 @@ def queue_backlog_scaling(
         policy_type="TargetTrackingScaling",
         scaling_target_id=target.scalable_target_id,
         target_tracking_scaling_policy_configuration=appscaling.CfnScalingPolicy.TargetTrackingScalingPolicyConfigurationProperty(
-            target_value=scaling.queue_backlog_per_task,
+            target_value=value,
             scale_in_cooldown=scaling.cooldown_seconds.scale_in,
             scale_out_cooldown=scaling.cooldown_seconds.scale_out,
             customized_metric_specification=appscaling.CfnScalingPolicy.CustomizedMetricSpecificationProperty(
@@ -72,25 +85,31 @@ def queue_backlog_scaling(
             ),
         ),
     )
-    if scaling.min == 0:
-        target.scale_on_metric(
-            "WakeFromZero",
-            metric=cloudwatch.MathExpression(
-                expression="IF(FILL(tasks, 0) < 1, messages, 0)",
-                using_metrics={"messages": messages, "tasks": tasks},
-                label="Visible messages while no task runs",
-                period=PERIOD,
-            ),
-            scaling_steps=[
-                appscaling.ScalingInterval(lower=0, upper=1, change=0),
-                appscaling.ScalingInterval(lower=1, change=1),
-            ],
-            adjustment_type=appscaling.AdjustmentType.CHANGE_IN_CAPACITY,
-            cooldown=Duration.seconds(scaling.cooldown_seconds.scale_out),
-        )
 
 
-def _query(query_id: str, metric: cloudwatch.Metric) -> appscaling.CfnScalingPolicy.TargetTrackingMetricDataQueryProperty:
+def _wake_from_zero(
+    scaling: Scaling, target: appscaling.ScalableTarget, messages: cloudwatch.Metric, tasks: cloudwatch.Metric
+) -> None:
+    target.scale_on_metric(
+        "WakeFromZero",
+        metric=cloudwatch.MathExpression(
+            expression="IF(FILL(tasks, 0) < 1, messages, 0)",
+            using_metrics={"messages": messages, "tasks": tasks},
+            label="Visible messages while no task runs",
+            period=PERIOD,
+        ),
+        scaling_steps=[
+            appscaling.ScalingInterval(lower=0, upper=1, change=0),
+            appscaling.ScalingInterval(lower=1, change=1),
+        ],
+        adjustment_type=appscaling.AdjustmentType.CHANGE_IN_CAPACITY,
+        cooldown=Duration.seconds(scaling.cooldown_seconds.scale_out),
+    )
+
+
+def _query(
+    query_id: str, metric: cloudwatch.Metric
+) -> appscaling.CfnScalingPolicy.TargetTrackingMetricDataQueryProperty:
     config = metric.to_metric_config().metric_stat
     if config is None:
         raise ValueError(f"{query_id} is not a plain metric")

@@ -10,6 +10,7 @@ here is ever pinned by an importer.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
@@ -112,7 +113,7 @@ class Resources(Construct):
 
     def _queue(self, name: str, queue: Queue) -> sqs.Queue:
         manifest = self.manifest
-        common = {
+        common: dict[str, Any] = {
             "encryption": sqs.QueueEncryption.KMS,
             "encryption_master_key": self.key,
             "enforce_ssl": True,
@@ -221,4 +222,3 @@ class Resources(Construct):
 
 def _pascal(name: str) -> str:
     return "".join(part.capitalize() for part in name.split("-"))
-

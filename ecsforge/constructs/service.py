@@ -15,9 +15,9 @@ from ..manifest.http import Http
 from ..manifest.models import Manifest
 from ..manifest.services import Service
 from .placement import capacity_strategies, placement_constraints, placement_strategies
+from .queue_scaling import queue_backlog_scaling
 from .refs import PlatformRefs
 from .service_alarms import rollback_alarms
-from .queue_scaling import queue_backlog_scaling
 from .service_scaling import ServiceScaling
 from .task_definition import TaskDefinition
 from .template import cfn_resource, keep_only_depends_on

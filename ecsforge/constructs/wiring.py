@@ -24,7 +24,7 @@ from constructs import Construct
 from .. import names
 from ..manifest.models import Manifest
 from ..manifest.tasks import TaskSpec
-from ..manifest.wiring import access_variables
+from ..manifest.wiring import BucketAccess, QueueAccess, TopicAccess, access_variables
 from .refs import PlatformRefs
 from .task_definition import TaskDefinition
 
@@ -79,7 +79,9 @@ def wire_task(
             )
         )
     for index, arn in enumerate(spec.managed_policies):
-        definition.task_role.add_managed_policy(iam.ManagedPolicy.from_managed_policy_arn(scope, f"Managed{index}", arn))
+        definition.task_role.add_managed_policy(
+            iam.ManagedPolicy.from_managed_policy_arn(scope, f"Managed{index}", arn)
+        )
         wiring.managed_policies.append(arn)
     _mounts(scope, manifest, spec, task, security_group, refs)
     return wiring
@@ -89,30 +91,67 @@ def _access(scope: Construct, manifest: Manifest, spec: TaskSpec, task: TaskDefi
     access = spec.access
     if access is None:
         return
-    stack = Stack.of(scope)
     definition = task.task_definition
-    values: dict[str, str] = {}
-    key_actions: set[str] = set()
-    for name, how in access.queues.items():
+    values: dict[str, dict[str, str]] = {
+        "queues": _queues(scope, manifest, access.queues, definition),
+        "topics": _topics(scope, manifest, access.topics, definition),
+        "buckets": _buckets(scope, manifest, access.buckets, definition, wiring),
+    }
+    key_actions = sorted(
+        {a for how in access.queues.values() for a in KEY_ACTIONS[how]}
+        | (set(KEY_ACTIONS["send"]) if access.topics else set())
+    )
+    if key_actions:
+        key_arn = ssm.StringParameter.value_for_string_parameter(scope, names.messaging_key_parameter(manifest))
+        definition.add_to_task_role_policy(iam.PolicyStatement(actions=key_actions, resources=[key_arn]))
+    for variable, (kind, name) in access_variables(access).items():
+        for container in task.containers.values():
+            container.add_environment(variable, values[kind][name])
+
+
+def _queues(
+    scope: Construct, manifest: Manifest, granted: dict[str, QueueAccess], definition: ecs.TaskDefinition
+) -> dict[str, str]:
+    """Each queue's URL; the grant names exactly that queue."""
+    stack = Stack.of(scope)
+    urls = {}
+    for name, how in granted.items():
         queue_name = names.queue_name(manifest, name, fifo=manifest.queues[name].fifo)
         arn = stack.format_arn(service="sqs", resource=queue_name, arn_format=ArnFormat.NO_RESOURCE_NAME)
         definition.add_to_task_role_policy(iam.PolicyStatement(actions=QUEUE_ACTIONS[how], resources=[arn]))
-        key_actions.update(KEY_ACTIONS[how])
-        values[name] = f"https://sqs.{stack.region}.{stack.url_suffix}/{stack.account}/{queue_name}"
-    topic_arns = {}
-    for name in access.topics:
-        topic_name = names.topic_name(manifest, name, fifo=manifest.topics[name].fifo)
-        topic_arns[name] = stack.format_arn(service="sns", resource=topic_name, arn_format=ArnFormat.NO_RESOURCE_NAME)
-        key_actions.update(KEY_ACTIONS["send"])
-    if topic_arns:
-        definition.add_to_task_role_policy(iam.PolicyStatement(actions=["sns:Publish"], resources=[*topic_arns.values()]))
-    if key_actions:
-        key_arn = ssm.StringParameter.value_for_string_parameter(scope, names.messaging_key_parameter(manifest))
-        definition.add_to_task_role_policy(iam.PolicyStatement(actions=sorted(key_actions), resources=[key_arn]))
-    buckets = {}
-    for name, how in access.buckets.items():
+        urls[name] = f"https://sqs.{stack.region}.{stack.url_suffix}/{stack.account}/{queue_name}"
+    return urls
+
+
+def _topics(
+    scope: Construct, manifest: Manifest, granted: dict[str, TopicAccess], definition: ecs.TaskDefinition
+) -> dict[str, str]:
+    stack = Stack.of(scope)
+    arns = {
+        name: stack.format_arn(
+            service="sns",
+            resource=names.topic_name(manifest, name, fifo=manifest.topics[name].fifo),
+            arn_format=ArnFormat.NO_RESOURCE_NAME,
+        )
+        for name in granted
+    }
+    if arns:
+        definition.add_to_task_role_policy(iam.PolicyStatement(actions=["sns:Publish"], resources=[*arns.values()]))
+    return arns
+
+
+def _buckets(
+    scope: Construct,
+    manifest: Manifest,
+    granted: dict[str, BucketAccess],
+    definition: ecs.TaskDefinition,
+    wiring: Wiring,
+) -> dict[str, str]:
+    stack = Stack.of(scope)
+    bucket_names = {}
+    for name, how in granted.items():
         bucket_name = ssm.StringParameter.value_for_string_parameter(scope, names.bucket_name_parameter(manifest, name))
-        buckets[name] = bucket_name
+        bucket_names[name] = bucket_name
         bucket_arn = f"arn:{stack.partition}:s3:::{bucket_name}"
         modes = ["read", "write"] if how == "read_write" else [how]
         bucket_actions = [a for mode in modes for a in BUCKET_ACTIONS[mode][0]]
@@ -121,10 +160,7 @@ def _access(scope: Construct, manifest: Manifest, spec: TaskSpec, task: TaskDefi
             definition.add_to_task_role_policy(iam.PolicyStatement(actions=bucket_actions, resources=[bucket_arn]))
         definition.add_to_task_role_policy(iam.PolicyStatement(actions=object_actions, resources=[f"{bucket_arn}/*"]))
         wiring.bucket_objects.append(f"{bucket_arn}/*")
-    for variable, (kind, name) in access_variables(access).items():
-        value = {"queues": values, "topics": topic_arns, "buckets": buckets}[kind][name]
-        for container in task.containers.values():
-            container.add_environment(variable, value)
+    return bucket_names
 
 
 def _mounts(
@@ -143,26 +179,15 @@ def _mounts(
         file_system_id = volume.file_system_id or ssm.StringParameter.value_for_string_parameter(
             scope, names.volume_id_parameter(manifest, volume_name)
         )
-        # One access point per task and volume: every task sees the volume's directory as
-        # uid/gid 1000, whatever user its image runs as.
-        access_point = efs.CfnAccessPoint(
-            scope,
-            f"AccessPoint-{volume_name}",
-            file_system_id=file_system_id,
-            posix_user=efs.CfnAccessPoint.PosixUserProperty(uid=POSIX_ID, gid=POSIX_ID),
-            root_directory=efs.CfnAccessPoint.RootDirectoryProperty(
-                path=volume.directory,
-                creation_info=efs.CfnAccessPoint.CreationInfoProperty(
-                    owner_uid=POSIX_ID, owner_gid=POSIX_ID, permissions="755"
-                ),
-            ),
-        )
+        access_point = _access_point(scope, volume_name, file_system_id, volume.directory)
         definition.add_volume(
             name=volume_name,
             efs_volume_configuration=ecs.EfsVolumeConfiguration(
                 file_system_id=file_system_id,
                 transit_encryption="ENABLED",
-                authorization_config=ecs.AuthorizationConfig(access_point_id=access_point.attr_access_point_id, iam="ENABLED"),
+                authorization_config=ecs.AuthorizationConfig(
+                    access_point_id=access_point.attr_access_point_id, iam="ENABLED"
+                ),
             ),
         )
         writes = any(not m.read_only for c in spec.containers.values() for m in c.mounts if m.volume == volume_name)
@@ -183,6 +208,23 @@ def _mounts(
             task.containers[name].add_mount_points(
                 ecs.MountPoint(container_path=mount.path, source_volume=mount.volume, read_only=mount.read_only)
             )
+
+
+def _access_point(scope: Construct, volume: str, file_system_id: str, directory: str) -> efs.CfnAccessPoint:
+    """One access point per task and volume: every task sees the volume's directory as uid/gid
+    1000, whatever user its image runs as."""
+    return efs.CfnAccessPoint(
+        scope,
+        f"AccessPoint-{volume}",
+        file_system_id=file_system_id,
+        posix_user=efs.CfnAccessPoint.PosixUserProperty(uid=POSIX_ID, gid=POSIX_ID),
+        root_directory=efs.CfnAccessPoint.RootDirectoryProperty(
+            path=directory,
+            creation_info=efs.CfnAccessPoint.CreationInfoProperty(
+                owner_uid=POSIX_ID, owner_gid=POSIX_ID, permissions="755"
+            ),
+        ),
+    )
 
 
 def _nfs_ingress(

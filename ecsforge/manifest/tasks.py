@@ -13,7 +13,6 @@ from pydantic import BeforeValidator, Field
 
 from .base import Model, Name, Rule
 from .containers import SECRET_NAME_HINTS, Container
-from .wiring import Access, ManagedPolicyArn, Permission
 from .placement import (
     FARGATE_CPU,
     FARGATE_PROVIDERS,
@@ -22,6 +21,7 @@ from .placement import (
     fargate_memory_choices,
     one_provider_to_list,
 )
+from .wiring import Access, ManagedPolicyArn, Permission
 
 # ECS task definition size limit (container definitions and all), in bytes.
 MAX_TASK_DEFINITION_BYTES = 32 * 1024

@@ -3,7 +3,7 @@ that must not clash, queue-backlog scaling and EFS mounts against the task that 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from .base import Rule
@@ -25,8 +25,8 @@ def wiring_rules(manifest: Manifest) -> Iterator[Rule]:
         yield from ((("services", name, *p), m) for p, m in _check_backlog_scaling(manifest, service))
 
 
-def _one_of(names: object) -> str:
-    listed = ", ".join(str(n) for n in names) if names else ""
+def _one_of(names: Iterable[str]) -> str:
+    listed = ", ".join(names)
     return f"use one of {listed}" if listed else "declare it first"
 
 
