@@ -29,7 +29,11 @@ BASE: dict[str, Any] = {
     "services": {
         "worker": {
             "containers": {
-                "main": {"image": "nginx:1.27", "stop_timeout_seconds": 60, "mounts": [{"volume": "shared", "path": "/d"}]},
+                "main": {
+                    "image": "nginx:1.27",
+                    "stop_timeout_seconds": 60,
+                    "mounts": [{"volume": "shared", "path": "/d"}],
+                },
                 "side": {"image": "busybox:1.36", "essential": False},
             },
             "access": {"queues": {"work": "consume"}, "topics": {"events": "publish"}, "buckets": {"files": "read"}},
@@ -121,7 +125,9 @@ def test_no_resources_no_resources_stack(tmp_path: Path) -> None:
     data = {
         **{k: v for k, v in BASE.items() if k not in ("topics", "queues", "buckets", "volumes", "services")},
         "volumes": {"old": {"file_system_id": "fs-0123456789abcdef0"}},
-        "services": {"web": {"containers": {"web": {"image": "nginx:1.27", "mounts": [{"volume": "old", "path": "/o"}]}}}},
+        "services": {
+            "web": {"containers": {"web": {"image": "nginx:1.27", "mounts": [{"volume": "old", "path": "/o"}]}}}
+        },
     }
     result = synth_data(tmp_path, "imported", data)
     assert RESOURCES not in result.templates()
@@ -215,7 +221,9 @@ def test_backlog_scaling_tracks_messages_per_task_and_wakes_from_zero(base: Synt
     assert config["TargetValue"] == 20
     metrics = {m["Id"]: m for m in config["CustomizedMetricSpecification"]["Metrics"]}
     assert metrics["backlog"]["Expression"] == "messages / tasks"
-    assert metrics["messages"]["MetricStat"]["Metric"]["Dimensions"] == [{"Name": "QueueName", "Value": "wire-dev-work"}]
+    assert metrics["messages"]["MetricStat"]["Metric"]["Dimensions"] == [
+        {"Name": "QueueName", "Value": "wire-dev-work"}
+    ]
     assert metrics["tasks"]["MetricStat"]["Metric"]["Namespace"] == "ECS/ContainerInsights"
     target = only(of_type(base, WORKER, "AWS::ApplicationAutoScaling::ScalableTarget"))
     assert target["Properties"]["MinCapacity"] == 0
@@ -236,3 +244,30 @@ def test_worker_example_wires_topic_queue_and_worker() -> None:
     worker = data["services"]["worker"]
     assert worker["scaling"]["min"] == 0 and worker["access"]["queues"] == {"fulfilment": "consume"}
     assert data["queues"]["fulfilment"]["subscribe"][0]["topic"] in data["topics"]
+
+
+def test_bridge_mode_mounts_admit_nfs_from_the_capacity_group(tmp_path: Path) -> None:
+    data = json.loads(json.dumps(BASE))
+    data["cluster"] = {"ec2": {"general": {"instance_type": "t3.medium"}}}
+    data["services"] = {
+        "agent": {
+            "capacity": "general",
+            "network_mode": "bridge",
+            "containers": {
+                "app": {"image": "nginx:1.27", "memory": 256, "mounts": [{"volume": "shared", "path": "/d"}]}
+            },
+        }
+    }
+    result = synth_data(tmp_path, "bridge", data)
+    ingress = only(of_type(result, "wire-dev-service-agent", "AWS::EC2::SecurityGroupIngress"))["Properties"]
+    assert ingress["SourceSecurityGroupId"] == {"Fn::ImportValue": "wire-dev-capacity-general-security-group-id"}
+
+
+def test_scheduled_tasks_take_access_and_mounts(tmp_path: Path) -> None:
+    data = json.loads(json.dumps(BASE))
+    data["scheduled_tasks"] = {"nightly": {"schedule": "rate(1 day)", **ADDED_SERVICE}}
+    result = synth_data(tmp_path, "task", data)
+    stack = "wire-dev-task-nightly"
+    actions = json.dumps(task_role_statements(result, stack))
+    assert "sqs:SendMessage" in actions and "elasticfilesystem:ClientMount" in actions
+    assert len(of_type(result, stack, "AWS::EC2::SecurityGroupIngress")) == 1
