@@ -271,3 +271,28 @@ def test_scheduled_tasks_take_access_and_mounts(tmp_path: Path) -> None:
     actions = json.dumps(task_role_statements(result, stack))
     assert "sqs:SendMessage" in actions and "elasticfilesystem:ClientMount" in actions
     assert len(of_type(result, stack, "AWS::EC2::SecurityGroupIngress")) == 1
+
+
+def test_variable_names_upper_case_the_name_and_replace_hyphens() -> None:
+    from ecsforge.manifest.wiring import Access, access_variables
+
+    access = Access(queues={"orders-work": "consume"}, topics={"order-events": "publish"}, buckets={"up-loads": "read"})
+    assert set(access_variables(access)) == {
+        "QUEUE_ORDERS_WORK_URL",
+        "TOPIC_ORDER_EVENTS_ARN",
+        "BUCKET_UP_LOADS_NAME",
+    }
+
+
+def test_only_allowed_wildcards_and_aws_managed_policies_are_warned(tmp_path: Path) -> None:
+    from ecsforge.manifest import load_manifest
+
+    data = json.loads(json.dumps(BASE))
+    data["services"]["worker"]["permissions"] = [
+        {"actions": ["s3:*"], "resources": ["*"], "effect": "Deny"},
+        {"actions": ["dynamodb:GetItem"], "resources": ["arn:aws:dynamodb:eu-west-1:111111111111:table/t"]},
+    ]
+    data["services"]["worker"]["managed_policies"] = ["arn:aws:iam::111111111111:policy/mine"]
+    path = tmp_path / "quiet.yml"
+    path.write_text(yaml.safe_dump(data))
+    assert [w for w in load_manifest(path).warnings if "permissions" in str(w.path) or "managed" in str(w.path)] == []
