@@ -296,3 +296,16 @@ def test_only_allowed_wildcards_and_aws_managed_policies_are_warned(tmp_path: Pa
     path = tmp_path / "quiet.yml"
     path.write_text(yaml.safe_dump(data))
     assert [w for w in load_manifest(path).warnings if "permissions" in str(w.path) or "managed" in str(w.path)] == []
+
+
+def test_a_visibility_longer_than_fargate_can_wait_is_warned(tmp_path: Path) -> None:
+    from ecsforge.manifest import load_manifest
+
+    data = json.loads(json.dumps(BASE))
+    data["queues"]["jobs"] = {"visibility_timeout_seconds": 600}
+    data["services"]["worker"]["access"]["queues"] = {"jobs": "consume"}
+    data["services"]["worker"]["containers"]["main"]["stop_timeout_seconds"] = 120
+    path = tmp_path / "long.yml"
+    path.write_text(yaml.safe_dump(data))
+    (warning,) = [w for w in load_manifest(path).warnings if w.path[-1] == "queue_backlog_per_task"]
+    assert "task-protection/v1/state" in warning.message and "(120s)" in warning.message

@@ -3,10 +3,9 @@ task-role grants and environment variables (`access`), extra statements (`permis
 `managed_policies`) and EFS mounts.
 
 Every reference to the resources stack is a deterministic name or an SSM parameter, and
-every grant goes into this task's role, never into a resource or key policy of the
-resources stack (aws-cdk's `grant*` on an imported key or queue would only ever write the
-principal's side too, but the statements here are written by hand so that nothing can
-reach across).
+every grant is a statement of this task's role, written here by hand: never a `grant*` on a
+construct of the resources stack, which could add to its queue or key policy and so change
+that stack whenever a service comes or goes.
 """
 
 from __future__ import annotations

@@ -14,6 +14,8 @@ if TYPE_CHECKING:
     from .models import Manifest
 
 AWS_MANAGED_POLICY = ":iam::aws:policy/"
+# containers.*.stop_timeout_seconds' upper limit.
+EC2_STOP_TIMEOUT_MAX = 3600
 
 
 def wiring_rules(manifest: Manifest) -> Iterator[Rule]:
@@ -137,8 +139,7 @@ def _check_backlog_scaling(manifest: Manifest, service: TaskSpec) -> Iterator[Ru
         return
     # Scale-in sends SIGTERM and waits stop_timeout: a message received just before must be
     # finished (or given back) within that time, so the wait covers its visibility timeout.
-    ceiling = FARGATE_STOP_TIMEOUT_MAX if service.on_fargate else queue.visibility_timeout_seconds
-    needed = min(queue.visibility_timeout_seconds, ceiling)
+    needed = min(queue.visibility_timeout_seconds, _stop_timeout_ceiling(service))
     for name, container in service.containers.items():
         if container.essential and container.stop_timeout_seconds < needed:
             yield (
@@ -178,19 +179,25 @@ def wiring_warnings(manifest: Manifest) -> Iterator[Rule]:
             yield (*path, *path_in), message
 
 
+def _stop_timeout_ceiling(spec: TaskSpec) -> int:
+    """The longest stop timeout a container may have (the manifest's limit on EC2)."""
+    return FARGATE_STOP_TIMEOUT_MAX if spec.on_fargate else EC2_STOP_TIMEOUT_MAX
+
+
 def _backlog_warnings(manifest: Manifest, spec: TaskSpec) -> Iterator[Rule]:
     scaling = getattr(spec, "scaling", None)
-    if scaling is None or scaling.queue_backlog_per_task is None or not spec.on_fargate or spec.access is None:
+    if scaling is None or scaling.queue_backlog_per_task is None or spec.access is None:
         return
+    ceiling = _stop_timeout_ceiling(spec)
     for name, how in spec.access.queues.items():
         queue = manifest.queues.get(name)
-        if how == "consume" and queue is not None and queue.visibility_timeout_seconds > FARGATE_STOP_TIMEOUT_MAX:
+        if how == "consume" and queue is not None and queue.visibility_timeout_seconds > ceiling:
             yield (
                 ("scaling", "queue_backlog_per_task"),
                 (
                     f"{scaling.queue_backlog_per_task}: messages of {name!r} may be in flight for "
-                    f"{queue.visibility_timeout_seconds}s, longer than Fargate waits on scale-in "
-                    f"({FARGATE_STOP_TIMEOUT_MAX}s): protect busy tasks through the task scale-in protection "
+                    f"{queue.visibility_timeout_seconds}s, longer than ECS can wait on scale-in "
+                    f"({ceiling}s): protect busy tasks through the task scale-in protection "
                     "endpoint ($ECS_AGENT_URI/task-protection/v1/state), or such messages are processed twice"
                 ),
             )
