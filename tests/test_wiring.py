@@ -119,6 +119,9 @@ def test_buckets_and_volumes_are_encrypted_private_and_retained(base: Synth) -> 
     volume = only(of_type(base, RESOURCES, "AWS::EFS::FileSystem"))
     assert volume["DeletionPolicy"] == "Retain" and volume["Properties"]["Encrypted"] is True
     assert len(of_type(base, RESOURCES, "AWS::EFS::MountTarget")) == 2
+    # The file system policy grants nothing (no root access to anyone) and refuses plain NFS.
+    (statement,) = volume["Properties"]["FileSystemPolicy"]["Statement"]
+    assert statement["Effect"] == "Deny" and statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
 
 def test_no_resources_no_resources_stack(tmp_path: Path) -> None:

@@ -194,6 +194,11 @@ class Resources(Construct):
             encrypted=True,
             enable_automatic_backups=True,
             removal_policy=RemovalPolicy.RETAIN,
+            # Not aws-cdk's "deny anonymous" policy, which allows ClientWrite and ClientRootAccess to
+            # any principal through a mount target: the policy below allows nobody anything, so a
+            # client needs an identity policy (a task role's ClientMount through its access point),
+            # and anonymous NFS clients get nothing, as with any file system policy.
+            allow_anonymous_access=True,
         )
         # TLS only: every ecsforge mount uses transit encryption.
         file_system.add_to_resource_policy(
