@@ -131,3 +131,47 @@ def promoting_role_name(source: Manifest, pipeline: str, target: Manifest) -> st
 def promotion_trust_parameter(target: Manifest, source: Manifest, pipeline: str) -> str:
     """What the trusting stack granted (a fingerprint) and the cluster the pipeline deploys into."""
     return f"/ecsforge/{target.app}/{target.environment}/promotion/{source.environment}-{pipeline}/trust"
+
+
+# --- application wiring (topics, queues, buckets, volumes) -----------------------------------
+# Queues and topics have deterministic names, so service stacks compute their ARNs and URLs and
+# never import an export from the resources stack. Values AWS generates (bucket names, file
+# system and security group ids, the key's ARN) are SSM parameters, read at every deploy.
+RESOURCES_UNIT = "resources"
+
+
+def _fifo(name: str, fifo: bool) -> str:
+    return f"{name}.fifo" if fifo else name
+
+
+def queue_name(manifest: Manifest, queue: str, *, fifo: bool) -> str:
+    return _fifo(f"{manifest.app}-{manifest.environment}-{queue}", fifo)
+
+
+def dead_letter_queue_name(manifest: Manifest, queue: str, *, fifo: bool) -> str:
+    return _fifo(f"{manifest.app}-{manifest.environment}-{queue}-dlq", fifo)
+
+
+def topic_name(manifest: Manifest, topic: str, *, fifo: bool) -> str:
+    return _fifo(f"{manifest.app}-{manifest.environment}-{topic}", fifo)
+
+
+def _resources_parameter(manifest: Manifest, *parts: str) -> str:
+    return "/".join(("", "ecsforge", manifest.app, manifest.environment, *parts))
+
+
+def messaging_key_parameter(manifest: Manifest) -> str:
+    """The ARN of the customer key that encrypts the environment's topics and queues."""
+    return _resources_parameter(manifest, "resources", "messaging-key-arn")
+
+
+def bucket_name_parameter(manifest: Manifest, bucket: str) -> str:
+    return _resources_parameter(manifest, "buckets", bucket, "name")
+
+
+def volume_id_parameter(manifest: Manifest, volume: str) -> str:
+    return _resources_parameter(manifest, "volumes", volume, "file-system-id")
+
+
+def volume_security_group_parameter(manifest: Manifest, volume: str) -> str:
+    return _resources_parameter(manifest, "volumes", volume, "security-group-id")

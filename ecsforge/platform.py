@@ -13,6 +13,7 @@ from .stacks.cluster import ClusterStack
 from .stacks.network import NetworkStack
 from .stacks.promotion import PromotionTrustStack
 from .stacks.registries import RegistriesStack
+from .stacks.resources import ResourcesStack, depend_on_resources
 from .stacks.workloads import PipelineStack, ServiceStack, TaskStack
 
 
@@ -48,7 +49,9 @@ def build(app: App, manifest: Manifest) -> Platform:
         for name in manifest.pipelines
         for plan in plans(manifest, name)
     }
-    platform = Platform(network, cluster, registries, services, tasks, pipelines, promotions)
+    resources = ResourcesStack(app, manifest, network) if manifest.has_resources else None
+    platform = Platform(network, cluster, registries, services, tasks, pipelines, promotions, resources)
+    depend_on_resources(platform, manifest)
     compliance.acknowledge(platform, manifest)
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return platform

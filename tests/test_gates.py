@@ -24,6 +24,8 @@ STATEFUL_TYPES = {
     "AWS::SecretsManager::Secret",
     "AWS::KMS::Key",
     "AWS::CodeCommit::Repository",
+    "AWS::EFS::FileSystem",
+    "AWS::SQS::Queue",  # (topics hold no messages: the pipeline's notification topic is not kept)
     # The released-tag parameters, created once by AwsCustomResource. (An AWS::SSM::Parameter
     # holds only what its template says, such as a service's name, and is not kept.)
     "Custom::AWS",

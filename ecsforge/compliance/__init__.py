@@ -19,6 +19,7 @@ from .registries import acknowledge_registries
 from .service import acknowledge_scheduled_task, acknowledge_service, acknowledge_task
 from .task_runtime import acknowledge_task_runtime
 from .traffic import acknowledge_nlb
+from .wiring import acknowledge_resources, acknowledge_wiring
 
 __all__ = ["INSTANCE_POLICY_FINDINGS", "acknowledge"]
 
@@ -46,3 +47,14 @@ def acknowledge(platform: Platform, manifest: Manifest) -> None:
     for trust_stack in platform.promotions.values():
         acknowledge_promotion_trust(trust_stack.trust)
     acknowledge_imported_subnets(platform, manifest)
+    if platform.resources is not None:
+        acknowledge_resources(platform.resources.resources)
+    for name, stack in platform.services.items():
+        acknowledge_wiring(
+            stack.service.task, stack.service.wiring, manifest.services[name], manifest, ("services", name)
+        )
+    for name, task_stack in platform.tasks.items():
+        scheduled = task_stack.task
+        acknowledge_wiring(
+            scheduled.task, scheduled.wiring, manifest.scheduled_tasks[name], manifest, ("scheduled_tasks", name)
+        )

@@ -11,10 +11,16 @@ from constructs import Construct
 
 
 def secure_bucket(
-    scope: Construct, construct_id: str, *, key: kms.IKey | None = None, versioned: bool = False
+    scope: Construct,
+    construct_id: str,
+    *,
+    key: kms.IKey | None = None,
+    versioned: bool = False,
+    access_logs: s3.IBucket | None = None,
+    access_logs_prefix: str | None = None,
 ) -> s3.Bucket:
     """A bucket under `scope` with `construct_id`: SSE-KMS with `key` (and an S3 bucket key)
-    when given, else SSE-S3; versioned only when asked."""
+    when given, else SSE-S3; versioned only when asked; server access logs to `access_logs`."""
     props: dict[str, Any] = (
         {"encryption": s3.BucketEncryption.KMS, "encryption_key": key, "bucket_key_enabled": True}
         if key is not None
@@ -22,6 +28,9 @@ def secure_bucket(
     )
     if versioned:
         props["versioned"] = True
+    if access_logs is not None:
+        props["server_access_logs_bucket"] = access_logs
+        props["server_access_logs_prefix"] = access_logs_prefix
     return s3.Bucket(
         scope,
         construct_id,

@@ -17,6 +17,7 @@ from .placement import schedule_capacity, schedule_constraints, schedule_strateg
 from .refs import PlatformRefs
 from .task_definition import TaskDefinition
 from .template import cfn_resource
+from .wiring import wire_task
 
 RETRY_ATTEMPTS = 2
 
@@ -58,6 +59,9 @@ class ScheduledEcsTask(Construct):
             manifest, name, task, refs, family_arn if released else definition.task_definition_arn
         )
         self.schedule = self._schedule(manifest, name, task, cluster_arn, parameters)
+        self.wiring = wire_task(
+            self, manifest=manifest, spec=task, task=self.task, security_group=self.security_group, refs=refs
+        )
         if released:
             # The family ARN names no resource of this stack: the first revision must exist first.
             self.schedule.node.add_dependency(cfn_resource(definition))

@@ -16,6 +16,7 @@ from ..manifest.models import Manifest
 from ..manifest.services import Service
 from .nlb import ServiceNlb
 from .placement import capacity_strategies, placement_constraints, placement_strategies
+from .queue_scaling import queue_backlog_scaling
 from .refs import PlatformRefs
 from .service_alarms import rollback_alarms
 from .service_connect import imported_connect_security_group, service_connect
@@ -23,6 +24,7 @@ from .service_scaling import ServiceScaling
 from .task_definition import TaskDefinition
 from .template import cfn_resource, keep_only_depends_on
 from .units import minutes, seconds
+from .wiring import wire_task
 
 STRATEGIES = {
     "rolling": ecs.DeploymentStrategy.ROLLING,
@@ -80,8 +82,11 @@ class EcsService(Construct):
             if alarms is not None
             else []
         )
+        self.wiring = wire_task(
+            self, manifest=manifest, spec=service, task=self.task, security_group=self.security_group, refs=refs
+        )
         if service.scaling is not None:
-            ServiceScaling(
+            scaling = ServiceScaling(
                 self,
                 scaling=service.scaling,
                 service=self.service,
@@ -89,6 +94,17 @@ class EcsService(Construct):
                 target_groups=self.target_groups,
                 refs=refs,
             )
+            consumed = [q for q, how in (service.access.queues if service.access else {}).items() if how == "consume"]
+            if service.scaling.queue_backlog_per_task is not None and consumed:
+                queue_backlog_scaling(
+                    self,
+                    manifest=manifest,
+                    queue=consumed[0],
+                    scaling=service.scaling,
+                    target=scaling.target,
+                    service=self.service,
+                    refs=refs,
+                )
 
     def _desired_count(self) -> float | None:
         """DesiredCount, or None for none at all.

@@ -55,6 +55,7 @@ def load_manifest(path: str | os.PathLike[str], environ: Mapping[str, str] | Non
         placed(chain, as_written(Problem(*document.positions.of_value(path), path, message), document.positions))
         for path, message in manifest.warnings()
     ]
+    manifest.remember_locations({w.path: w.where(filename) for w in warnings})
     return LoadedManifest(filename, manifest, sorted(warnings, key=Problem.sort_key))
 
 

@@ -10,6 +10,7 @@ from pydantic import BeforeValidator, Field
 
 from .base import Model, Name, Rule, matching
 from .runtime import EnvFileArn, Logging
+from .wiring import Mount
 
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
                       3288, 3653)  # fmt: skip
@@ -128,6 +129,12 @@ class Container(Model):
         description="Default: http. What `port` speaks, for Service Connect (services with connect): http, "
         "http2 and grpc get request metrics and retries; tcp is proxied as plain TCP.",
     )
+    mounts: list[Mount] = Field(
+        default_factory=list,
+        max_length=10,
+        description="Default: none. EFS volumes of `volumes`, through an access point per service (uid/gid 1000), "
+        "with IAM authorization and TLS.",
+    )
 
     def check(self) -> Iterator[Rule]:
         for name, source in self.secrets.items():
@@ -157,6 +164,10 @@ class Container(Model):
         for index, arn in enumerate(self.env_files):
             if arn in self.env_files[:index]:
                 yield ("env_files", index), f"{arn!r} is listed twice; list each file once"
+        paths = [mount.path for mount in self.mounts]
+        for index, path in enumerate(paths):
+            if path in paths[:index]:
+                yield ("mounts", index, "path"), f"{path!r} is mounted twice; give each mount its own path"
         if set(self.environment) & set(self.secrets):
             name = sorted(set(self.environment) & set(self.secrets))[0]
             yield ("environment", name), f"{name!r} is also in secrets; keep it in one of them"

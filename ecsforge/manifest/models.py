@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Field, PrivateAttr
 
 from .base import Model, Name, Rule, matching, reject
 from .catalog import X86_64, instance_architecture
@@ -26,6 +26,8 @@ from .runtime import ARCHITECTURES
 from .services import ScheduledTask, Service
 from .tasks import TaskSpec
 from .traffic import domain_warnings
+from .wiring import Bucket, Queue, Topic, Volume
+from .wiring_checks import wiring_rules, wiring_warnings
 
 
 def _no_boolean_version(value: object) -> object:
@@ -68,6 +70,20 @@ class Manifest(Model):
         default_factory=LoadBalancer,
         description="Default: an internet-facing ALB on HTTP 80, created only when a service has `http`.",
     )
+    topics: dict[Name, Topic] = Field(
+        default_factory=dict, description="Default: none. SNS topics of this environment (KMS-encrypted, SSL only)."
+    )
+    queues: dict[Name, Queue] = Field(
+        default_factory=dict, description="Default: none. SQS queues of this environment (KMS-encrypted, SSL only)."
+    )
+    buckets: dict[Name, Bucket] = Field(
+        default_factory=dict,
+        description="Default: none. S3 buckets (encrypted, SSL only, public access blocked, retained on deletion).",
+    )
+    volumes: dict[Name, Volume] = Field(
+        default_factory=dict,
+        description="Default: none. EFS file systems (encrypted, retained, mount targets in the private subnets).",
+    )
     services: dict[Name, Service] = Field(default_factory=dict, description="Default: none. At most 500.")
     scheduled_tasks: dict[Name, ScheduledTask] = Field(
         default_factory=dict, description="Default: none. Tasks run on a schedule (EventBridge Scheduler)."
@@ -75,6 +91,18 @@ class Manifest(Model):
     pipelines: dict[Name, Pipeline] = Field(
         default_factory=dict, description="Default: none. One CodePipeline (V2) each, keyed by name."
     )
+
+    # file:line:col of the values warnings() is about, set by load_manifest: an acknowledgement
+    # of a finding the user asked for cites the line that asked for it.
+    _locations: dict[tuple[str | int, ...], str] = PrivateAttr(default_factory=dict)
+
+    def remember_locations(self, locations: dict[tuple[str | int, ...], str]) -> None:
+        self._locations = dict(locations)
+
+    def location(self, path: tuple[str | int, ...]) -> str:
+        from .problems import dotted
+
+        return self._locations.get(path) or dotted(path)
 
     @property
     def http_services(self) -> dict[str, Service]:
@@ -141,8 +169,15 @@ class Manifest(Model):
             if any(c.image.released and c.image.registry == registry for c in task.containers.values())
         }
 
+    @property
+    def has_resources(self) -> bool:
+        """Whether the environment has a resources stack (topics, queues, buckets or created volumes)."""
+        created_volumes = any(v.file_system_id is None for v in self.volumes.values())
+        return bool(self.topics or self.queues or self.buckets or created_volumes)
+
     def check(self) -> Iterator[Rule]:
         yield from rules(self)
+        yield from wiring_rules(self)
 
     def warnings(self) -> Iterator[Rule]:
         """Legal but worth a second look; printed, never fatal."""
@@ -154,6 +189,7 @@ class Manifest(Model):
                 yield ("scheduled_tasks", name, *path), message
         yield from self._release_warnings()
         yield from domain_warnings(self)
+        yield from wiring_warnings(self)
         for name, pipeline in self.pipelines.items():
             for index, source in enumerate(pipeline.source):
                 if source.codecommit is not None and source.codecommit.create:

@@ -59,11 +59,15 @@ class Problem:
     file: str | None = field(default=None, compare=False)
     via: tuple[str, ...] = field(default=(), compare=False)
 
-    def format(self, filename: str) -> str:
+    def where(self, filename: str) -> str:
+        """file:line:col of the value, with the chain of overlays that led to it."""
         where = f"{self.file or filename}:{self.line}:{self.column}"
         if self.via:
             where += f" (via {' -> '.join(self.via)})"
-        return f"{where}: {dotted(self.path)}: {self.message}"
+        return where
+
+    def format(self, filename: str) -> str:
+        return f"{self.where(filename)}: {dotted(self.path)}: {self.message}"
 
     def sort_key(self) -> tuple[bool, str, int, int]:
         """The loaded file's problems first, then each base's, each by position."""

@@ -154,6 +154,13 @@ class Scaling(Model):
         default_factory=list, max_length=200, description="Default: none. At most 200 per service."
     )
     cooldown_seconds: Cooldowns = Field(default_factory=Cooldowns, description="Default: 60 s each way.")
+    queue_backlog_per_task: int | None = Field(
+        None,
+        ge=1,
+        le=1000000,
+        description="Default: none. Target tracking on visible messages per running task of the one queue "
+        "this service consumes; allows min: 0.",
+    )
 
     def check(self) -> Iterator[Rule]:
         if self.min > self.max:

@@ -22,6 +22,7 @@ from .placement import (
     one_provider_to_list,
 )
 from .runtime import Platform, Tracing, check_runtime, sidecars
+from .wiring import Access, ManagedPolicyArn, Permission
 
 # ECS task definition size limit (container definitions and all), in bytes.
 MAX_TASK_DEFINITION_BYTES = 32 * 1024
@@ -62,6 +63,17 @@ class TaskSpec(Model):
         None,
         description="Default: none. xray: an AWS Distro for OpenTelemetry collector sidecar (OTLP on localhost:4317 "
         "and 4318) that sends traces to X-Ray, and the X-Ray permissions on the task role.",
+    )
+    access: Access | None = Field(
+        None,
+        description="Default: none. Least-privilege grants to the task role for the environment's queues, topics "
+        "and buckets, and QUEUE_<NAME>_URL, TOPIC_<NAME>_ARN, BUCKET_<NAME>_NAME in every container.",
+    )
+    permissions: list[Permission] = Field(
+        default_factory=list, max_length=50, description="Default: none. Extra task-role statements."
+    )
+    managed_policies: list[ManagedPolicyArn] = Field(
+        default_factory=list, max_length=10, description="Default: none. Managed policies for the task role."
     )
 
     @property

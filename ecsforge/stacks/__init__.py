@@ -9,6 +9,7 @@ from .cluster import ClusterStack
 from .network import NetworkStack
 from .promotion import PromotionTrustStack
 from .registries import RegistriesStack
+from .resources import ResourcesStack
 from .workloads import PipelineStack, ServiceStack, TaskStack
 
 
@@ -22,10 +23,11 @@ class Platform:
     pipelines: dict[str, PipelineStack]
     # Stacks of promoted environments (their accounts), keyed by stack name.
     promotions: dict[str, PromotionTrustStack] = field(default_factory=dict)
+    resources: ResourcesStack | None = None
 
     @property
     def stacks(self) -> list[PlatformStack]:
-        fixed = [s for s in (self.network, self.cluster, self.registries) if s is not None]
+        fixed = [s for s in (self.network, self.cluster, self.registries, self.resources) if s is not None]
         return [
             *fixed,
             *self.services.values(),
