@@ -339,7 +339,8 @@ def test_new_host_replaces_the_certificate_and_keeps_the_listener(diff, template
     assert not [c for c in cluster.changes if c.type == "AWS::SSM::Parameter"]
     kinds_changed = {c.type for c in cluster.changes}
     assert kinds_changed == {CERTIFICATE, "AWS::ElasticLoadBalancingV2::Listener", "AWS::Route53::RecordSet"}
-    assert [c.action for c in cluster.changes if c.type == "AWS::Route53::RecordSet"] == ["added"]
+    # the new host's A and AAAA records
+    assert [c.action for c in cluster.changes if c.type == "AWS::Route53::RecordSet"] == ["added", "added"]
     assert any("old certificate is deleted only at the end" in n.text for n in result.notes)
 
 
@@ -356,8 +357,9 @@ def test_new_host_changes_only_the_cluster_stack_and_adds_the_service(diff):
 def test_host_removed_warns_that_its_name_stops_resolving(diff):
     result = diff("domain-host-added", "domain")
     dns = [h for h in result.hazards if h.kind == "dns"]
-    assert [h.stack for h in dns] == ["life-dev-cluster"]
-    assert "admin.example.com." in dns[0].line()
+    # its A and its AAAA record
+    assert [h.stack for h in dns] == ["life-dev-cluster"] * 2
+    assert all("admin.example.com." in h.line() for h in dns)
 
 
 def test_domain_added_adds_https_without_a_hazard_on_rolling_services(diff):

@@ -141,7 +141,7 @@ def test_the_examples_environments_differ_only_where_the_overlays_say():
     staging = load_manifest(ENVIRONMENTS / "staging.yml").manifest
     prod = load_manifest(ENVIRONMENTS / "prod.yml").manifest
     assert (staging.app, staging.environment, prod.environment) == ("books", "staging", "prod")
-    assert staging.account is None and prod.account == "222222222222"
+    assert staging.account == "111111111111" and prod.account == "222222222222"
     assert staging.services["web"].discovery is True and prod.services["web"].discovery is False
     assert prod.services["web"].scaling is not None
     assert prod.services["web"].scaling.target_tracking.cpu_percent == 70  # merged from the base

@@ -13,6 +13,7 @@ from constructs import Construct
 
 from ..manifest.http import Http
 from ..manifest.models import Manifest
+from ..manifest.scaling import Scaling
 from ..manifest.services import Service
 from .nlb import ServiceNlb
 from .placement import capacity_strategies, placement_constraints, placement_strategies
@@ -65,17 +66,7 @@ class EcsService(Construct):
         self.service = self._service(self.security_group)
         if service.http is not None:
             self._load_balancing(service.http)
-        self.nlb: ServiceNlb | None = None
-        if service.nlb is not None:
-            self.nlb = ServiceNlb(
-                self,
-                "Nlb",
-                name=name,
-                spec=service,
-                service=self.service,
-                task_security_group=self.security_group,
-                refs=refs,
-            )
+        self.nlb = self._nlb()
         alarms = service.deployment.rollback_alarms
         self.alarms = (
             rollback_alarms(self, spec=alarms, service=self.service, target_groups=self.target_groups, refs=refs)
@@ -86,25 +77,42 @@ class EcsService(Construct):
             self, manifest=manifest, spec=service, task=self.task, security_group=self.security_group, refs=refs
         )
         if service.scaling is not None:
-            scaling = ServiceScaling(
+            self._scaling(service.scaling)
+
+    def _nlb(self) -> ServiceNlb | None:
+        if self.spec.nlb is None:
+            return None
+        return ServiceNlb(
+            self,
+            "Nlb",
+            name=self.name,
+            spec=self.spec,
+            service=self.service,
+            task_security_group=self.security_group,
+            refs=self.refs,
+        )
+
+    def _scaling(self, spec: Scaling) -> None:
+        service = self.spec
+        scaling = ServiceScaling(
+            self,
+            scaling=spec,
+            service=self.service,
+            released=self.task.released_images,
+            target_groups=self.target_groups,
+            refs=self.refs,
+        )
+        consumed = [q for q, how in (service.access.queues if service.access else {}).items() if how == "consume"]
+        if spec.queue_backlog_per_task is not None and consumed:
+            queue_backlog_scaling(
                 self,
-                scaling=service.scaling,
+                manifest=self.manifest,
+                queue=consumed[0],
+                scaling=spec,
+                target=scaling.target,
                 service=self.service,
-                released=self.task.released_images,
-                target_groups=self.target_groups,
-                refs=refs,
+                refs=self.refs,
             )
-            consumed = [q for q, how in (service.access.queues if service.access else {}).items() if how == "consume"]
-            if service.scaling.queue_backlog_per_task is not None and consumed:
-                queue_backlog_scaling(
-                    self,
-                    manifest=manifest,
-                    queue=consumed[0],
-                    scaling=service.scaling,
-                    target=scaling.target,
-                    service=self.service,
-                    refs=refs,
-                )
 
     def _desired_count(self) -> float | None:
         """DesiredCount, or None for none at all.
