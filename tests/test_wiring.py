@@ -312,3 +312,20 @@ def test_a_visibility_longer_than_fargate_can_wait_is_warned(tmp_path: Path) -> 
     path.write_text(yaml.safe_dump(data))
     (warning,) = [w for w in load_manifest(path).warnings if w.path[-1] == "queue_backlog_per_task"]
     assert "task-protection/v1/state" in warning.message and "(120s)" in warning.message
+
+
+def test_an_unwritten_stop_timeout_waits_out_the_consumed_queue(tmp_path: Path) -> None:
+    from ecsforge.manifest import load_manifest
+
+    data = json.loads(json.dumps(BASE))
+    data["queues"]["jobs"] = {"visibility_timeout_seconds": 75}
+    data["services"]["worker"]["access"]["queues"] = {"jobs": "consume"}
+    data["services"]["worker"]["containers"]["main"].pop("stop_timeout_seconds", None)
+    path = tmp_path / "unwritten.yml"
+    path.write_text(yaml.safe_dump(data))
+    container = load_manifest(path).manifest.services["worker"].containers["main"]
+    assert container.stop_timeout_seconds == 75
+    # Above what Fargate can wait: the limit, and a warning (the test above).
+    data["queues"]["jobs"] = {"visibility_timeout_seconds": 600}
+    path.write_text(yaml.safe_dump(data))
+    assert load_manifest(path).manifest.services["worker"].containers["main"].stop_timeout_seconds == 120

@@ -113,7 +113,13 @@ class Container(Model):
     readonly_root_filesystem: bool = Field(False, description="Default: false.")
     user: str | None = Field(None, min_length=1, description="Default: the image's USER.")
     privileged: bool = Field(False, description="EC2 only. Default: false.")
-    stop_timeout_seconds: int = Field(30, ge=1, le=3600, description="Default: 30; Fargate allows at most 120.")
+    stop_timeout_seconds: int = Field(
+        30,
+        ge=1,
+        le=3600,
+        description="Default: 30; in a service scaling on queue_backlog_per_task, the consumed queue's visibility "
+        "timeout when longer (at most 120 on Fargate). Fargate allows at most 120.",
+    )
     log_retention_days: int = Field(30, description="Default: 30 days, awslogs driver.")
     env_files: list[EnvFileArn] = Field(
         default_factory=list,

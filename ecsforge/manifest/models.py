@@ -27,7 +27,7 @@ from .services import ScheduledTask, Service
 from .tasks import TaskSpec
 from .traffic import domain_warnings
 from .wiring import Bucket, Queue, Topic, Volume
-from .wiring_checks import wiring_rules, wiring_warnings
+from .wiring_checks import resolve_stop_timeouts, wiring_rules, wiring_warnings
 
 
 def _no_boolean_version(value: object) -> object:
@@ -119,6 +119,7 @@ class Manifest(Model):
                 balancer.allowed_cidrs = [self.network.cidr]
             # An internal load balancer in an imported VPC: checks.py asks for allowed_cidrs.
         resolve_nlb_cidrs(self)
+        resolve_stop_timeouts(self)
 
     @property
     def namespace(self) -> str:

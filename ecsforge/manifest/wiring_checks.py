@@ -153,6 +153,24 @@ def _check_backlog_scaling(manifest: Manifest, service: TaskSpec) -> Iterator[Ru
             )
 
 
+def resolve_stop_timeouts(manifest: Manifest) -> None:
+    """A service scaling on the backlog of the queue it consumes: containers whose stop timeout
+    the user did not write wait out the queue's visibility timeout on scale-in (up to the
+    limit), so that a message received just before is finished rather than processed twice."""
+    for service in manifest.services.values():
+        scaling = service.scaling
+        if scaling is None or scaling.queue_backlog_per_task is None or service.access is None:
+            continue
+        consumed = [q for q, how in service.access.queues.items() if how == "consume"]
+        queue = manifest.queues.get(consumed[0]) if len(consumed) == 1 else None
+        if queue is None:
+            continue
+        needed = min(queue.visibility_timeout_seconds, _stop_timeout_ceiling(service))
+        for container in service.containers.values():
+            if container.essential and "stop_timeout_seconds" not in container.model_fields_set:
+                container.stop_timeout_seconds = max(container.stop_timeout_seconds, needed)
+
+
 def wiring_warnings(manifest: Manifest) -> Iterator[Rule]:
     """What cdk-nag would flag in a user's own statements; the finding is acknowledged with
     this warning's location (compliance/wiring.py), never silently."""
