@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, Field
 
 from .base import Model, Name, Rule, matching
-from .promotion import EMAIL, Notify, Promotion, Trigger
+from .promotion import Approval, Notify, Promotion, Trigger
 from .runtime import ARCHITECTURES, Platform
 
 BRANCH = Annotated[str, Field(min_length=1, max_length=255), matching(r"^[^\s~^:?*\[\\]+$", "branch name", "main")]
@@ -150,14 +150,6 @@ class Test(Model):
     commands: list[Annotated[str, Field(min_length=1)]] = Field(
         min_length=1, description="Required. Shell commands run on the source; any failure stops the pipeline."
     )
-
-
-class Approval(Model):
-    notify: list[EMAIL] = Field(
-        default_factory=list, description="Default: a topic with no subscriber. Emails subscribed to the topic."
-    )
-    comment: str | None = Field(None, max_length=512, description="Default: none.")
-    timeout_minutes: int = Field(10080, ge=5, le=10080, description="5..10080. Default: 10080 (7 days).")
 
 
 class Deploy(Model):

@@ -94,9 +94,11 @@ class Notify(Model):
     )
 
 
-class StageApproval(Model):
+class Approval(Model):
+    """A manual approval: the pipeline's own `approval`, or one before a promoted environment."""
+
     notify: list[EMAIL] = Field(
-        default_factory=list, description="Default: a topic with no subscriber. Emails asked to approve."
+        default_factory=list, description="Default: a topic with no subscriber. Emails subscribed to the topic."
     )
     comment: str | None = Field(None, max_length=512, description="Default: none.")
     timeout_minutes: int = Field(10080, ge=5, le=10080, description="5..10080. Default: 10080 (7 days).")
@@ -106,7 +108,7 @@ class Promotion(Model):
     manifest: Annotated[str, Field(min_length=1, max_length=1024)] = Field(
         description="Required. The promoted environment's manifest, relative to this file (same app)."
     )
-    approval: StageApproval | None = Field(None, description="Default: no approval before this environment.")
+    approval: Approval | None = Field(None, description="Default: no approval before this environment.")
     services: list[Name] | None = Field(
         None,
         min_length=1,
