@@ -18,9 +18,7 @@ PYTEST_ARGS ?=
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(VENV)/bin/python || python3 -m venv $(VENV)
-	# --no-compile: byte-compiling all of aws-cdk-lib costs half a minute; Python compiles
-	# only the modules it imports, once, on first use.
-	$(VENV)/bin/python -m pip install --quiet --no-compile -r requirements-dev.txt
+	$(VENV)/bin/python -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
