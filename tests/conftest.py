@@ -1,24 +1,37 @@
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from .helpers import ROOT, Synth, cdk_synth, gate_manifests, inprocess_synth
+from .helpers import ROOT, Synth, cdk_synth, cdk_synth_and_lint, gate_manifests, inprocess_synth
 
 # Whether the session runs the gates: then every gate manifest is synthesized anyway, and
 # doing it in the background uses the core that the single-threaded test process leaves idle.
 _RUNS_GATES: list[bool] = [False]
+_RUNS_SCALE: list[bool] = [False]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     _RUNS_GATES[0] = any(item.path.name == "test_gates.py" for item in items)
+    _RUNS_SCALE[0] = any(item.path.name == "test_scale.py" for item in items)
 
 
 @pytest.fixture(scope="session")
-def synth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str | Path], Synth]]:
+def scale_manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The benchmark's 500-service manifest (tests/test_scale.py)."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    from generate import write
+
+    path: Path = write(500, tmp_path_factory.mktemp("bench"))
+    return path
+
+
+@pytest.fixture(scope="session")
+def synth(tmp_path_factory: pytest.TempPathFactory, scale_manifest: Path) -> Iterator[Callable[[str | Path], Synth]]:
     """Synthesizes each manifest once per test session: the examples, platform.yml and the
     invalid fixtures with the real CDK CLI, the tests' own ad-hoc manifests in-process."""
     cache: dict[str, Future[Synth]] = {}
@@ -30,7 +43,10 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str | 
         if key not in cache:
             outdir = tmp_path_factory.mktemp("cdk.out")
             absolute = str(manifest if Path(manifest).is_absolute() else ROOT / manifest)
-            if absolute in with_cli or "/manifests/invalid/" in absolute:
+            if absolute in with_cli:
+                cache[key] = background.submit(cdk_synth_and_lint, manifest, outdir)
+            # The invalid fixtures, and the longest synthesis of all (500 services, not linted).
+            elif "/manifests/invalid/" in absolute or absolute == str(scale_manifest):
                 cache[key] = background.submit(cdk_synth, manifest, outdir)
             else:
                 done: Future[Synth] = Future()
@@ -41,6 +57,8 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str | 
     if _RUNS_GATES[0]:
         for manifest in gate_manifests():
             start(manifest)
+    if _RUNS_SCALE[0]:
+        start(scale_manifest)
 
     def get(manifest: str | Path) -> Synth:
         future = start(manifest)
@@ -48,7 +66,7 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str | 
         if future.cancel():
             outdir = tmp_path_factory.mktemp("cdk.out")
             done: Future[Synth] = Future()
-            done.set_result(cdk_synth(manifest, outdir))
+            done.set_result(cdk_synth(manifest, outdir))  # linted, if at all, by the test that asks
             cache[str(manifest)] = future = done
         return future.result()
 

@@ -64,6 +64,7 @@ class Synth:
     returncode: int
     stdout: str
     stderr: str
+    lint: subprocess.CompletedProcess[str] | None = None  # cfn-lint, when run with the synthesis
 
     def templates(self) -> dict[str, dict[str, Any]]:
         """The synthesized templates, read once. Tests read them and never change them."""
@@ -96,6 +97,31 @@ def cdk_synth(manifest: str | Path, outdir: Path) -> Synth:
         timeout=600,
     )
     return Synth(str(manifest), outdir, process.returncode, process.stdout, process.stderr)
+
+
+def cfn_lint(synth: Synth) -> subprocess.CompletedProcess[str]:
+    """cfn-lint over every template of a synthesis, in the manifest's region (an overlay may
+    take it from its base)."""
+    from ecsforge.manifest import load_manifest
+
+    manifest = Path(synth.manifest)
+    region = load_manifest(manifest if manifest.is_absolute() else ROOT / manifest).manifest.region
+    templates = sorted(str(p) for p in synth.outdir.glob("*.template.json"))
+    return subprocess.run(
+        ["cfn-lint", "--regions", region, "--", *templates],
+        cwd=ROOT,
+        env=offline_env(),
+        capture_output=True,
+        text=True,
+    )
+
+
+def cdk_synth_and_lint(manifest: str | Path, outdir: Path) -> Synth:
+    """A gate manifest: synthesized by the CLI, then linted (both in the background)."""
+    result = cdk_synth(manifest, outdir)
+    if result.returncode == 0:
+        result.lint = cfn_lint(result)
+    return result
 
 
 def inprocess_synth(manifest: str | Path, outdir: Path) -> Synth:

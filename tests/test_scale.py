@@ -13,14 +13,13 @@ from .helpers import ROOT
 
 sys.path.insert(0, str(ROOT / "bench"))
 from generate import manifest as bench_manifest
-from generate import write
 
 LIMITS = {"resources": 500, "bytes": 1_000_000, "outputs": 200}
 
 
 @pytest.fixture(scope="module")
-def five_hundred(synth, tmp_path_factory):
-    return synth(write(500, tmp_path_factory.mktemp("bench")))
+def five_hundred(synth, scale_manifest):
+    return synth(scale_manifest)
 
 
 def test_the_benchmark_mix_is_what_it_claims():
