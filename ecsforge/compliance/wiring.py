@@ -54,6 +54,8 @@ def acknowledge_resources(resources: Resources) -> None:
 def acknowledge_wiring(
     task: TaskDefinition, wiring: Wiring, spec: TaskSpec, manifest: Manifest, path: tuple[str, str]
 ) -> None:
+    if spec.access is None and not spec.permissions and not wiring.managed_policies:
+        return  # nothing to acknowledge; and every lookup below is a jsii round trip
     definition = task.task_definition
     stack = Stack.of(definition)
     if spec.access is not None:

@@ -16,6 +16,24 @@ from aws_cdk import aws_ssm as ssm
 from .. import names
 from ..manifest.models import Manifest
 
+# Fn::ImportValue and Fn::Split tokens name no stack (they render the same intrinsic wherever
+# they are used), and each is a round trip into the jsii runtime: one per export serves every
+# stack of every service.
+_IMPORTS: dict[str, str] = {}
+_SPLITS: dict[tuple[str, int], list[str]] = {}
+
+
+def import_value(export: str) -> str:
+    if export not in _IMPORTS:
+        _IMPORTS[export] = Fn.import_value(export)
+    return _IMPORTS[export]
+
+
+def split_import(export: str, count: int) -> list[str]:
+    if (export, count) not in _SPLITS:
+        _SPLITS[export, count] = Fn.split(",", import_value(export), count)
+    return list(_SPLITS[export, count])
+
 
 class PlatformRefs:
     def __init__(self, stack: Stack, manifest: Manifest, *, public_subnets: bool = False) -> None:
@@ -23,14 +41,10 @@ class PlatformRefs:
         self.stack = stack
         self.manifest = manifest
         self.public_subnets = public_subnets
-        self._imported: dict[str, str] = {}
         self._capacity_groups: dict[str, ec2.ISecurityGroup] = {}
 
     def imported(self, what: str) -> str:
-        # One token per export and stack: each is a call into the jsii runtime.
-        if what not in self._imported:
-            self._imported[what] = Fn.import_value(names.name(self.manifest, what))
-        return self._imported[what]
+        return import_value(names.name(self.manifest, what))
 
     @cached_property
     def vpc(self) -> ec2.IVpc:
@@ -49,7 +63,7 @@ class PlatformRefs:
         count = manifest.network.zone_count
 
         def subnets(export: str) -> list[str]:
-            return Fn.split(",", self.imported(export), count)
+            return split_import(names.name(manifest, export), count)
 
         return ec2.Vpc.from_vpc_attributes(
             self.stack,
@@ -120,4 +134,8 @@ class PlatformRefs:
         return self._capacity_groups[key]
 
     def private_subnets(self) -> ec2.SubnetSelection:
-        return ec2.SubnetSelection(subnets=self.vpc.private_subnets)
+        return ec2.SubnetSelection(subnets=self._private_subnets)
+
+    @cached_property
+    def _private_subnets(self) -> list[ec2.ISubnet]:
+        return self.vpc.private_subnets

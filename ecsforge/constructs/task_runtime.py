@@ -48,8 +48,10 @@ def runtime_platform(spec: TaskSpec) -> ecs.RuntimePlatform | None:
     )
 
 
-class TaskRuntime(Construct):
-    """Created inside a TaskDefinition construct, after its log group and before its containers."""
+class TaskRuntime:
+    """Created inside a TaskDefinition construct, after its log group and before its containers.
+    Its construct scope (`Runtime`) is made only for a task that needs it: every construct is a
+    round trip into the jsii runtime, and most tasks have no env files and no tracing."""
 
     def __init__(
         self,
@@ -61,13 +63,20 @@ class TaskRuntime(Construct):
         definition: ecs.TaskDefinition,
         log_group: logs.ILogGroup,
     ) -> None:
-        super().__init__(scope, construct_id)
+        self._parent, self._construct_id = scope, construct_id
+        self._construct: Construct | None = None
         self.manifest, self.spec, self.definition, self.log_group = manifest, spec, definition, log_group
         self.log_router: ecs.FirelensLogRouter | None = None
         self.collector: ecs.ContainerDefinition | None = None
         self.xray_policy: iam.Policy | None = None
         self._buckets: dict[str, s3.IBucket] = {}
         self._grant_env_files()
+
+    @property
+    def _scope(self) -> Construct:
+        if self._construct is None:
+            self._construct = Construct(self._parent, self._construct_id)
+        return self._construct
 
     def files(self, container: Container) -> list[ecs.EnvironmentFile] | None:
         """environmentFiles of a container; the execution role may read exactly these objects."""
@@ -76,7 +85,7 @@ class TaskRuntime(Construct):
             bucket, key = env_file_location(arn)
             if bucket not in self._buckets:
                 bucket_arn = arn.split("/", 1)[0]
-                self._buckets[bucket] = s3.Bucket.from_bucket_arn(self, f"EnvFiles-{bucket}", bucket_arn)
+                self._buckets[bucket] = s3.Bucket.from_bucket_arn(self._scope, f"EnvFiles-{bucket}", bucket_arn)
             files.append(ecs.EnvironmentFile.from_bucket(self._buckets[bucket], key))
         return files or None
 
@@ -141,7 +150,7 @@ class TaskRuntime(Construct):
             logging=ecs.LogDriver.aws_logs(stream_prefix=COLLECTOR, log_group=self.log_group),
         )
         self.xray_policy = iam.Policy(
-            self,
+            self._scope,
             "XRayWrite",
             statements=[iam.PolicyStatement(actions=XRAY_ACTIONS, resources=["*"])],
             roles=[self.definition.task_role],

@@ -171,6 +171,8 @@ def _mounts(
     refs: PlatformRefs,
 ) -> None:
     used = sorted({m.volume for c in spec.containers.values() for m in c.mounts})
+    if not used:
+        return
     stack = Stack.of(scope)
     definition = task.task_definition
     for volume_name in used:
