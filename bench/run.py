@@ -54,14 +54,18 @@ def tree_rss(pid: int) -> int:
 
 
 def measure(command: list[str], env: dict[str, str]) -> tuple[float, int]:
-    start = time.perf_counter()
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    peak = 0
-    while process.poll() is None:
-        peak = max(peak, tree_rss(process.pid))
-        time.sleep(0.05)
-    elapsed = time.perf_counter() - start
-    stderr = process.stderr.read().decode() if process.stderr else ""
+    # stderr to a file, not a pipe: nobody reads a pipe while the app runs, and warnings of
+    # hundreds of services fill its 64 KiB, which would block the app for good.
+    with tempfile.TemporaryFile() as errors:
+        start = time.perf_counter()
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=errors)
+        peak = 0
+        while process.poll() is None:
+            peak = max(peak, tree_rss(process.pid))
+            time.sleep(0.05)
+        elapsed = time.perf_counter() - start
+        errors.seek(0)
+        stderr = errors.read().decode()
     if process.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed:\n{stderr[-3000:]}")
     return elapsed, peak
