@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from ecsforge.diff import DiffResult, Templates, diff_templates, synthesize
+from ecsforge.manifest import load_manifest
+
 from .helpers import ROOT, Synth, cdk_synth, cdk_synth_and_lint, gate_manifests, inprocess_synth
+
+LIFECYCLE = "tests/manifests/lifecycle"
+LIFECYCLE_REGION = "eu-west-1"
 
 # Whether the session runs the gates: then every gate manifest is synthesized anyway, and
 # doing it in the background uses the core that the single-threaded test process leaves idle.
@@ -72,3 +78,34 @@ def synth(tmp_path_factory: pytest.TempPathFactory, scale_manifest: Path) -> Ite
 
     yield get
     background.shutdown(cancel_futures=True)
+
+
+@pytest.fixture(scope="session")
+def templates() -> Callable[[str], Templates]:
+    """Each manifest of tests/manifests/lifecycle synthesized once per session, in this process."""
+    cache: dict[str, Templates] = {}
+
+    def get(name: str) -> Templates:
+        if name not in cache:
+            cache[name] = synthesize(load_manifest(ROOT / LIFECYCLE / f"{name}.yml"))
+        return cache[name]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def diff(templates: Callable[[str], Templates]) -> Callable[[str, str], DiffResult]:
+    cache: dict[tuple[str, str], DiffResult] = {}
+
+    def get(old: str, new: str) -> DiffResult:
+        if (old, new) not in cache:
+            cache[old, new] = diff_templates(
+                templates(old),
+                templates(new),
+                old_manifest=f"{LIFECYCLE}/{old}.yml",
+                new_manifest=f"{LIFECYCLE}/{new}.yml",
+                region=LIFECYCLE_REGION,
+            )
+        return cache[old, new]
+
+    return get

@@ -4,60 +4,19 @@ over the first would do. Expectations come from the synthesized templates where 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
-
-import pytest
 
 from ecsforge import cli
 from ecsforge.diff import (
     DEPLOYMENT_MARGIN_MINUTES,
     REPLACED,
     DiffResult,
-    Templates,
-    diff_templates,
-    synthesize,
 )
-from ecsforge.manifest import load_manifest
-
-from .helpers import ROOT
 
 LIFECYCLE = "tests/manifests/lifecycle"
-REGION = "eu-west-1"
 SERVICE = "AWS::ECS::Service"
 NLB = "AWS::ElasticLoadBalancingV2::LoadBalancer"
 TARGET_GROUP = "AWS::ElasticLoadBalancingV2::TargetGroup"
-
-
-@pytest.fixture(scope="session")
-def templates() -> Callable[[str], Templates]:
-    """Each lifecycle manifest synthesized once per session, in this process."""
-    cache: dict[str, Templates] = {}
-
-    def get(name: str) -> Templates:
-        if name not in cache:
-            cache[name] = synthesize(load_manifest(ROOT / LIFECYCLE / f"{name}.yml"))
-        return cache[name]
-
-    return get
-
-
-@pytest.fixture(scope="session")
-def diff(templates: Callable[[str], Templates]) -> Callable[[str, str], DiffResult]:
-    cache: dict[tuple[str, str], DiffResult] = {}
-
-    def get(old: str, new: str) -> DiffResult:
-        if (old, new) not in cache:
-            cache[old, new] = diff_templates(
-                templates(old),
-                templates(new),
-                old_manifest=f"{LIFECYCLE}/{old}.yml",
-                new_manifest=f"{LIFECYCLE}/{new}.yml",
-                region=REGION,
-            )
-        return cache[old, new]
-
-    return get
 
 
 def kinds(result: DiffResult) -> list[str]:

@@ -14,42 +14,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import pytest
+from ecsforge.diff import REPLACED, DiffResult, Templates
 
-from ecsforge.diff import REPLACED, DiffResult, Templates, diff_templates, synthesize
-from ecsforge.manifest import load_manifest
-
-from .helpers import ROOT
-
-LIFECYCLE = "tests/manifests/lifecycle"
 RESOURCES = "wire-dev-resources"
 STATEFUL = {"AWS::SQS::Queue", "AWS::SNS::Topic", "AWS::S3::Bucket", "AWS::EFS::FileSystem", "AWS::KMS::Key"}
-
-
-@pytest.fixture(scope="module")
-def templates() -> Callable[[str], Templates]:
-    cache: dict[str, Templates] = {}
-
-    def get(name: str) -> Templates:
-        if name not in cache:
-            cache[name] = synthesize(load_manifest(ROOT / LIFECYCLE / f"{name}.yml"))
-        return cache[name]
-
-    return get
-
-
-@pytest.fixture(scope="module")
-def diff(templates: Callable[[str], Templates]) -> Callable[[str, str], DiffResult]:
-    def get(old: str, new: str) -> DiffResult:
-        return diff_templates(
-            templates(old),
-            templates(new),
-            old_manifest=f"{LIFECYCLE}/{old}.yml",
-            new_manifest=f"{LIFECYCLE}/{new}.yml",
-            region="eu-west-1",
-        )
-
-    return get
 
 
 def stateful(template: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -35,3 +35,15 @@ def account(manifest: Manifest) -> str:
 def resource(construct: IConstruct) -> IConstruct:
     """The CloudFormation resource of an L2 construct, where its findings are reported."""
     return construct.node.default_child or construct
+
+
+def ack_alternate_role(service: IConstruct, child: str, moves: str) -> None:
+    """The role ECS-native blue/green, canary and linear deployments shift traffic with."""
+    role = service.node.try_find_child(child)
+    if role is not None:
+        ack(
+            resource(role),
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers]",
+            f"ECS-native blue/green, canary and linear deployments {moves} between its two target groups; AWS "
+            "maintains this policy for exactly that.",
+        )

@@ -6,7 +6,7 @@ from ..constructs.scheduled_task import ScheduledEcsTask
 from ..constructs.service import EcsService
 from ..constructs.task_definition import TaskDefinition
 from ..manifest.models import Manifest
-from .common import account, ack, default_policy, partition, resource
+from .common import account, ack, ack_alternate_role, default_policy, partition, resource
 
 
 def acknowledge_task(task: TaskDefinition) -> None:
@@ -38,14 +38,7 @@ def acknowledge_task(task: TaskDefinition) -> None:
 
 def acknowledge_service(service: EcsService) -> None:
     acknowledge_task(service.task)
-    alternate_role = service.service.node.try_find_child("AlternateRole")
-    if alternate_role is not None:
-        ack(
-            resource(alternate_role),
-            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers]",
-            "ECS-native blue/green, canary and linear deployments shift this service's listener rule between its "
-            "two target groups; AWS maintains this policy for exactly that.",
-        )
+    ack_alternate_role(service.service, "AlternateRole", "shift this service's listener rule")
     if service.spec.exec:
         task_policy = default_policy(service.task.task_definition.task_role)
         if task_policy is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..constructs.nlb import ServiceNlb
 from ..constructs.service import EcsService
-from .common import ack, resource
+from .common import ack, ack_alternate_role, resource
 
 
 def acknowledge_nlb(service: EcsService) -> None:
@@ -12,14 +12,7 @@ def acknowledge_nlb(service: EcsService) -> None:
     if nlb is None:
         return
     _acknowledge_balancer(nlb)
-    alternate_role = service.service.node.try_find_child("NlbAlternateRole")
-    if alternate_role is not None:
-        ack(
-            resource(alternate_role),
-            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers]",
-            "ECS-native blue/green, canary and linear deployments move this service's NLB listener between its "
-            "two target groups; AWS maintains this policy for exactly that.",
-        )
+    ack_alternate_role(service.service, "NlbAlternateRole", "move this service's NLB listener")
 
 
 def _acknowledge_balancer(nlb: ServiceNlb) -> None:
