@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..constructs.capacity import Ec2CapacityProvider
 from ..manifest.models import Manifest
-from .common import account, ack, logical_id, partition, resource
+from .common import account, ack, logical_id, resource
 
 # The ECS agent's own calls, as aws-cdk's AsgCapacityProvider grants them: the
 # registration calls are scoped to the cluster ARN; ecs:Poll and StartTelemetrySession
@@ -29,7 +29,7 @@ def acknowledge_capacity(capacity: Ec2CapacityProvider, manifest: Manifest, key:
     group_id = logical_id(capacity.auto_scaling_group)
     ack(
         lift_role,
-        f"AwsSolutions-IAM5[Resource::arn:{partition(manifest)}:autoscaling:{manifest.region}:{account(manifest)}:"
+        f"AwsSolutions-IAM5[Resource::arn:{manifest.partition}:autoscaling:{manifest.region}:{account(manifest)}:"
         f"autoScalingGroup:*:autoScalingGroupName/<{group_id}>]",
         "The delete-time function lifts scale-in protection from this one Auto Scaling group, named in the ARN; "
         "the * is the group's id, which its ARN needs and CloudFormation does not return.",

@@ -24,10 +24,6 @@ def logical_id(construct: IConstruct) -> str:
     return str(stack.resolve(stack.get_logical_id(cfn_resource(construct))))
 
 
-def partition(manifest: Manifest) -> str:
-    return "aws-cn" if manifest.region.startswith("cn-") else "aws-us-gov" if "-gov-" in manifest.region else "aws"
-
-
 def account(manifest: Manifest) -> str:
     return manifest.account or "<AWS::AccountId>"  # as cdk-nag prints ARNs in findings
 

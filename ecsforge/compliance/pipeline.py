@@ -8,7 +8,7 @@ from ..constructs.pipeline import ContainerPipeline
 from ..constructs.release import CFN_EXEC_ROLE, handoff_stacks
 from ..manifest.models import Manifest
 from ..names import task_role_path
-from .common import account, ack, default_policy, logical_id, partition, resource
+from .common import account, ack, default_policy, logical_id, resource
 
 ARTIFACT_GRANTS = {
     "Action::s3:Abort*": "aws-cdk's artifact grant: abort multipart uploads",
@@ -48,7 +48,7 @@ def _artifact_grants(pipeline: ContainerPipeline, policies: list[iam.Policy]) ->
 
 
 def _projects(pipeline: ContainerPipeline, manifest: Manifest) -> None:
-    arn = f"arn:{partition(manifest)}"
+    arn = f"arn:{manifest.partition}"
     projects = [p for p in (pipeline.build_project, pipeline.test_project, pipeline.release_project) if p is not None]
     for project in projects:
         project_policy = default_policy(project.role)
@@ -81,7 +81,7 @@ def _release_step(pipeline: ContainerPipeline, manifest: Manifest) -> None:
     release = default_policy(pipeline.release_project.role)
     if release is None:
         raise ValueError(f"{pipeline.node.path}: the release project has no policy to acknowledge findings on")
-    arn = f"arn:{partition(manifest)}"
+    arn = f"arn:{manifest.partition}"
     account_id = account(manifest)
     for stack_name in handoff_stacks(manifest, pipeline.spec):
         ack(

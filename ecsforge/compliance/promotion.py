@@ -7,7 +7,7 @@ from ..constructs.promotion import PromotionStage
 from ..constructs.promotion_trust import PromotionTrust
 from ..constructs.release import CFN_EXEC_ROLE, handoff_stacks
 from ..names import task_role_path
-from .common import account, ack, default_policy, logical_id, partition
+from .common import account, ack, default_policy, logical_id
 
 
 def acknowledge_promotion_stage(stage: PromotionStage) -> None:
@@ -16,7 +16,7 @@ def acknowledge_promotion_stage(stage: PromotionStage) -> None:
     policy = default_policy(stage.role)
     if policy is None:
         raise ValueError(f"{stage.role.node.path}: the promotion role has no policy to acknowledge findings on")
-    arn = f"arn:{partition(source)}"
+    arn = f"arn:{source.partition}"
     project_id = logical_id(stage.project)
     ack(
         policy,
@@ -43,7 +43,7 @@ def acknowledge_promotion_trust(trust: PromotionTrust) -> None:
     policy = default_policy(trust.role)
     if policy is None:
         raise ValueError(f"{trust.role.node.path}: the trust role has no policy to acknowledge findings on")
-    arn = f"arn:{partition(target)}"
+    arn = f"arn:{target.partition}"
     account_id = account(target)
     cluster = f"{target.app}-{target.environment}-cluster-name"
     ack(

@@ -6,7 +6,7 @@ from ..constructs.scheduled_task import ScheduledEcsTask
 from ..constructs.service import EcsService
 from ..constructs.task_definition import TaskDefinition
 from ..manifest.models import Manifest
-from .common import account, ack, ack_alternate_role, default_policy, partition, resource
+from .common import account, ack, ack_alternate_role, default_policy, resource
 
 
 def acknowledge_task(task: TaskDefinition) -> None:
@@ -54,7 +54,7 @@ def acknowledge_scheduled_task(scheduled: ScheduledEcsTask, manifest: Manifest) 
     if scheduled.family_arn_target:
         ack(
             default_policy(scheduled.role) or scheduled.role,
-            f"AwsSolutions-IAM5[Resource::arn:{partition(manifest)}:ecs:{manifest.region}:{account(manifest)}:task-definition/"
+            f"AwsSolutions-IAM5[Resource::arn:{manifest.partition}:ecs:{manifest.region}:{account(manifest)}:task-definition/"
             f"{scheduled.family}:*]",
             "The revisions of this one task family: the schedule runs the latest, which the pipeline's release "
             "step registers with each released image; limited to this cluster by an ecs:cluster condition.",

@@ -18,11 +18,6 @@ from ..manifest.promotion_checks import promotion_services
 TRUST_VERSION = 1
 
 
-def partition_of(manifest: Manifest) -> str:
-    region = manifest.region
-    return "aws-cn" if region.startswith("cn-") else "aws-us-gov" if "-gov-" in region else "aws"
-
-
 @dataclass(frozen=True)
 class PromotionPlan:
     source: Manifest
@@ -64,11 +59,11 @@ class PromotionPlan:
 
     def role_arn(self, account: str) -> str:
         path = names.promotion_role_path(self.target) + names.promotion_role_name(self.source, self.name)
-        return f"arn:{partition_of(self.target)}:iam::{account}:role{path}"
+        return f"arn:{self.target.partition}:iam::{account}:role{path}"
 
     def source_role_arn(self, account: str) -> str:
         name = names.promoting_role_name(self.source, self.name, self.target)
-        return f"arn:{partition_of(self.source)}:iam::{account}:role/{name}"
+        return f"arn:{self.source.partition}:iam::{account}:role/{name}"
 
     @property
     def trust_parameter(self) -> str:

@@ -126,6 +126,12 @@ class Manifest(Model):
         assert self.cluster.namespace is not None  # set by resolve()
         return self.cluster.namespace
 
+    @property
+    def partition(self) -> str:
+        """The AWS partition of the region, as ARNs name it."""
+        region = self.region
+        return "aws-cn" if region.startswith("cn-") else "aws-us-gov" if "-gov-" in region else "aws"
+
     def stack_name(self, unit: str) -> str:
         return f"{self.app}-{self.environment}-{unit}"
 
