@@ -19,8 +19,11 @@ def acknowledge_task(task: TaskDefinition) -> None:
             "These environment variables are the manifest's plain `environment` settings; secrets go through "
             "`secrets` (SSM or Secrets Manager), and names that look like secrets are warned about.",
         )
-    execution_policy = default_policy(definition.execution_role)
-    if execution_policy is not None and any(c.image.registry for c in spec.containers.values()):
+    # Each lookup is a jsii round trip: only for a task that pulls from a registry.
+    execution_policy = (
+        default_policy(definition.execution_role) if any(c.image.registry for c in spec.containers.values()) else None
+    )
+    if execution_policy is not None:
         ack(
             execution_policy,
             "AwsSolutions-IAM5[Resource::*]",
@@ -38,7 +41,8 @@ def acknowledge_task(task: TaskDefinition) -> None:
 
 def acknowledge_service(service: EcsService) -> None:
     acknowledge_task(service.task)
-    ack_alternate_role(service.service, "AlternateRole", "shift this service's listener rule")
+    if service.spec.http is not None and service.spec.deployment.strategy != "rolling":
+        ack_alternate_role(service.service, "AlternateRole", "shift this service's listener rule")
     if service.spec.exec:
         task_policy = default_policy(service.task.task_definition.task_role)
         if task_policy is not None:

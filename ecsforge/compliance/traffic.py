@@ -12,7 +12,8 @@ def acknowledge_nlb(service: EcsService) -> None:
     if nlb is None:
         return
     _acknowledge_balancer(nlb)
-    ack_alternate_role(service.service, "NlbAlternateRole", "move this service's NLB listener")
+    if service.spec.deployment.strategy != "rolling":
+        ack_alternate_role(service.service, "NlbAlternateRole", "move this service's NLB listener")
 
 
 def _acknowledge_balancer(nlb: ServiceNlb) -> None:

@@ -134,8 +134,6 @@ class PlatformRefs:
         return self._capacity_groups[key]
 
     def private_subnets(self) -> ec2.SubnetSelection:
-        return ec2.SubnetSelection(subnets=self._private_subnets)
-
-    @cached_property
-    def _private_subnets(self) -> list[ec2.ISubnet]:
-        return self.vpc.private_subnets
+        # By type, which aws-cdk resolves against the imported VPC's private subnets itself:
+        # the same subnets as listing them, without a round trip into jsii to fetch them.
+        return ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)

@@ -27,6 +27,8 @@ from .template import cfn_resource, keep_only_depends_on
 from .units import minutes, seconds
 from .wiring import wire_task
 
+NO_VALUE = Aws.NO_VALUE  # read once: each read of an aws-cdk static is a jsii round trip
+
 STRATEGIES = {
     "rolling": ecs.DeploymentStrategy.ROLLING,
     "blue_green": ecs.DeploymentStrategy.BLUE_GREEN,
@@ -64,6 +66,8 @@ class EcsService(Construct):
         self.target_groups: list[elbv2.ApplicationTargetGroup] = []
         self.listener_rule: elbv2.ApplicationListenerRule | None = None
         self.service = self._service(self.security_group)
+        # One jsii round trip, read by the scaling target, the parameter and the output.
+        self.service_name = self.service.service_name
         if service.http is not None:
             self._load_balancing(service.http)
         self.nlb = self._nlb()
@@ -98,6 +102,7 @@ class EcsService(Construct):
             self,
             scaling=spec,
             service=self.service,
+            service_name=self.service_name,
             released=self.task.released_images,
             target_groups=self.target_groups,
             refs=self.refs,
@@ -126,7 +131,7 @@ class EcsService(Construct):
         """
         released = self.task.released_images
         if self.spec.scaling is not None:
-            return Token.as_number(released.when_released(Aws.NO_VALUE, 0)) if released else None
+            return Token.as_number(released.when_released(NO_VALUE, 0)) if released else None
         count = self.spec.desired_count
         return Token.as_number(released.when_released(count, 0)) if released else count
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Stack, TimeZone, Token
+from aws_cdk import TimeZone, Token
 from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
@@ -30,12 +30,13 @@ class ServiceScaling:
         *,
         scaling: Scaling,
         service: ecs.BaseService,
+        service_name: str,
         released: ReleasedImages | None,
         target_groups: list[elbv2.ApplicationTargetGroup],
         refs: PlatformRefs,
     ) -> None:
         self.scope, self.scaling, self.service, self.released, self.refs = scope, scaling, service, released, refs
-        self.target = self._scalable_target()
+        self.target = self._scalable_target(service_name)
         self.cooldown_in = seconds(scaling.cooldown_seconds.scale_in)
         self.cooldown_out = seconds(scaling.cooldown_seconds.scale_out)
         self._target_tracking(target_groups)
@@ -46,13 +47,13 @@ class ServiceScaling:
         # No task may be scaled up before the first release: there is no image to run.
         return Token.as_number(self.released.when_released(value, 0)) if self.released else value
 
-    def _scalable_target(self) -> appscaling.ScalableTarget:
-        stack = Stack.of(self.scope)
+    def _scalable_target(self, service_name: str) -> appscaling.ScalableTarget:
+        stack = self.refs.stack
         return appscaling.ScalableTarget(
             self.scope,
             "ScalableTarget",
             service_namespace=appscaling.ServiceNamespace.ECS,
-            resource_id=f"service/{self.refs.imported(names.CLUSTER_NAME)}/{self.service.service_name}",
+            resource_id=f"service/{self.refs.imported(names.CLUSTER_NAME)}/{service_name}",
             scalable_dimension="ecs:service:DesiredCount",
             min_capacity=self._floor(self.scaling.min),
             max_capacity=self.scaling.max,

@@ -60,9 +60,10 @@ class ReleasedImages(Construct):
         self.released = CfnCondition(
             self, "Released", expression=checks[0] if len(checks) == 1 else Fn.condition_and(*checks)
         )
+        self._released_id = self.released.logical_id
 
     def when_released(self, value: object, otherwise: object) -> object:
-        return Fn.condition_if(self.released.logical_id, value, otherwise)
+        return Fn.condition_if(self._released_id, value, otherwise)
 
 
 class TaskDefinition(Construct):

@@ -8,6 +8,8 @@ from constructs import Construct
 from .. import names
 from ..manifest.models import Manifest
 
+_AGNOSTIC_ZONES: dict[str, list[str]] = {}
+
 
 class PlatformStack(Stack):
     def __init__(self, scope: Construct, manifest: Manifest, unit: str, *, description: str) -> None:
@@ -28,7 +30,14 @@ class PlatformStack(Stack):
         # the VPC lists them; the manifest's zones make synth work offline.
         if self._zones:
             return list(self._zones)
-        return list(super().availability_zones)
+        if self.manifest.account is not None:
+            return list(super().availability_zones)
+        # Without an account they are Fn::GetAZs tokens that name no stack: one round trip
+        # into jsii serves every stack of the app.
+        region = self.manifest.region
+        if region not in _AGNOSTIC_ZONES:
+            _AGNOSTIC_ZONES[region] = list(super().availability_zones)
+        return list(_AGNOSTIC_ZONES[region])
 
     def export_name(self, what: str) -> str:
         return names.name(self.manifest, what)

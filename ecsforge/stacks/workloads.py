@@ -62,7 +62,7 @@ class ServiceStack(WorkloadStack):
             self,
             "ServiceNameParameter",
             parameter_name=names.service_name_parameter(manifest, name),
-            string_value=self.service.service.service_name,
+            string_value=self.service.service_name,
             description=f"Name of ECS service {name} of {manifest.app}/{manifest.environment}",
         )
         # The export is no longer imported; pipeline stacks of older versions import it until
@@ -70,7 +70,7 @@ class ServiceStack(WorkloadStack):
         CfnOutput(
             self,
             "ServiceName",
-            value=self.service.service.service_name,
+            value=self.service.service_name,
             export_name=self.export_name(names.service_name(name)),
         )
 
