@@ -3,11 +3,15 @@
 
 import sys
 
-from aws_cdk import App
+from ecsforge.jsii_kernel import use_direct_kernel
 
-from ecsforge.cli import print_warnings
-from ecsforge.manifest import ManifestError, load_manifest
-from ecsforge.platform import build
+use_direct_kernel()  # before aws_cdk starts jsii's kernel
+
+from aws_cdk import App  # noqa: E402
+
+from ecsforge.cli import print_warnings  # noqa: E402
+from ecsforge.manifest import ManifestError, load_manifest  # noqa: E402
+from ecsforge.platform import build  # noqa: E402
 
 
 def main() -> None:

@@ -7,10 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from ecsforge.diff import DiffResult, Templates, diff_templates, synthesize
-from ecsforge.manifest import load_manifest
+from ecsforge.jsii_kernel import use_direct_kernel
 
-from .helpers import ROOT, Synth, cdk_synth, cdk_synth_and_lint, gate_manifests, inprocess_synth
+use_direct_kernel()  # the tests' in-process synths run on the kernel app.py uses
+
+from ecsforge.diff import DiffResult, Templates, diff_templates, synthesize  # noqa: E402
+from ecsforge.manifest import load_manifest  # noqa: E402
+
+from .helpers import ROOT, Synth, cdk_synth, cdk_synth_and_lint, gate_manifests, inprocess_synth  # noqa: E402
 
 LIFECYCLE = "tests/manifests/lifecycle"
 LIFECYCLE_REGION = "eu-west-1"
