@@ -45,6 +45,10 @@ function console_stream(key) {
     },
   });
 }
+// jsii links its cached packages into the kernel's node_modules only when --preserve-symlinks
+// is among the kernel's node options, as its host passes it; otherwise it copies all of
+// aws-cdk-lib at every start. NODE_PRESERVE_SYMLINKS gives node that behaviour already.
+if (!process.execArgv.includes('--preserve-symlinks')) process.execArgv.push('--preserve-symlinks');
 for (const key of ['stdout', 'stderr']) {
   const stream = console_stream(key);
   Object.defineProperty(process, key, { configurable: true, enumerable: true, get: () => stream });
@@ -72,21 +76,32 @@ def direct_files() -> dict[str, bytes] | None:
     return files
 
 
-def use_direct_kernel() -> bool:
-    """Point jsii at the direct kernel; True if it will be used."""
-    if "JSII_RUNTIME" in os.environ:
-        return False  # someone chose a runtime already
+def direct_kernel_environment(folder: Path) -> dict[str, str] | None:
+    """Write the direct kernel into `folder`; the environment that makes jsii start it, or None
+    if this jsii's kernel does not match."""
     files = direct_files()
     if files is None:
-        return False
-    folder = Path(tempfile.mkdtemp(prefix="ecsforge-jsii-"))
-    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        return None
     for relative, content in files.items():
         path = folder / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(content)
-    os.environ["JSII_RUNTIME"] = str(folder / ENTRY)
-    # The host starts the kernel with --preserve-symlinks: jsii links cached packages into
-    # the kernel's node_modules, and each must find its peers there, not at the link's target.
-    os.environ["NODE_PRESERVE_SYMLINKS"] = "1"
+    return {
+        "JSII_RUNTIME": str(folder / ENTRY),
+        # The host starts the kernel with --preserve-symlinks: jsii links cached packages into
+        # the kernel's node_modules, and each must find its peers there, not at the link's target.
+        "NODE_PRESERVE_SYMLINKS": "1",
+    }
+
+
+def use_direct_kernel() -> bool:
+    """Point this process's jsii at the direct kernel; True if it will be used."""
+    if "JSII_RUNTIME" in os.environ:
+        return False  # someone chose a runtime already
+    folder = Path(tempfile.mkdtemp(prefix="ecsforge-jsii-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    environment = direct_kernel_environment(folder)
+    if environment is None:
+        return False
+    os.environ.update(environment)
     return True
