@@ -19,6 +19,10 @@ PYTEST_ARGS ?=
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(VENV)/bin/python || python3 -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet -r requirements-dev.txt
+	# cdk.json runs the app with `python -O`, which skips jsii's argument type checks (the
+	# kernel checks every value again). Its bytecode is compiled here once, as Python would on
+	# first use if PYTHONDONTWRITEBYTECODE were not set.
+	$(VENV)/bin/python -m compileall -q -o 1 -j 0 $(VENV)/lib/python3*/site-packages >/dev/null
 	touch $@
 
 node_modules/.installed: package.json package-lock.json

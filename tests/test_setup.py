@@ -26,7 +26,10 @@ def test_cdk_cli_and_node_are_pinned_in_package_lock():
 
 def test_cdk_json():
     cdk = json.loads((ROOT / "cdk.json").read_text())
-    assert cdk["app"] == "python3 app.py"
+    # -O: no jsii argument type checks at synth (the tests keep them); setup compiles the
+    # optimized bytecode, or every -O run would compile aws_cdk's modules again.
+    assert cdk["app"] == "python3 -O app.py"
+    assert "compileall -q -o 1" in (ROOT / "Makefile").read_text()
     assert cdk["context"]["manifest"] == "platform.yml"
     assert cdk["context"]["@aws-cdk/aws-autoscaling:generateLaunchTemplateInsteadOfLaunchConfig"] is True
 
