@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """The CDK app: `cdk synth -c manifest=FILE` (default platform.yml)."""
 
+import gc
 import sys
 
 from ecsforge.jsii_kernel import use_direct_kernel
@@ -25,6 +26,9 @@ def main() -> None:
     print_warnings(loaded.filename, loaded.warnings)
     build(app, loaded.manifest)
     app.synth()
+    # Nothing is left to do but exit: the objects now alive are never collected again, so
+    # the interpreter's final garbage collection does not walk them (0.3 s at 200 services).
+    gc.freeze()
 
 
 if __name__ == "__main__":
