@@ -11,6 +11,7 @@ import itertools
 import json
 import os
 import platform
+import shlex
 import statistics
 import subprocess
 import sys
@@ -27,7 +28,20 @@ SIZES = [int(n) for n in os.environ.get("BENCH_SIZES", "1 10 50 100 200 500").sp
 CLI_SIZES = [n for n in (1, 200) if n in SIZES]
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 LIMITS = {"resources": 500, "bytes": 1_000_000, "outputs": 200, "listener_rules": 100}
-APPS = {"ecsforge": [sys.executable, "app.py"], "baseline": [sys.executable, "bench/baseline_app.py"]}
+
+
+def cdk_json_command() -> list[str]:
+    """ecsforge as `cdk synth` runs it: cdk.json's app command, on this interpreter."""
+    words = shlex.split(json.loads((ROOT / "cdk.json").read_text())["app"])
+    return [sys.executable, *words[1:]]
+
+
+# The baseline runs as `cdk init app --language python` runs an app: `python3 app.py`.
+APPS = {"ecsforge": cdk_json_command(), "baseline": [sys.executable, "bench/baseline_app.py"]}
+# The same baseline on ecsforge's runtime (python -O, jsii's kernel without its host process,
+# ecsforge/jsii_kernel.py): its ratio is what ecsforge's own work costs.
+SAME_RUNTIME = "baseline_same_runtime"
+SAME_RUNTIME_SIZES = [n for n in (200, 500) if n in SIZES]
 
 
 def tree_rss(pid: int) -> int:
@@ -92,12 +106,29 @@ def base_env() -> dict[str, str]:
     return env
 
 
-def app_run(app: str, manifest: Path, context: dict[str, Any]) -> tuple[float, int, dict[str, Any]]:
+def same_runtime_environment(folder: Path) -> dict[str, str]:
+    sys.path.insert(0, str(ROOT))
+    from ecsforge.jsii_kernel import direct_kernel_environment
+
+    environment = direct_kernel_environment(folder)
+    if environment is None:
+        raise SystemExit("this jsii's kernel cannot run direct (tests/test_jsii_kernel.py says why)")
+    return environment
+
+
+def app_run(
+    app: str, manifest: Path, context: dict[str, Any], runtime: dict[str, str]
+) -> tuple[float, int, dict[str, Any]]:
     with tempfile.TemporaryDirectory() as outdir:
         env = base_env()
         env["CDK_OUTDIR"] = outdir
         env["CDK_CONTEXT_JSON"] = json.dumps({**context, "manifest": str(manifest)})
-        seconds, peak = measure(APPS[app], env)
+        if app == SAME_RUNTIME:
+            env.update(runtime)
+            command = [sys.executable, "-O", "bench/baseline_app.py"]
+        else:
+            command = APPS[app]
+        seconds, peak = measure(command, env)
         return seconds, peak, stack_figures(Path(outdir))
 
 
@@ -135,10 +166,11 @@ def table(results: dict[str, Any]) -> str:
         f"Machine: {results['machine']}. Medians of {results['runs']} runs; "
         "peak RSS is python plus its jsii node process.",
         "",
-        "| services | stacks | ecsforge s | baseline s | ratio | peak RSS MiB (ecsforge / baseline) "
+        "| services | stacks | ecsforge s | baseline s | ratio | baseline on ecsforge's runtime s (ratio) "
+        "| peak RSS MiB (ecsforge / baseline) "
         "| largest stack, resources / KB / outputs (ecsforge; baseline) | listener rules "
         "| cdk synth s (ecsforge / baseline) |",
-        "|---:|---:|---:|---:|---:|---|---|---:|---|",
+        "|---:|---:|---:|---:|---:|---|---|---|---:|---|",
     ]
 
     def size(largest: dict[str, Any]) -> str:
@@ -148,9 +180,11 @@ def table(results: dict[str, Any]) -> str:
         cli = row.get("cli")
         cli_text = f"{cli['ecsforge']:.1f} / {cli['baseline']:.1f}" if cli else ""
         ours, theirs = row["ecsforge"], row["baseline"]
+        same = row.get(SAME_RUNTIME)
+        same_text = f"{same['seconds']:.1f} ({row['ratio_same_runtime']:.2f})" if same else ""
         lines.append(
             f"| {row['services']} | {ours['largest']['stacks']} | {ours['seconds']:.1f} | {theirs['seconds']:.1f} | "
-            f"{row['ratio']:.2f} | {ours['peak_mib']:.0f} / {theirs['peak_mib']:.0f} | "
+            f"{row['ratio']:.2f} | {same_text} | {ours['peak_mib']:.0f} / {theirs['peak_mib']:.0f} | "
             f"{size(ours['largest'])}; {size(theirs['largest'])} | {ours['largest']['listener_rules']} | {cli_text} |"
         )
     lines += [
@@ -164,12 +198,16 @@ def table(results: dict[str, Any]) -> str:
 def main() -> None:
     context = json.loads((ROOT / "cdk.json").read_text())["context"]
     folder = Path(tempfile.mkdtemp(prefix="ecsforge-bench-"))
+    runtime = same_runtime_environment(folder / "kernel")
     rows = []
     for count in SIZES:
         manifest = write(count, folder)
         row: dict[str, Any] = {"services": count}
-        for app in APPS:
-            runs = [app_run(app, manifest, context) for _ in range(RUNS)]
+        apps = [*APPS, SAME_RUNTIME] if count in SAME_RUNTIME_SIZES else list(APPS)
+        # Interleaved, so that a slow minute of the machine weighs on every app alike.
+        measured = [[app_run(app, manifest, context, runtime) for app in apps] for _ in range(RUNS)]
+        for index, app in enumerate(apps):
+            runs = [each[index] for each in measured]
             seconds = statistics.median(r[0] for r in runs)
             peak = statistics.median(r[1] for r in runs)
             row[app] = {
@@ -180,6 +218,8 @@ def main() -> None:
             }
             print(f"{count:4d} services  {app:9s} {seconds:6.1f} s  {peak / 1024 / 1024:6.0f} MiB", flush=True)
         row["ratio"] = row["ecsforge"]["seconds"] / row["baseline"]["seconds"]
+        if SAME_RUNTIME in row:
+            row["ratio_same_runtime"] = row["ecsforge"]["seconds"] / row[SAME_RUNTIME]["seconds"]
         if count in CLI_SIZES:
             row["cli"] = {app: statistics.median(cli_run(app, manifest)[0] for _ in range(RUNS)) for app in APPS}
         rows.append(row)
