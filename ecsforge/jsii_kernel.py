@@ -6,7 +6,7 @@ a synthesis makes crosses two more pipes and wakes two more event loops. `use_di
 runs jsii's own kernel program (the pinned jsii release's file, byte for byte but for the
 channel's file descriptors) straight on the pipes Python gave it, and wraps the console output
 of libraries the way the host does. At 200 services this is about 0.7 s of a synthesis, and one
-node process less in memory (README, "Synthesis speed").
+node process less in memory (README, "Scale and speed").
 
 It must run before anything imports aws_cdk (which starts the kernel). When the pinned jsii
 changes so that its kernel no longer matches, or JSII_RUNTIME is already set, jsii's own host
