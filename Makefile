@@ -19,10 +19,14 @@ PYTEST_ARGS ?=
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(VENV)/bin/python || python3 -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet -r requirements-dev.txt
-	# cdk.json runs the app with `python -O`, which skips jsii's argument type checks (the
-	# kernel checks every value again). Its bytecode is compiled here once, as Python would on
-	# first use if PYTHONDONTWRITEBYTECODE were not set.
-	$(VENV)/bin/python -m compileall -q -o 1 -j 0 $(VENV)/lib/python3*/site-packages >/dev/null
+	touch $@
+
+# cdk.json runs the app with `python -O`, which skips jsii's argument type checks (the kernel
+# checks every value again). Where PYTHONDONTWRITEBYTECODE is set, Python would compile the
+# optimized bytecode of every module the app imports (most of it aws_cdk's) at every synth:
+# importing the app once with caching on writes it, as any first run elsewhere does.
+$(VENV)/.bytecode: $(VENV)/.installed node_modules/.installed
+	env -u PYTHONDONTWRITEBYTECODE $(VENV)/bin/python -O -c "import app"
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -30,7 +34,7 @@ node_modules/.installed: package.json package-lock.json
 	@node --version | grep -q '^v22\.' || { echo "node_modules/.bin/node is not Node 22"; exit 1; }
 	touch $@
 
-setup: $(VENV)/.installed node_modules/.installed
+setup: $(VENV)/.installed node_modules/.installed $(VENV)/.bytecode
 
 synth: setup
 	cdk synth -c manifest=$(MANIFEST) -q

@@ -29,7 +29,7 @@ def test_cdk_json():
     # -O: no jsii argument type checks at synth (the tests keep them); setup compiles the
     # optimized bytecode, or every -O run would compile aws_cdk's modules again.
     assert cdk["app"] == "python3 -O app.py"
-    assert "compileall -q -o 1" in (ROOT / "Makefile").read_text()
+    assert 'env -u PYTHONDONTWRITEBYTECODE $(VENV)/bin/python -O -c "import app"' in (ROOT / "Makefile").read_text()
     assert cdk["context"]["manifest"] == "platform.yml"
     assert cdk["context"]["@aws-cdk/aws-autoscaling:generateLaunchTemplateInsteadOfLaunchConfig"] is True
 
