@@ -341,3 +341,24 @@ def test_waf_rules_edit_updates_the_web_acl_in_place(diff, templates):
     assert len(new_acl["Properties"]["Rules"]) == len(old_acl["Properties"]["Rules"]) + 2
     assert {s.status for s in result.stacks if s.name != "life-dev-cluster"} == {"unchanged"}
     assert result.hazards == []
+
+
+# --- a bridge service's host port fixed --------------------------------------------------------
+
+INGRESS = "AWS::EC2::SecurityGroupIngress"
+
+
+def test_fixed_host_port_moves_the_instance_ingress_rule_by_replacement(diff, templates):
+    stack = "life-bridge-service-web"
+    (old,) = of_type(templates("bridge-alb")[stack], INGRESS).values()
+    (new,) = of_type(templates("bridge-alb-host-port")[stack], INGRESS).values()
+    assert (old["Properties"]["FromPort"], old["Properties"]["ToPort"]) == (32768, 65535)
+    assert (new["Properties"]["FromPort"], new["Properties"]["ToPort"]) == (8080, 8080)
+    # Stateless and untaggable: deleted with its stack, untouched by a tag edit, never rewritten by AWS.
+    assert "DeletionPolicy" not in new and "Tags" not in new["Properties"]
+    result = diff("bridge-alb", "bridge-alb-host-port")
+    (change,) = [c for c in result.stack(stack).changes if c.type == INGRESS]
+    # Create-only ports: CloudFormation adds the new rule, then deletes the old one (never the same rule).
+    assert change.action == REPLACED and set(change.replaced_by) == {"FromPort", "ToPort"}
+    assert [(d.stack, d.reasons) for d in result.deployments] == [(stack, ("TaskDefinition",))]
+    assert result.hazards == []

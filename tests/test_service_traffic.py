@@ -192,6 +192,36 @@ def test_bridge_nlb_registers_instances_and_opens_the_ephemeral_ports(tmp_path):
     assert rule["GroupId"] == {"Fn::ImportValue": "shop-prod-capacity-general-security-group-id"}
 
 
+def test_bridge_tasks_with_a_fixed_host_port_are_reached_on_that_port_by_alb_and_nlb(tmp_path):
+    # The ALB used to open the ephemeral range whatever the host port: its health checks and
+    # requests to a task published on host port 8080 found the port closed.
+    result = synth_text(
+        tmp_path,
+        "fixed",
+        """
+        cluster:
+          ec2:
+            general: {instance_type: t3.medium}
+        services:
+          web:
+            capacity: general
+            network_mode: bridge
+            containers: {app: {image: nginx:1.27, port: 80, host_port: 8080, memory: 256}}
+            http: {path: /web/*}
+          db:
+            capacity: general
+            network_mode: bridge
+            containers: {proxy: {image: pgbouncer:1.23, port: 6432, host_port: 6432, memory: 256}}
+            nlb: {port: 5432}
+        """,
+    )
+    for stack in ("shop-prod-service-web", "shop-prod-service-db"):
+        rule = props(only(result.resources(stack, "AWS::EC2::SecurityGroupIngress")))
+        expected = 8080 if stack.endswith("web") else 6432
+        assert (rule["FromPort"], rule["ToPort"]) == (expected, expected)
+        assert rule["GroupId"] == {"Fn::ImportValue": "shop-prod-capacity-general-security-group-id"}
+
+
 # --- templates: Service Connect -----------------------------------------------------------------
 
 MESH = """

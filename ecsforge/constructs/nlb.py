@@ -12,12 +12,10 @@ from constructs import Construct
 from ..manifest.nlb import NLB_PROTOCOLS, Nlb, nlb_container
 from ..manifest.services import Service
 from .buckets import secure_bucket
+from .instance_ports import open_instance_ports
 from .refs import PlatformRefs
 from .template import cfn_resource, keep_only_depends_on
 from .units import seconds
-
-# Bridge tasks get a dynamic host port from the instance's ephemeral range.
-EPHEMERAL_PORTS = (32768, 65535)
 
 
 def _port(protocol: str, low: int, high: int | None = None) -> ec2.Port:
@@ -142,22 +140,13 @@ class ServiceNlb(Construct):
             if traffic == "udp" or check != self.port:
                 task_security_group.add_ingress_rule(peer, ec2.Port.tcp(check), f"NLB health check to {check}")
             return
-        container = self.spec.containers[self.container]
-        if self.spec.network_mode == "host":
-            low, high = self.port, self.port
-        elif container.host_port:
-            low, high = container.host_port, container.host_port
-        else:
-            low, high = EPHEMERAL_PORTS
-        for item in self.spec.capacity:
-            group = self.refs.capacity_security_group(item.provider)
-            ec2.CfnSecurityGroupIngress(
-                self,
-                f"FromNlbTo-{item.provider}",
-                group_id=group.security_group_id,
-                source_security_group_id=source,
-                ip_protocol="tcp",
-                from_port=low,
-                to_port=high,
-                description=f"NLB to service {self.name}",
-            )
+        open_instance_ports(
+            self,
+            "FromNlbTo",
+            spec=self.spec,
+            refs=self.refs,
+            container=self.container,
+            port=self.port,
+            source_security_group_id=source,
+            description=f"NLB to service {self.name}",
+        )

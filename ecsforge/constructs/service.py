@@ -15,6 +15,7 @@ from ..manifest.http import Http
 from ..manifest.models import Manifest
 from ..manifest.scaling import Scaling
 from ..manifest.services import Service
+from .instance_ports import open_instance_ports
 from .nlb import ServiceNlb
 from .placement import capacity_strategies, placement_constraints, placement_strategies
 from .queue_scaling import queue_backlog_scaling
@@ -283,18 +284,16 @@ class EcsService(Construct):
             keep_only_depends_on(self.service, self.task.task_definition.task_role)
         if self.spec.network_mode != "awsvpc":
             # bridge/host tasks are reached on the instances' ports.
-            for item in self.spec.capacity:
-                group = self.refs.capacity_security_group(item.provider)
-                ec2.CfnSecurityGroupIngress(
-                    self,
-                    f"FromAlbTo-{item.provider}",
-                    group_id=group.security_group_id,
-                    source_security_group_id=self.refs.alb_security_group.security_group_id,
-                    ip_protocol="tcp",
-                    from_port=port if self.spec.network_mode == "host" else 32768,
-                    to_port=port if self.spec.network_mode == "host" else 65535,
-                    description=f"load balancer to service {self.name}",
-                )
+            open_instance_ports(
+                self,
+                "FromAlbTo",
+                spec=self.spec,
+                refs=self.refs,
+                container=container,
+                port=port,
+                source_security_group_id=self.refs.alb_security_group.security_group_id,
+                description=f"load balancer to service {self.name}",
+            )
 
     @staticmethod
     def _keep_rule_to_ecs(rule: elbv2.ApplicationListenerRule) -> None:
