@@ -19,6 +19,14 @@ def default_policy(role: iam.IRole | None) -> IConstruct | None:
     return role.node.try_find_child("DefaultPolicy") if role is not None else None
 
 
+def required_default_policy(role: iam.IRole | None, owner: IConstruct, what: str) -> IConstruct:
+    """default_policy of a role ecsforge always grants into: without one, ecsforge is wrong."""
+    policy = default_policy(role)
+    if policy is None:
+        raise ValueError(f"{owner.node.path}: {what} has no policy to acknowledge findings on")
+    return policy
+
+
 def logical_id(construct: IConstruct) -> str:
     stack = Stack.of(construct)
     return str(stack.resolve(stack.get_logical_id(cfn_resource(construct))))

@@ -8,7 +8,7 @@ from ..constructs.pipeline import ContainerPipeline
 from ..constructs.release import CFN_EXEC_ROLE, handoff_stacks
 from ..manifest.models import Manifest
 from ..names import task_role_path
-from .common import account, ack, default_policy, logical_id, resource
+from .common import account, ack, default_policy, logical_id, required_default_policy, resource
 
 ARTIFACT_GRANTS = {
     "Action::s3:Abort*": "aws-cdk's artifact grant: abort multipart uploads",
@@ -78,9 +78,7 @@ def _projects(pipeline: ContainerPipeline, manifest: Manifest) -> None:
 
 
 def _release_step(pipeline: ContainerPipeline, manifest: Manifest) -> None:
-    release = default_policy(pipeline.release_project.role)
-    if release is None:
-        raise ValueError(f"{pipeline.node.path}: the release project has no policy to acknowledge findings on")
+    release = required_default_policy(pipeline.release_project.role, pipeline, "the release project")
     arn = f"arn:{manifest.partition}"
     account_id = account(manifest)
     for stack_name in handoff_stacks(manifest, pipeline.spec):

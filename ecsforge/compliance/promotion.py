@@ -7,15 +7,13 @@ from ..constructs.promotion import PromotionStage
 from ..constructs.promotion_trust import PromotionTrust
 from ..constructs.release import CFN_EXEC_ROLE, handoff_stacks
 from ..names import task_role_path
-from .common import account, ack, default_policy, logical_id
+from .common import account, ack, logical_id, required_default_policy
 
 
 def acknowledge_promotion_stage(stage: PromotionStage) -> None:
     plan = stage.plan
     source = plan.source
-    policy = default_policy(stage.role)
-    if policy is None:
-        raise ValueError(f"{stage.role.node.path}: the promotion role has no policy to acknowledge findings on")
+    policy = required_default_policy(stage.role, stage.role, "the promotion role")
     arn = f"arn:{source.partition}"
     project_id = logical_id(stage.project)
     ack(
@@ -40,9 +38,7 @@ def acknowledge_promotion_stage(stage: PromotionStage) -> None:
 def acknowledge_promotion_trust(trust: PromotionTrust) -> None:
     plan = trust.plan
     target = plan.target
-    policy = default_policy(trust.role)
-    if policy is None:
-        raise ValueError(f"{trust.role.node.path}: the trust role has no policy to acknowledge findings on")
+    policy = required_default_policy(trust.role, trust.role, "the trust role")
     arn = f"arn:{target.partition}"
     account_id = account(target)
     cluster = f"{target.app}-{target.environment}-cluster-name"
