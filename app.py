@@ -4,15 +4,23 @@
 import gc
 import sys
 
-from ecsforge.jsii_kernel import use_direct_kernel
+# Loading the modules allocates some 170 thousand objects that live to the end, and no garbage:
+# without collections that find nothing, about 0.3 s faster at 200 services.
+gc.disable()
 
-use_direct_kernel()  # before aws_cdk starts jsii's kernel
+from ecsforge.runtime import prepare  # noqa: E402
+
+prepare()  # before aws_cdk starts jsii's kernel
 
 from aws_cdk import App  # noqa: E402
 
 from ecsforge.cli import print_warnings  # noqa: E402
 from ecsforge.manifest import ManifestError, load_manifest  # noqa: E402
 from ecsforge.platform import build  # noqa: E402
+
+# Loaded modules stay: full collections from now on skip them.
+gc.freeze()
+gc.enable()
 
 
 def main() -> None:

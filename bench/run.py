@@ -38,9 +38,10 @@ def cdk_json_command() -> list[str]:
 
 # The baseline runs as `cdk init app --language python` runs an app: `python3 app.py`.
 APPS = {"ecsforge": cdk_json_command(), "baseline": [sys.executable, "bench/baseline_app.py"]}
-# The same baseline on ecsforge's runtime (python -O, jsii's kernel without its host process,
-# ecsforge/jsii_kernel.py): its ratio is what ecsforge's own work costs.
+# The same baseline on ecsforge's runtime (python -O, and app.py's setup: ecsforge/runtime.py):
+# its ratio is what ecsforge's own work costs.
 SAME_RUNTIME = "baseline_same_runtime"
+SAME_RUNTIME_COMMAND = [sys.executable, "-O", "bench/baseline_same_runtime.py"]
 SAME_RUNTIME_SIZES = [n for n in (200, 500) if n in SIZES]
 
 
@@ -106,29 +107,12 @@ def base_env() -> dict[str, str]:
     return env
 
 
-def same_runtime_environment(folder: Path) -> dict[str, str]:
-    sys.path.insert(0, str(ROOT))
-    from ecsforge.jsii_kernel import direct_kernel_environment
-
-    environment = direct_kernel_environment(folder)
-    if environment is None:
-        raise SystemExit("this jsii's kernel cannot run direct (tests/test_jsii_kernel.py says why)")
-    return environment
-
-
-def app_run(
-    app: str, manifest: Path, context: dict[str, Any], runtime: dict[str, str]
-) -> tuple[float, int, dict[str, Any]]:
+def app_run(app: str, manifest: Path, context: dict[str, Any]) -> tuple[float, int, dict[str, Any]]:
     with tempfile.TemporaryDirectory() as outdir:
         env = base_env()
         env["CDK_OUTDIR"] = outdir
         env["CDK_CONTEXT_JSON"] = json.dumps({**context, "manifest": str(manifest)})
-        if app == SAME_RUNTIME:
-            env.update(runtime)
-            command = [sys.executable, "-O", "bench/baseline_app.py"]
-        else:
-            command = APPS[app]
-        seconds, peak = measure(command, env)
+        seconds, peak = measure(SAME_RUNTIME_COMMAND if app == SAME_RUNTIME else APPS[app], env)
         return seconds, peak, stack_figures(Path(outdir))
 
 
@@ -207,14 +191,13 @@ def main() -> None:
     compile_bytecode()
     context = json.loads((ROOT / "cdk.json").read_text())["context"]
     folder = Path(tempfile.mkdtemp(prefix="ecsforge-bench-"))
-    runtime = same_runtime_environment(folder / "kernel")
     rows = []
     for count in SIZES:
         manifest = write(count, folder)
         row: dict[str, Any] = {"services": count}
         apps = [*APPS, SAME_RUNTIME] if count in SAME_RUNTIME_SIZES else list(APPS)
         # Interleaved, so that a slow minute of the machine weighs on every app alike.
-        measured = [[app_run(app, manifest, context, runtime) for app in apps] for _ in range(RUNS)]
+        measured = [[app_run(app, manifest, context) for app in apps] for _ in range(RUNS)]
         for index, app in enumerate(apps):
             runs = [each[index] for each in measured]
             seconds = statistics.median(r[0] for r in runs)

@@ -1,8 +1,8 @@
 import sys
 
-from .jsii_kernel import use_direct_kernel
+from .runtime import prepare
 
-use_direct_kernel()  # before any command imports aws_cdk
+prepare()  # before any command imports aws_cdk
 
 from .cli import main  # noqa: E402
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from ecsforge.jsii_kernel import use_direct_kernel
+from ecsforge.runtime import prepare
 
-use_direct_kernel()  # the tests' in-process synths run on the kernel app.py uses
+prepare()  # the tests' in-process synths run on the runtime app.py uses
 
 from ecsforge.diff import DiffResult, Templates, diff_templates, synthesize  # noqa: E402
 from ecsforge.manifest import load_manifest  # noqa: E402

@@ -5,9 +5,49 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import typing
 from pathlib import Path
 
+from ecsforge import runtime
+
 from .helpers import ROOT
+
+FRESH = """
+import json, typing
+from ecsforge import runtime
+before = [cache.cache_parameters()["maxsize"] for _, cache in runtime.typing_caches()]
+changed = runtime.unbounded_typing_caches()
+after = [cache.cache_parameters()["maxsize"] for _, cache in runtime.typing_caches()]
+print(json.dumps({"before": before, "changed": changed, "after": after, "cleanups": len(typing._cleanups)}))
+"""
+
+
+def test_every_typing_cache_of_this_python_is_found_and_made_unbounded():
+    # A fresh interpreter: this one was prepared by conftest already. Fails when a Python
+    # upgrade builds typing's caches differently, where ecsforge would silently lose the speed.
+    result = subprocess.run([sys.executable, "-c", FRESH], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    seen = json.loads(result.stdout)
+    assert seen["before"] and all(size is not None for size in seen["before"])
+    assert seen["changed"] == len(seen["before"]) == seen["cleanups"]
+    assert seen["after"] == [None] * seen["changed"]
+
+
+def test_typing_still_memoizes_and_clears_after_the_change():
+    assert runtime.unbounded_typing_caches() == 0  # conftest's prepare() did it; twice is harmless
+    kinds = [type(f"Kind{number}", (), {}) for number in range(300)]
+    optional = typing.Optional  # subscribed at run time, as jsii's generated classes do
+    first = optional[kinds[0]]
+    for kind in kinds[1:]:
+        optional[kind]
+    # With 128 entries, 299 newer subscriptions would have evicted the first one.
+    assert optional[kinds[0]] is first
+    assert optional[int] == int | None
+    # typing._cleanups still clears every cache the subscriptions go through (it lists other
+    # modules' caches too: typing_extensions registers its own).
+    cleared = {id(clear.__self__) for clear in typing._cleanups}  # type: ignore[attr-defined]
+    assert {id(cache) for _, cache in runtime.typing_caches()} <= cleared
+
 
 CREATION_STACKS = """
 import json, sys
@@ -48,3 +88,24 @@ def test_synthesis_records_no_creation_stack_traces(synth):
     ]
     assert "aws:cdk:logicalId" in entries  # the metadata the CLI uses is still there
     assert "aws:cdk:creationStack" not in entries
+
+
+LOADING = """
+import gc, json
+collections = []
+gc.callbacks.append(lambda phase, info: collections.append(info["generation"]) if phase == "start" else None)
+import app
+print(json.dumps({"collections": collections, "enabled": gc.isenabled(), "frozen": gc.get_freeze_count()}))
+"""
+
+
+def test_app_loads_its_modules_without_collecting_and_then_collects_again():
+    result = subprocess.run([sys.executable, "-c", LOADING], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    # No full collection, which would only walk the modules' objects, finding nothing (with the
+    # collector on, three of them: 0.3 s at 200 services).
+    assert 2 not in seen["collections"]
+    # After loading, the collector runs again, and its full collections skip what loading made.
+    assert seen["enabled"] is True
+    assert seen["frozen"] > 50_000
