@@ -47,8 +47,8 @@ def unbounded_typing_caches() -> int:
     jsii's generated classes evaluate `typing.Optional[SomeType]` at run time: every struct
     property read is `typing.cast(typing.Optional[...], value)`, and jsii reads each property of
     each struct passed to aws-cdk-lib. typing memoizes such subscriptions in caches of 128
-    entries, which aws-cdk-lib's thousands of types overflow: at 200 services, 28 thousand misses,
-    each building a new Union (and compiling a ForwardRef for a quoted type), about 0.35 s.
+    entries, which the hundreds of types a synthesis uses overflow: at 200 services, 28 thousand
+    misses, each building a new Union (and compiling a ForwardRef for a quoted type), 0.35 s.
     Unbounded, each distinct subscription is built once: about a thousand at 200 services.
 
     A Python whose typing is built differently is left as it is (returns 0);
