@@ -9,15 +9,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-gc.disable()  # as app.py: no collections while modules load
+from ecsforge.runtime import loading_modules, prepare  # noqa: E402
 
-from ecsforge.runtime import prepare  # noqa: E402
+with loading_modules():
+    if not prepare().direct_kernel:
+        raise SystemExit("this jsii's kernel cannot run direct (tests/test_jsii_kernel.py says why)")
+    import baseline_app
 
-prepare()
-
-import baseline_app  # noqa: E402
-
-gc.freeze()
-gc.enable()
 baseline_app.main()
 gc.freeze()  # as app.py: the exit does not walk every object
