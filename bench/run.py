@@ -41,7 +41,7 @@ APPS = {"ecsforge": cdk_json_command(), "baseline": [sys.executable, "bench/base
 # The same baseline on ecsforge's runtime (python -O, and app.py's setup: ecsforge/runtime.py):
 # its ratio is what ecsforge's own work costs.
 SAME_RUNTIME = "baseline_same_runtime"
-SAME_RUNTIME_COMMAND = [sys.executable, "-O", "bench/baseline_same_runtime.py"]
+COMMANDS = {**APPS, SAME_RUNTIME: [sys.executable, "-O", "bench/baseline_same_runtime.py"]}
 SAME_RUNTIME_SIZES = [n for n in (200, 500) if n in SIZES]
 
 
@@ -112,7 +112,7 @@ def app_run(app: str, manifest: Path, context: dict[str, Any]) -> tuple[float, i
         env = base_env()
         env["CDK_OUTDIR"] = outdir
         env["CDK_CONTEXT_JSON"] = json.dumps({**context, "manifest": str(manifest)})
-        seconds, peak = measure(SAME_RUNTIME_COMMAND if app == SAME_RUNTIME else APPS[app], env)
+        seconds, peak = measure(COMMANDS[app], env)
         return seconds, peak, stack_figures(Path(outdir))
 
 
