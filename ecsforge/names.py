@@ -44,6 +44,13 @@ def name(manifest: Manifest, what: str) -> str:
     return f"{manifest.app}-{manifest.environment}-{what}"
 
 
+def cluster_name(manifest: Manifest) -> str:
+    """The ECS cluster's name, which the cluster stack gives it. Known from the manifest alone, so a
+    stack of another manifest (a promotion's trust stack) names the cluster without importing an
+    export: an imported export locks the exporting stack until the importer is gone."""
+    return manifest.stack_name("cluster")
+
+
 def released_tag_parameter(manifest: Manifest, registry: str) -> str:
     """The SSM parameter holding the tag the pipeline last released to a registry."""
     return f"/ecsforge/{manifest.app}/{manifest.environment}/registries/{registry}/released-tag"

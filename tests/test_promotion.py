@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from ecsforge.constructs.promotion import CRANE_MODULE
+from ecsforge.constructs.promotion import IMAGE_COPY
 from ecsforge.constructs.release import RUNNER
 from ecsforge.manifest import load_manifest
 
@@ -98,11 +98,14 @@ def test_promotion_project_targets_the_other_account_and_region(result):
 
 def test_promotion_copies_by_digest_verifies_it_and_releases_there(result):
     script = json.loads(promote_project(result)["Source"]["BuildSpec"])["phases"]["build"]["commands"][0]
-    assert f"go install {CRANE_MODULE}" in script and "@v" in CRANE_MODULE
-    assert 'crane" copy "$SOURCE_REPOSITORY_URI@$DIGEST" "$TARGET_REPOSITORY_URI:$IMAGE_TAG"' in script.replace(
-        '"$CRANE', "crane"
-    )
+    # The copy is image_copy.py as it is, run after the trust was checked, with the source's digest.
+    assert IMAGE_COPY.read_text(encoding="utf-8") in script
+    copy = script.index('DIGEST="$DIGEST" python3 image_copy.py')
+    assert script.index("cat > image_copy.py") < script.index("$FINGERPRINT") < copy
+    assert "get-login-password" not in script and "go install" not in script
     assert '[ "$COPIED" = "$DIGEST" ] || fail' in script
+    env = variables(promote_project(result))
+    assert env["SOURCE_REGION"] == "us-east-1" and env["SOURCE_REPOSITORY_NAME"] == "shop/staging/web"
     # The release step there is the runner with prod's plan: prod's parameter and stacks, never staging's.
     plan = json.loads(shlex.split(script[script.index("export RELEASE_PLAN=") :].splitlines()[0])[1].split("=", 1)[1])
     assert plan["parameter"] == "/ecsforge/shop/prod/registries/web/released-tag"
@@ -121,6 +124,11 @@ def test_pipeline_role_may_assume_only_the_trust_role(result):
     assert assume == [{"Action": "sts:AssumeRole", "Effect": "Allow", "Resource": TARGET_ROLE}]
     pushes = [s for s in allowed if "ecr:PutImage" in s["Action"]]
     assert pushes == []  # the source registry is only read
+    # What the copy reads, on the one repository; no registry login, so no GetAuthorizationToken.
+    (reads,) = [s for s in allowed if "ecr:BatchGetImage" in s["Action"]]
+    assert reads["Action"] == ["ecr:BatchGetImage", "ecr:DescribeImages", "ecr:GetDownloadUrlForLayer"]
+    assert reads["Resource"] == "arn:aws:ecr:us-east-1:111111111111:repository/shop/staging/web"
+    assert not any("ecr:GetAuthorizationToken" in s["Action"] for s in allowed)
 
 
 def test_trust_stack_is_prods_and_trusts_exactly_the_pipelines_role(result):
@@ -147,6 +155,10 @@ def test_trust_role_pushes_deploys_and_releases_only_in_prod(result):
     assert "arn:aws:ecr:eu-west-1:222222222222:repository/shop/prod/web" in text
     assert "parameter/ecsforge/shop/prod/registries/web/released-tag" in text
     assert "stack/shop-prod-service-web/*" in text
+    # prod's cluster by its name, never by importing prod's export: an import would lock prod's
+    # cluster stack until this stack, of staging's manifest, is gone.
+    assert "arn:aws:ecs:eu-west-1:222222222222:service/shop-prod-cluster/*" in text
+    assert "Fn::ImportValue" not in json.dumps(result.templates()[TRUST])
     assert "111111111111" not in text and "staging" not in text
     passes = [s for s in allowed if s["Action"] == "iam:PassRole"]
     assert all("iam:PassedToService" in s["Condition"]["StringEquals"] for s in passes)
@@ -156,7 +168,7 @@ def test_stale_trust_is_caught_by_a_fingerprint_both_sides_share(result):
     parameter = only(result.resources(TRUST, "AWS::SSM::Parameter"))["Properties"]
     env = variables(promote_project(result))
     assert parameter["Name"] == env["TRUST_PARAMETER"]
-    assert f'"fingerprint":"{env["FINGERPRINT"]}"' in json.dumps(parameter["Value"]).replace("\\", "")
+    assert json.loads(parameter["Value"]) == {"fingerprint": env["FINGERPRINT"], "cluster": "shop-prod-cluster"}
     # A change to what the trust grants changes the fingerprint.
     loaded = load_manifest(ROOT / STAGING)
     promotion = loaded.manifest.pipelines["web"].promote[0]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from ..constructs.promotion import PromotionStage
 from ..constructs.promotion_trust import PromotionTrust
 from ..constructs.release import CFN_EXEC_ROLE, handoff_stacks
-from ..names import task_role_path
+from ..names import cluster_name, task_role_path
 from .common import account, ack, logical_id, required_default_policy
 
 
@@ -27,12 +27,6 @@ def acknowledge_promotion_stage(stage: PromotionStage) -> None:
         f"log-group:/aws/codebuild/<{project_id}>:*]",
         "The log streams of this one project's CodeBuild log group.",
     )
-    ack(
-        policy,
-        "AwsSolutions-IAM5[Resource::*]",
-        "ecr:GetAuthorizationToken supports no resource-level permissions; pulling is limited to the one repository "
-        "of build.registry, and sts:AssumeRole to the one role of the promoted environment's trust stack.",
-    )
 
 
 def acknowledge_promotion_trust(trust: PromotionTrust) -> None:
@@ -41,7 +35,7 @@ def acknowledge_promotion_trust(trust: PromotionTrust) -> None:
     policy = required_default_policy(trust.role, trust.role, "the trust role")
     arn = f"arn:{target.partition}"
     account_id = account(target)
-    cluster = f"{target.app}-{target.environment}-cluster-name"
+    cluster = cluster_name(target)
     ack(
         policy,
         "AwsSolutions-IAM5[Resource::*]",

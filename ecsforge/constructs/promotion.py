@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import shlex
+from pathlib import Path
 
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_codebuild as codebuild
@@ -25,31 +26,38 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 from .. import names
+from ..release import image_copy
 from ..release.plan import pipeline_plan
 from .promotion_plan import PromotionPlan
 from .release import BUILD_IMAGE, release_commands
 from .template import cfn_resource
 from .units import minutes
 
-# crane copies an image's manifests and blobs byte for byte, so the digest stays the same (docker
-# pull/push keeps only one platform of a multi-arch index and rewrites the manifest). Pinned by
-# version; `go install` checks the module against the Go checksum database (sum.golang.org).
-CRANE_MODULE = "github.com/google/go-containerregistry/cmd/crane@v0.19.2"
+# The copy (ecsforge/release/image_copy.py) puts every manifest back byte for byte through the ECR
+# API, so the digest stays the same, for a multi-architecture index too (docker pull/push keeps one
+# platform and rewrites the manifest). It runs on the build image's python3 and boto3: a release
+# installs nothing and fetches nothing from outside AWS.
+IMAGE_COPY = Path(image_copy.__file__)
+_END_OF_IMAGE_COPY = "ECSFORGE_IMAGE_COPY"
 # How long the release step may take after the deployment: a first release's hand-off waits
 # for CloudFormation to start the services (as the pipeline's own release step, 2 hours).
 RELEASE_MINUTES = 120
 
 
+def image_copy_file() -> str:
+    """ecsforge/release/image_copy.py as it is, written where the step runs."""
+    source = IMAGE_COPY.read_text(encoding="utf-8")
+    return f"cat > {IMAGE_COPY.name} <<'{_END_OF_IMAGE_COPY}'\n{source}{_END_OF_IMAGE_COPY}"
+
+
 def copy_script() -> list[str]:
-    """Copy SOURCE_REPOSITORY_URI@<digest of IMAGE_TAG> to TARGET_REPOSITORY_URI:IMAGE_TAG and verify it."""
+    """Copy SOURCE_REPOSITORY_NAME@<digest of IMAGE_TAG> to TARGET_REPOSITORY_NAME:IMAGE_TAG and verify it."""
     return [
         "set -euo pipefail",
         'fail() { echo "promotion to $TARGET_ENVIRONMENT failed: $*" >&2; exit 1; }',
         'DIGEST=$(aws ecr describe-images --repository-name "$SOURCE_REPOSITORY_NAME" --image-ids '
         "imageTag=\"$IMAGE_TAG\" --query 'imageDetails[0].imageDigest' --output text)",
-        "SOURCE_PASSWORD=$(aws ecr get-login-password)",
-        f"go install {CRANE_MODULE}",
-        'CRANE="$(go env GOPATH)/bin/crane"',
+        image_copy_file(),
         "# From here on every call runs as the promoted environment's role (held by its trust stack).",
         "# A profile, not exported keys: the CLI assumes the role again when a session (at most an",
         "# hour, as a chained role) ends, so a long deployment or hand-off never runs out of time.",
@@ -71,9 +79,7 @@ def copy_script() -> list[str]:
         'COPIED=$(aws ecr describe-images --repository-name "$TARGET_REPOSITORY_NAME" --image-ids '
         "imageTag=\"$IMAGE_TAG\" --query 'imageDetails[0].imageDigest' --output text 2>/dev/null || true)",
         'if [ "$COPIED" != "$DIGEST" ]; then',
-        '  "$CRANE" auth login "${SOURCE_REPOSITORY_URI%%/*}" -u AWS -p "$SOURCE_PASSWORD"',
-        '  aws ecr get-login-password | "$CRANE" auth login "${TARGET_REPOSITORY_URI%%/*}" -u AWS --password-stdin',
-        '  "$CRANE" copy "$SOURCE_REPOSITORY_URI@$DIGEST" "$TARGET_REPOSITORY_URI:$IMAGE_TAG"',
+        f'  DIGEST="$DIGEST" python3 {IMAGE_COPY.name} || fail "the image was not copied; nothing was deployed"',
         '  COPIED=$(aws ecr describe-images --repository-name "$TARGET_REPOSITORY_NAME" --image-ids '
         "imageTag=\"$IMAGE_TAG\" --query 'imageDetails[0].imageDigest' --output text)",
         "fi",
@@ -212,8 +218,9 @@ class PromotionStage:
         role.add_to_policy(
             iam.PolicyStatement(actions=["sts:AssumeRole"], resources=[plan.role_arn(self._target_account(scope))])
         )
-        source_repository.grant_pull(role)
-        source_repository.grant(role, "ecr:DescribeImages")
+        # What the copy reads (image_copy.py) and the digest lookup: no GetAuthorizationToken, as
+        # nothing logs in to the registry.
+        source_repository.grant(role, "ecr:DescribeImages", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer")
         return role
 
     def _project(
@@ -225,8 +232,8 @@ class PromotionStage:
         account = self._target_account(scope)
         suffix = "amazonaws.com.cn" if target.region.startswith("cn-") else "amazonaws.com"
         variables = {
-            "SOURCE_REPOSITORY_URI": source_repository.repository_uri,
             "SOURCE_REPOSITORY_NAME": source_repository.repository_name,
+            "SOURCE_REGION": Stack.of(scope).region,
             "TARGET_ENVIRONMENT": plan.environment,
             "TARGET_REGION": target.region,
             "TARGET_ROLE_ARN": plan.role_arn(account),

@@ -6,9 +6,10 @@ pipeline checks before it changes anything."""
 
 from __future__ import annotations
 
+import json
 from typing import cast
 
-from aws_cdk import Fn, Stack
+from aws_cdk import Stack
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
@@ -48,23 +49,31 @@ class PromotionTrust(Construct):
             ),
             description=f"Assumed by pipeline {plan.source.stack_name(plan.name)} to promote to {target.environment}",
         )
-        self.cluster_name = Fn.import_value(names.name(target, names.CLUSTER_NAME))
+        # By name, never Fn::ImportValue: the trust stack belongs to the manifest that declares the
+        # pipeline, and its import would keep the promoted environment's cluster stack from being
+        # replaced or destroyed through that environment's own manifest.
+        self.cluster_name = names.cluster_name(target)
         self.repository = ecr.Repository.from_repository_name(
             self, "Registry", names.repository_name(target, plan.registry)
         )
         self._allow_copy()
         self._allow_deploy(stack)
         self._allow_release(stack)
+        granted = {"fingerprint": plan.fingerprint, "cluster": self.cluster_name}
         self.parameter = ssm.StringParameter(
             self,
             "Trust",
             parameter_name=plan.trust_parameter,
-            string_value=Fn.join("", ['{"fingerprint":"', plan.fingerprint, '","cluster":"', self.cluster_name, '"}']),
+            string_value=json.dumps(granted, separators=(",", ":")),
             description=f"What stack {plan.trust_stack} grants pipeline {plan.source.stack_name(plan.name)}",
         )
         self.parameter.grant_read(self.role)
 
     def _allow_copy(self) -> None:
+        # The copy (image_copy.py) uses the layer upload actions, PutImage, BatchCheckLayerAvailability
+        # and BatchGetImage. GetAuthorizationToken and GetDownloadUrlForLayer stay one version, so that a
+        # pipeline stack of the previous version (crane, which logs in to push) still promotes while the
+        # two stacks, deployed with different credentials, are updated one after the other.
         self.repository.grant_pull_push(self.role)
         self.repository.grant(self.role, "ecr:DescribeImages")
 

@@ -40,7 +40,7 @@ class ClusterStack(PlatformStack):
         self.cluster = ecs.Cluster(
             self,
             "Cluster",
-            cluster_name=manifest.stack_name("cluster"),
+            cluster_name=names.cluster_name(manifest),
             vpc=self.vpc,
             container_insights_v2=CONTAINER_INSIGHTS[manifest.cluster.container_insights],
             enable_fargate_capacity_providers=manifest.cluster.fargate,
