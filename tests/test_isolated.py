@@ -196,3 +196,34 @@ def test_grants_no_endpoint_serves_are_warned_about(tmp_path):
     }
     with_nat = load_manifest(manifest_with(tmp_path, "nat", {**change, "network.nat_gateways": 1})).warnings
     assert not [w for w in with_nat if "NAT" in w.message]
+
+
+# --- day 2 (tests/manifests/lifecycle/isolated*.yml) ----------------------------------------
+
+ENDPOINT = "AWS::EC2::VPCEndpoint"
+
+
+def endpoint_changes(result, action: str) -> list[str]:
+    return [c.logical_id for stack, c in result.changes() if c.type == ENDPOINT and c.action == action]
+
+
+def test_the_first_queue_consumer_adds_the_endpoint_without_a_hazard(diff, templates):
+    result = diff("isolated-access-removed", "isolated")
+    added = endpoint_changes(result, "added")
+    network = templates("isolated")["vault-dev-network"]["Resources"]
+    assert [network[logical_id]["Properties"]["ServiceName"] for logical_id in added] == ["com.amazonaws.eu-west-1.sqs"]
+    assert result.hazards == []
+
+
+def test_removing_the_last_consumer_removes_the_endpoint_first_a_hazard(diff):
+    result = diff("isolated", "isolated-access-removed")
+    assert len(endpoint_changes(result, "removed")) == 1
+    hazard = only({h.kind: h for h in result.hazards})
+    assert (hazard.kind, hazard.stack) == ("endpoint", "vault-dev-network") and "(sqs)" in hazard.what
+    assert "--exclusively" in hazard.action
+
+
+def test_with_a_nat_gateway_the_endpoint_goes_without_a_hazard(diff):
+    result = diff("isolated", "isolated-nat-added")
+    assert len(endpoint_changes(result, "removed")) == 1
+    assert [h.kind for h in result.hazards] == []
