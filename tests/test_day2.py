@@ -309,7 +309,8 @@ EC2_AND_EXEC = {
         "shell": {
             "capacity": [{"provider": "general"}],
             "exec": True,
-            "containers": {"app": {"image": "public.ecr.aws/nginx/nginx:1.27", "port": 80, "memory": 256}},
+            # From the manifest's own registry: without NAT, validation rejects images from outside ECR.
+            "containers": {"app": {"image": {"registry": "app", "tag": "v1.0.0"}, "port": 80, "memory": 256}},
         }
     },
 }

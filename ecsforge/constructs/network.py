@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from aws_cdk import RemovalPolicy
@@ -30,6 +31,21 @@ ECS_AGENT_ENDPOINTS = {
     "EcsTelemetry": ec2.InterfaceVpcEndpointAwsService.ECS_TELEMETRY,
 }
 EXEC_ENDPOINTS = {"SsmMessages": ec2.InterfaceVpcEndpointAwsService.SSM_MESSAGES}
+# Needed only without NAT, each when a workload uses its service (manifest/isolation.py decides).
+WORKLOAD_ENDPOINTS = {
+    "Sqs": ec2.InterfaceVpcEndpointAwsService.SQS,
+    "Sns": ec2.InterfaceVpcEndpointAwsService.SNS,
+    "Kms": ec2.InterfaceVpcEndpointAwsService.KMS,
+    "Sts": ec2.InterfaceVpcEndpointAwsService.STS,
+    "KinesisFirehose": ec2.InterfaceVpcEndpointAwsService.KINESIS_FIREHOSE,
+    "KinesisStreams": ec2.InterfaceVpcEndpointAwsService.KINESIS_STREAMS,
+    "XRay": ec2.InterfaceVpcEndpointAwsService.XRAY,
+    "StepFunctions": ec2.InterfaceVpcEndpointAwsService.STEP_FUNCTIONS,
+    "Lambda": ec2.InterfaceVpcEndpointAwsService.LAMBDA_,
+    "EventBridge": ec2.InterfaceVpcEndpointAwsService.EVENTBRIDGE,
+    "Monitoring": ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_MONITORING,
+}
+WORKLOAD_GATEWAY_ENDPOINTS = {"DynamoDb": ec2.GatewayVpcEndpointAwsService.DYNAMODB}
 
 
 class PlatformVpc(Construct):
@@ -47,9 +63,11 @@ class PlatformVpc(Construct):
         network: Network,
         ec2_instances: bool = False,
         exec_sessions: bool = False,
+        workload_endpoints: Sequence[str] = (),
     ) -> None:
         """ec2_instances / exec_sessions: the cluster has EC2 groups / a service has ECS Exec;
-        without NAT they add the endpoints those need."""
+        without NAT they add the endpoints those need. workload_endpoints: the keys of
+        WORKLOAD_ENDPOINTS and WORKLOAD_GATEWAY_ENDPOINTS that the workloads use (only without NAT)."""
         super().__init__(scope, construct_id)
         private_type = ec2.SubnetType.PRIVATE_WITH_EGRESS if network.nat_gateways else ec2.SubnetType.PRIVATE_ISOLATED
         self.vpc = self._vpc(network, private_type)
@@ -64,7 +82,11 @@ class PlatformVpc(Construct):
                     endpoints |= ECS_AGENT_ENDPOINTS
                 if exec_sessions:
                     endpoints |= EXEC_ENDPOINTS
+                endpoints |= {n: WORKLOAD_ENDPOINTS[n] for n in workload_endpoints if n in WORKLOAD_ENDPOINTS}
             self._endpoints(network.cidr, endpoints)
+            for name in workload_endpoints:
+                if name in WORKLOAD_GATEWAY_ENDPOINTS:
+                    self.vpc.add_gateway_endpoint(name, service=WORKLOAD_GATEWAY_ENDPOINTS[name])
 
     def _vpc(self, network: Network, private_type: ec2.SubnetType) -> ec2.Vpc:
         zones: dict[str, Any] = (

@@ -9,9 +9,11 @@ from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from ..manifest.containers import Container
+from ..manifest.isolation import isolated
 from ..manifest.models import Manifest
 from ..manifest.runtime import (
     COLLECTOR,
@@ -21,6 +23,8 @@ from ..manifest.runtime import (
     LOG_ROUTER,
     LOG_ROUTER_IMAGE,
     LOG_ROUTER_MEMORY_RESERVATION,
+    LOG_ROUTER_REGIONAL_PARAMETER,
+    LOG_ROUTER_REGIONAL_REPOSITORY,
     env_file_location,
 )
 from ..manifest.tasks import TaskSpec
@@ -35,6 +39,8 @@ XRAY_ACTIONS = [
     "xray:GetSamplingTargets",
     "xray:GetSamplingStatisticSummaries",
 ]
+# What ECS needs to pull an image from a repository of Amazon ECR.
+PULL_ACTIONS = ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"]
 
 
 def runtime_platform(spec: TaskSpec) -> ecs.RuntimePlatform | None:
@@ -69,6 +75,8 @@ class TaskRuntime:
         self.log_router: ecs.FirelensLogRouter | None = None
         self.collector: ecs.ContainerDefinition | None = None
         self.xray_policy: iam.Policy | None = None
+        # The log router's image from Amazon ECR of the region (networks without NAT gateways).
+        self.regional_log_router = False
         self._buckets: dict[str, s3.IBucket] = {}
         self._grant_env_files()
 
@@ -119,13 +127,29 @@ class TaskRuntime:
         self.log_router = self.definition.add_firelens_log_router(
             LOG_ROUTER,
             container_name=LOG_ROUTER,
-            image=ecs.ContainerImage.from_registry(LOG_ROUTER_IMAGE),
+            image=self._log_router_image(),
             firelens_config=ecs.FirelensConfig(type=ecs.FirelensLogRouterType.FLUENTBIT),
             essential=True,
             memory_reservation_mib=LOG_ROUTER_MEMORY_RESERVATION,
             # The router's own logs, kept like the containers'.
             logging=ecs.LogDriver.aws_logs(stream_prefix=LOG_ROUTER, log_group=self.log_group),
         )
+
+    def _log_router_image(self) -> ecs.ContainerImage:
+        """ECR Public, or without NAT gateways the same version from AWS's repository in Amazon ECR of
+        the region, which tasks pull through the ECR endpoints. Its URI (AWS's account differs between
+        regions) is AWS's public SSM parameter, which CloudFormation reads at deploy time."""
+        if not isolated(self.manifest):
+            return ecs.ContainerImage.from_registry(LOG_ROUTER_IMAGE)
+        self.regional_log_router = True
+        manifest = self.manifest
+        repository = f"arn:{manifest.partition}:ecr:{manifest.region}:*:repository/{LOG_ROUTER_REGIONAL_REPOSITORY}"
+        self.definition.add_to_execution_role_policy(iam.PolicyStatement(actions=PULL_ACTIONS, resources=[repository]))
+        self.definition.add_to_execution_role_policy(
+            iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"])
+        )
+        uri = ssm.StringParameter.value_for_string_parameter(self._parent, LOG_ROUTER_REGIONAL_PARAMETER)
+        return ecs.ContainerImage.from_registry(uri)
 
     def wire(self, containers: dict[str, ecs.ContainerDefinition]) -> None:
         """After the containers: their dependency on the router, and the collector."""

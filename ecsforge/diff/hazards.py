@@ -275,6 +275,29 @@ def dns_record_removed(view: StackView, change: ResourceChange) -> Hazard | None
     )
 
 
+# --- one common stack: the network ----------------------------------------------------------
+
+
+def endpoint_removed_without_nat(view: StackView, change: ResourceChange) -> Hazard | None:
+    """Without NAT gateways a VPC endpoint is the tasks' only way to its service. `cdk deploy --all`
+    updates the network stack first, so it goes while the workloads that used it still run."""
+    if change.type != "AWS::EC2::VPCEndpoint" or change.action not in (REMOVED, REPLACED):
+        return None
+    if any(r.get("Type") == "AWS::EC2::NatGateway" for r in view.new_resources.values()):
+        return None
+    name = json.dumps(view.old_resources[change.logical_id].get("Properties", {}).get("ServiceName"))
+    service = name.rsplit(".", 1)[-1].strip('"]}')
+    return Hazard(
+        view.stack,
+        "endpoint",
+        f"VPC endpoint {change.logical_id} ({service}) is {change.action}, and the network has no NAT gateway: "
+        f"tasks still calling {service} lose it, those of workload stacks until their own update after the "
+        "network stack, and those of removed stacks until they are destroyed",
+        "first deploy the workload stacks that stop using it (`cdk deploy --exclusively <stack>...`) and destroy "
+        "the removed ones, then `cdk deploy --all`",
+    )
+
+
 # --- running the rules -----------------------------------------------------------------------
 
 STATEFUL_RULES: tuple[ChangeRule, ...] = (stateful_replaced, stateful_deleted)
@@ -287,6 +310,7 @@ LOAD_BALANCER_RULES: tuple[ChangeRule, ...] = (
     dns_record_removed,
     nlb_target_group_replaced,
 )
+NETWORK_RULES: tuple[ChangeRule, ...] = (endpoint_removed_without_nat,)
 
 
 def _by_change(view: StackView, rules: tuple[ChangeRule, ...]) -> Iterator[Hazard]:
@@ -310,4 +334,4 @@ def stateful_hazards(view: StackView) -> list[Hazard]:
 
 
 def service_hazards(view: StackView) -> list[Hazard]:
-    return [*_by_service(view, COUNT_RULES), *_by_change(view, LOAD_BALANCER_RULES)]
+    return [*_by_service(view, COUNT_RULES), *_by_change(view, LOAD_BALANCER_RULES), *_by_change(view, NETWORK_RULES)]

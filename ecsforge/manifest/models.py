@@ -19,6 +19,7 @@ from .catalog import X86_64, instance_architecture
 from .checks import rules
 from .cluster import Cluster, Registry
 from .http import LoadBalancer
+from .isolation import isolation_rules, isolation_warnings
 from .network import Network, Region
 from .nlb import resolve_nlb_cidrs
 from .pipelines import Pipeline
@@ -185,6 +186,7 @@ class Manifest(Model):
     def check(self) -> Iterator[Rule]:
         yield from rules(self)
         yield from wiring_rules(self)
+        yield from isolation_rules(self)
 
     def warnings(self) -> Iterator[Rule]:
         """Legal but worth a second look; printed, never fatal."""
@@ -197,6 +199,7 @@ class Manifest(Model):
         yield from self._release_warnings()
         yield from domain_warnings(self)
         yield from wiring_warnings(self)
+        yield from isolation_warnings(self)
         for name, pipeline in self.pipelines.items():
             for index, source in enumerate(pipeline.source):
                 if source.codecommit is not None and source.codecommit.create:

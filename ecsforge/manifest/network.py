@@ -67,13 +67,16 @@ class Network(Model):
         1,
         ge=0,
         description="NAT gateways, 0 up to the number of zones. Default: 1, one NAT gateway shared by all zones. "
-        "0 requires vpc_endpoints: true.",
+        "0 requires vpc_endpoints: true, and tasks then reach AWS only through the endpoints: images must come from "
+        "Amazon ECR of the region, and `tracing` and FireLens outputs outside AWS are rejected.",
     )
     vpc_endpoints: bool = Field(
         False,
         description="Default: false, no endpoints. true adds an S3 gateway endpoint and interface endpoints for "
         "ECR (api, dkr), CloudWatch Logs, Secrets Manager and SSM; with nat_gateways: 0 also ECS (ecs, ecs-agent, "
-        "ecs-telemetry) when cluster.ec2 has groups, and SSM Messages when a service has exec: true.",
+        "ecs-telemetry) when cluster.ec2 has groups, SSM Messages when a service has exec: true, and the endpoints "
+        "of the AWS services the workloads use: SQS (access.queues), SNS (access.topics), Firehose or Kinesis "
+        "(FireLens outputs), STS (a FireLens role_arn) and the services named in `permissions`.",
     )
     flow_logs: bool = Field(True, description="Default: true, VPC flow logs go to CloudWatch Logs, kept for 30 days.")
     import_: VpcImport | None = Field(

@@ -27,7 +27,12 @@ PLATFORMS = {architecture: platform for platform, architecture in ARCHITECTURES.
 # Pinned, not `stable`/`latest`: a redeploy must not change what runs. AWS for Fluent Bit's
 # AWS_FOR_FLUENT_BIT_STABLE_VERSION and aws-otel-collector's VERSION when this was written;
 # both images are multi-architecture (amd64 and arm64).
-LOG_ROUTER_IMAGE = "public.ecr.aws/aws-observability/aws-for-fluent-bit:2.34.3.20260623"
+LOG_ROUTER_VERSION = "2.34.3.20260623"
+LOG_ROUTER_IMAGE = f"public.ecr.aws/aws-observability/aws-for-fluent-bit:{LOG_ROUTER_VERSION}"
+# The same image in Amazon ECR of each region, for networks without NAT gateways: AWS publishes
+# its URI (an account of AWS's, which differs between regions) as this public SSM parameter.
+LOG_ROUTER_REGIONAL_PARAMETER = f"/aws/service/aws-for-fluent-bit/{LOG_ROUTER_VERSION}"
+LOG_ROUTER_REGIONAL_REPOSITORY = "aws-for-fluent-bit"
 COLLECTOR_IMAGE = "public.ecr.aws/aws-observability/aws-otel-collector:v0.45.1"
 # The collector's bundled configuration: OTLP (4317/4318) in, X-Ray out.
 COLLECTOR_CONFIG = "/etc/ecs/ecs-xray.yaml"

@@ -7,6 +7,7 @@ from constructs import Construct
 
 from ..constructs.network import PlatformVpc
 from ..constructs.template import keep_only_depends_on
+from ..manifest.isolation import isolated_endpoints
 from ..manifest.models import Manifest
 from ..names import (
     PRIVATE_ROUTE_TABLES,
@@ -28,6 +29,7 @@ class NetworkStack(PlatformStack):
             network=manifest.network,
             ec2_instances=bool(manifest.cluster.ec2),
             exec_sessions=any(service.exec for service in manifest.services.values()),
+            workload_endpoints=isolated_endpoints(manifest),
         )
         vpc = self.platform_vpc.vpc
         outputs = {
