@@ -21,10 +21,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+sys.path.insert(0, str(ROOT / "bench"))
 from generate import write  # noqa: E402
-
-from ecsforge.runtime import APP_CONTEXT  # noqa: E402
 
 SIZES = [int(n) for n in os.environ.get("BENCH_SIZES", "1 10 50 100 200 500").split()]
 CLI_SIZES = [n for n in (1, 200) if n in SIZES]
@@ -123,8 +121,6 @@ def cli_run(app: str, manifest: Path) -> tuple[float, int]:
         command = [str(ROOT / "node_modules/.bin/cdk"), "synth", "-q", "-o", outdir, "-c", f"manifest={manifest}"]
         if app == "baseline":
             command += ["--app", f"{sys.executable} bench/baseline_app.py"]
-            # What app.py gives its App, and the baseline gets in CDK_CONTEXT_JSON (main()).
-            command += [arg for key, value in APP_CONTEXT.items() for arg in ("-c", f"{key}={json.dumps(value)}")]
         return measure(command, base_env())
 
 
@@ -193,8 +189,7 @@ def compile_bytecode() -> None:
 
 def main() -> None:
     compile_bytecode()
-    # Every app gets cdk.json's context and app.py's own (no creation stack traces), as ecsforge does.
-    context = {**APP_CONTEXT, **json.loads((ROOT / "cdk.json").read_text())["context"]}
+    context = json.loads((ROOT / "cdk.json").read_text())["context"]
     folder = Path(tempfile.mkdtemp(prefix="ecsforge-bench-"))
     rows = []
     for count in SIZES:
