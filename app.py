@@ -4,7 +4,7 @@
 import gc
 import sys
 
-from ecsforge.runtime import loading_modules, prepare
+from ecsforge.runtime import APP_CONTEXT, loading_modules, prepare
 
 with loading_modules():
     prepare()  # before aws_cdk starts jsii's kernel
@@ -16,7 +16,7 @@ with loading_modules():
 
 
 def main() -> None:
-    app = App()
+    app = App(context=APP_CONTEXT)
     path = app.node.try_get_context("manifest") or "platform.yml"
     try:
         loaded = load_manifest(path)

@@ -188,7 +188,9 @@ class Service(Stack):
 
 
 def main() -> None:
-    app = App()
+    # As ecsforge's app.py does (the CDK CLI refuses aws: keys given with -c, and warns about them in
+    # cdk.json): no creation stack traces, so that the comparison is of the apps' own work.
+    app = App(context={"aws:cdk:disable-creation-stack-traces": True})
     manifest = yaml.safe_load(Path(app.node.get_context("manifest")).read_text())
     env = Environment(region=manifest["region"])
     prefix = f"{manifest['app']}-{manifest['environment']}-baseline"

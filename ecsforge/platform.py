@@ -19,7 +19,7 @@ from .stacks.workloads import PipelineStack, ServiceStack, TaskStack
 
 def build(app: App, manifest: Manifest) -> Platform:
     # Once on the app, not on each stack: every stack and resource below gets them.
-    for key, value in {"app": manifest.app, "environment": manifest.environment, **manifest.tags}.items():
+    for key, value in {**manifest.own_tags, **manifest.tags}.items():
         Tags.of(app).add(key, value)
     network = NetworkStack(app, manifest) if manifest.network.import_ is None else None
     cluster = ClusterStack(app, manifest, network)

@@ -20,6 +20,14 @@ if TYPE_CHECKING:
     Cache = functools._lru_cache_wrapper[Any]
 
 
+# The context app.py gives its App, under what cdk.json and `-c` set. aws-cdk-lib captures a
+# stack trace in node for every CloudFormation element unless told not to (about 0.35 s at 200
+# services), and in a Python app they name only aws-cdk-lib's own files (README, "Scale and
+# speed"); `cdk --debug` records them again. Not in cdk.json: there the CDK CLI warns about
+# every key that starts with aws:, at every synthesis.
+APP_CONTEXT: dict[str, Any] = {"aws:cdk:disable-creation-stack-traces": True}
+
+
 class Prepared(NamedTuple):
     direct_kernel: bool  # False if jsii's own host runs the kernel (jsii_kernel.py says when)
     unbounded_typing_caches: int

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import os
 
 import pytest
 from aws_cdk import App
 
 from ecsforge import compliance, platform
+from ecsforge.diff import cdk_context
 from ecsforge.manifest import load_manifest
 
 from .helpers import ROOT
 
 
 def build_app(tmp_path):
-    context = json.loads((ROOT / "cdk.json").read_text())["context"]
-    app = App(outdir=str(tmp_path), context=context)
+    app = App(outdir=str(tmp_path), context=cdk_context())
     platform.build(app, load_manifest(ROOT / "examples" / "ec2-spot.yml").manifest)
     return app
 

@@ -7,8 +7,11 @@ import sys
 import textwrap
 
 import pytest
+from pydantic import Field
 
 from ecsforge.manifest import ManifestError, load_manifest
+from ecsforge.manifest.base import Model
+from ecsforge.manifest.reads import resolve_and_check
 
 from .helpers import ROOT
 
@@ -301,6 +304,64 @@ def test_rules_run_on_the_well_formed_parts_when_others_are_malformed(tmp_path):
     # one: `memory: lots` was taken out, so no rule speaks of a task memory nobody gave.
     assert ("services", "api", "containers", "app", "memory") not in paths
     assert len(paths) == len(set(paths)) == 4
+
+
+def test_a_malformed_value_hides_only_the_rules_that_read_its_default(tmp_path):
+    with pytest.raises(ManifestError) as caught:
+        load(
+            tmp_path,
+            """\
+            services:
+              web:
+                cpu: 300
+                discovery: maybe
+                containers: {app: {image: nginx}}
+              api:
+                cpu: lots
+                memory: 3072
+                containers: {app: {image: nginx}}
+            """,
+        )
+    paths = [p.path for p in caught.value.problems]
+    # web's CPU rule never reads discovery, whose malformed value was taken out: it is reported.
+    assert ("services", "web", "cpu") in paths and ("services", "web", "discovery") in paths
+    # api's memory is checked against its CPU, which was taken out: 3072 is fine with 1024 CPU
+    # and wrong with the default 256, so no rule speaks of it.
+    assert paths.count(("services", "api", "cpu")) == 1 and len(paths) == 3
+
+
+class _Probe(Model):
+    unit: int = 1
+    size: int | None = None
+    other: int = 0
+    import_: int = Field(0, alias="import")
+
+    def resolve(self) -> None:
+        if self.size is None:
+            self.size = self.unit * 10
+
+    def check(self):
+        if self.other:
+            yield ("other",), "other"
+        if "import_" in self.model_fields_set:
+            yield ("import",), "import"
+        if self.size > 5:
+            yield ("size",), "size"
+
+
+def test_each_rule_is_recorded_with_what_it_and_resolve_read():
+    probe = _Probe.model_construct(unit=1, other=1, import_=2, _fields_set={"unit", "other", "import_"})
+    found = resolve_and_check(probe)
+    assert found == [
+        ((("other",), "other"), frozenset({"other"})),
+        ((("import",), "import"), frozenset({"other", "import"})),
+        # size was filled by resolve() from unit: reading it reads unit.
+        ((("size",), "size"), frozenset({"other", "import", "size", "unit"})),
+    ]
+    # The model is as resolve() left it, read normally again.
+    assert (probe.unit, probe.size, probe.other, probe.import_) == (1, 10, 1, 2)
+    assert list(probe.__dict__) == ["unit", "size", "other", "import_"]  # in field order, as before
+    assert type(probe.model_fields_set) is set and "size" in probe.model_fields_set
 
 
 def test_a_byte_that_is_not_utf8_is_placed_at_its_character_column(tmp_path):

@@ -69,7 +69,7 @@ print(json.dumps(stacks))
 
 
 def test_creation_stack_traces_would_show_only_aws_cdk_lib_and_jsii(tmp_path: Path):
-    # Why cdk.json turns them off: aws-cdk-lib captures them in node, where a Python app has no
+    # Why app.py turns them off: aws-cdk-lib captures them in node, where a Python app has no
     # frame of its own, so every file they name is one of the jsii kernel's packages (in a
     # folder deleted when the synthesis ends), at a cost of about 0.35 s at 200 services.
     result = subprocess.run(
@@ -77,17 +77,22 @@ def test_creation_stack_traces_would_show_only_aws_cdk_lib_and_jsii(tmp_path: Pa
     )
     assert result.returncode == 0, result.stderr[-2000:]
     traces = json.loads(result.stdout.strip().splitlines()[-1])
-    assert traces, "aws-cdk-lib no longer records creation stacks: drop the setting from cdk.json"
+    assert traces, "aws-cdk-lib no longer records creation stacks: drop runtime.APP_CONTEXT's setting"
     files = [name for trace in traces for line in trace for name in re.findall(r"[\w./@-]+\.(?:js|ts|py)\b", line)]
     assert [name for name in files if "/node_modules/" not in name and not name.startswith("node:")] == []
     assert any("no user code" in line for trace in traces for line in trace)
 
 
-def test_synthesis_records_no_creation_stack_traces(synth):
+def test_synthesis_records_no_creation_stack_traces_and_warns_of_no_setting(synth):
+    assert runtime.APP_CONTEXT["aws:cdk:disable-creation-stack-traces"] is True
+    # The CDK CLI warns at every synthesis about each key of cdk.json's context that starts with aws:.
     context = json.loads((ROOT / "cdk.json").read_text())["context"]
-    assert context["aws:cdk:disable-creation-stack-traces"] is True
-    result = synth("platform.yml")  # by the CDK CLI, with cdk.json's context
+    assert [key for key in context if key.startswith("aws:")] == []
+    result = synth("platform.yml")  # by the CDK CLI, with cdk.json's context: a new user's first synth
     assert result.returncode == 0, result.stderr
+    # Beyond the manifest's own warnings, the CLI says only that it synthesized.
+    said = [line for line in result.stderr.splitlines() if not line.startswith("warning: platform.yml:")]
+    assert [line.split(" ", 2)[:2] for line in said] == [["Successfully", "synthesized"], ["Supply", "a"]], said
     entries = [
         entry["type"]
         for path in result.outdir.glob("*.metadata.json")

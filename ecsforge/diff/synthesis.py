@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..manifest import LoadedManifest
+from ..runtime import APP_CONTEXT
 from .model import Templates
 
 # ecsforge/diff/synthesis.py -> the repository root, where cdk.json is.
@@ -21,8 +22,9 @@ class SynthError(Exception):
 
 
 def cdk_context() -> dict[str, Any]:
-    """The feature flags of cdk.json and the CLI's defaults, which `cdk synth` passes to the app."""
-    context = dict(json.loads((ROOT / "cdk.json").read_text())["context"])
+    """The app's own context, the feature flags of cdk.json and the CLI's defaults, as app.py
+    has them under `cdk synth`."""
+    context = {**APP_CONTEXT, **json.loads((ROOT / "cdk.json").read_text())["context"]}
     context.pop("manifest", None)
     # What the CLI adds by default, so in-process templates equal `cdk synth`'s.
     context.update(

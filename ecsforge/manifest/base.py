@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import (
     BaseModel,
@@ -22,6 +22,7 @@ from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
 from .problems import Path, show
+from .reads import READING, resolve_and_check
 
 # The contract's `^[a-z][a-z0-9-]{0,31}$`, less what AWS rejects where names end up (ECR
 # repositories, Cloud Map and namespace names): a trailing hyphen, or two in a row.
@@ -114,19 +115,31 @@ class Model(BaseModel):
     @classmethod
     def _resolve_and_check(cls, data: Any, handler: ModelWrapValidatorHandler[Any], info: ValidationInfo) -> Any:
         self = handler(data)
+        recorder = info.context.get(RECORD_RULES) if isinstance(info.context, dict) else None
+        if recorder is not None:
+            # The second pass (manifest.second_pass): record each rule with the fields it read,
+            # and go on, so that the models around this one are built and checked too.
+            found = resolve_and_check(self)
+            if found:
+                recorder.append((id(data), found))
+            return self
         self.resolve()
         broken = list(self.check())
         if broken:
-            recorder = info.context.get(RECORD_RULES) if isinstance(info.context, dict) else None
-            if recorder is not None:
-                # The second pass (manifest.second_pass): record and go on, so that the
-                # models around this one are built and checked too.
-                recorder.append((id(data), broken))
-                return self
             # One error carrying all of this model's problems; the reporter splits it up,
             # so the user sees every problem at once, each at its own line.
             raise PydanticCustomError(RULES_ERROR, "{count} rule(s) broken", {"count": len(broken), "rules": broken})
         return self
+
+    if not TYPE_CHECKING:  # for mypy, a model has only the attributes it declares
+
+        def __getattr__(self, name: str) -> Any:
+            # Reached only for what the instance lacks: a private attribute, or a field of a model
+            # whose reads the second pass is counting (manifest/reads.py).
+            reading = READING.get(id(self))
+            if reading is not None and name in reading.fields:
+                return reading.get(name)
+            return super().__getattr__(name)
 
 
 def reject(message: str) -> PydanticCustomError:

@@ -68,13 +68,6 @@ def rules(manifest: Manifest) -> Iterator[Rule]:
         problem = instance_type_problem(group.instance_type, manifest.region)
         if problem:
             yield ("cluster", "ec2", key, "instance_type"), problem
-    for name in ("aws:", "app", "environment"):
-        for key in manifest.tags:
-            if key == name or (name.endswith(":") and key.lower().startswith(name)):
-                yield (
-                    ("tags", key),
-                    (f"{key!r} is set by ecsforge (or reserved by AWS) on every resource; use another tag key"),
-                )
     yield from _check_tags(manifest)
     yield from _check_registry_names(manifest)
     yield from _check_region(manifest)
@@ -108,9 +101,20 @@ def _check_registry_names(manifest: Manifest) -> Iterator[Rule]:
 
 
 def _check_tags(manifest: Manifest) -> Iterator[Rule]:
+    # IAM compares tag keys regardless of case and refuses a role with two that differ only in
+    # case ("Duplicate tag keys found"), and every tag here lands on ecsforge's roles too.
+    own = {key.lower(): key for key in manifest.own_tags}
     seen: dict[str, str] = {}
     for key, value in manifest.tags.items():
-        if key.lower() in seen:
+        if key.lower().startswith("aws:"):
+            yield ("tags", key), f"{key!r}: AWS reserves tag keys that start with aws:; use another tag key"
+        elif key.lower() in own:
+            name = own[key.lower()]
+            tagged = f"ecsforge tags every resource with {name}: {manifest.own_tags[name]}"
+            if key != name:
+                tagged += ", and IAM refuses a role with two tag keys that differ only in case"
+            yield ("tags", key), f"{key!r}: {tagged}; remove it (the tag is there anyway) or use another key"
+        elif key.lower() in seen:
             yield (
                 ("tags", key),
                 (f"{key!r} differs from {seen[key.lower()]!r} only in case; AWS keeps one of them, keep one"),

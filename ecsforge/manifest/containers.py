@@ -8,7 +8,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field
 
-from .base import Model, Name, Rule, matching
+from .base import Model, Name, Rule, matching, pattern
+from .problems import show
 from .runtime import EnvFileArn, Logging
 from .wiring import Mount
 
@@ -21,11 +22,64 @@ def _plain_image_to_mapping(value: Any) -> Any:
     return {"reference": value} if isinstance(value, str) else value
 
 
+# Docker's reference grammar (distribution/reference): [registry[:port]/]path[:tag][@digest], path
+# components in lowercase. ECS takes only sha256 digests (64 hex digits), and no [IPv6] registry
+# (its image characters have no brackets). ASCII classes, no look-arounds: the JSON Schema
+# carries the same regex.
+_HOST_PART = r"(?:[A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9-]*[A-Za-z0-9])"
+_REGISTRY = rf"{_HOST_PART}(?:\.{_HOST_PART})*(?::[0-9]+)?"
+_PATH_PART = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+IMAGE_REFERENCE = pattern(
+    rf"^(?:{_REGISTRY}/)?{_PATH_PART}(?:/{_PATH_PART})*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{{0,127}})?"
+    r"(?:@sha256:[A-Fa-f0-9]{64})?$",
+    "image reference",
+    "nginx:1.27 or public.ecr.aws/nginx/nginx:1.27",
+)
+_IMAGE_REFERENCE = re.compile(IMAGE_REFERENCE[:-1] + r"\Z")
+# ECS: up to 255 characters, before the @ of a digest.
+MAX_IMAGE_NAME = 255
+
+
+def _repository(name: str) -> str:
+    """The repository path of `[registry/]path[:tag]` (a first part with . or : or localhost is a registry)."""
+    parts = name.split("/")
+    if len(parts) > 1 and ("." in parts[0] or ":" in parts[0] or parts[0] == "localhost"):
+        parts = parts[1:]
+    return "/".join(parts).split(":", 1)[0]
+
+
+def image_reference_problem(reference: str) -> str | None:
+    name = reference.split("@", 1)[0]
+    # The length first: it also bounds the regex's backtracking over a registry host.
+    if len(name) > MAX_IMAGE_NAME:
+        fix = f"it is {len(name)} characters long before any @digest, and ECS takes at most {MAX_IMAGE_NAME}"
+    elif _IMAGE_REFERENCE.match(reference):
+        return None
+    elif any(c.isspace() for c in reference):
+        fix = "it has a space: write the tag after a colon, like nginx:latest"
+    elif "@" in reference:
+        fix = "ECS takes a digest as @sha256: and 64 hex digits, like nginx@sha256:<64 hex digits>"
+    elif any(c.isupper() for c in _repository(name)):
+        fix = "repository names are lowercase, like nginx or library/nginx"
+    else:
+        fix = "write [registry/]repository[:tag][@sha256:digest], like nginx:1.27 or public.ecr.aws/nginx/nginx:1.27"
+    return f"{show(reference)} is not an image reference; {fix}"
+
+
+# The plain form of `image` as the JSON Schema shows it to an editor (Image.check() decides).
+ImageReferenceText = Annotated[str, Field(pattern=IMAGE_REFERENCE)]
+
+
 class Image(Model):
     """A plain reference (`nginx:1.27`), `{registry: r, tag: t}`, or `{registry: r}`: the image the
     pipeline last released to registry r."""
 
-    reference: str | None = Field(None, min_length=1, description="Default: none; a plain image reference.")
+    reference: str | None = Field(
+        None,
+        min_length=1,
+        description="Default: none; a plain image reference.",
+        json_schema_extra={"pattern": IMAGE_REFERENCE},
+    )
     registry: Name | None = Field(None, description="Default: none; a key of `registries`.")
     tag: Annotated[str, matching(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", "image tag", "v1.2.3")] | None = Field(
         None,
@@ -42,6 +96,11 @@ class Image(Model):
             yield (), "give an image: a reference like nginx:1.27, or {registry: <key>}"
         if self.reference is not None and (self.registry is not None or self.tag is not None):
             yield (), "a plain image reference takes no registry or tag; use one form"
+        # A rule rather than a pattern: a malformed value would be taken out of the second pass
+        # (manifest/second_pass.py), and with the required image the rest of the service's rules.
+        problem = image_reference_problem(self.reference) if self.reference is not None else None
+        if problem is not None:
+            yield (), problem
 
 
 SecretSource = Annotated[str, Field(min_length=1)]
@@ -76,9 +135,9 @@ class ContainerHealthCheck(Model):
 
 
 class Container(Model):
-    image: Annotated[Image, BeforeValidator(_plain_image_to_mapping, json_schema_input_type=str | Image)] = Field(
-        description="Required. A reference string, {registry: r, tag: t}, or {registry: r}."
-    )
+    image: Annotated[
+        Image, BeforeValidator(_plain_image_to_mapping, json_schema_input_type=ImageReferenceText | Image)
+    ] = Field(description="Required. A reference string, {registry: r, tag: t}, or {registry: r}.")
     credentials: (
         Annotated[
             str, matching(r"^secretsmanager:[A-Za-z0-9/_+=.@-]+$", "credentials source", "secretsmanager:dockerhub")

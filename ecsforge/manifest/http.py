@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterator
 from typing import Annotated
 
@@ -90,6 +91,31 @@ def derived_priority(host: str | None, path: str) -> int:
     return 1 + band + (_LENGTH_CAP - min(len(path), _LENGTH_CAP)) * _SLOTS + position
 
 
+def cidr_problems(cidrs: list[str] | None, *, public: bool, example: str) -> Iterator[Rule]:
+    """The `allowed_cidrs` of a load balancer (the shared ALB, or a service's NLB)."""
+    for index, cidr in enumerate(cidrs or []):
+        try:
+            # IPv4 with an explicit mask: the security group rules are IPv4.
+            network = ipaddress.IPv4Network(cidr, strict=True) if "/" in cidr else None
+        except ValueError:
+            network = None
+        if network is None:
+            yield ("allowed_cidrs", index), f"{cidr!r} is not an IPv4 CIDR block; write it like {example}"
+        elif str(network) != cidr:
+            # cdk-nag reads any "/0" in a rule's CIDR as open to the world: 10.0.0.0/08 would be.
+            yield ("allowed_cidrs", index), f"{cidr!r} has a leading zero; write it as {network}"
+        elif network.prefixlen == 0 and not public:
+            # ecsforge acknowledges cdk-nag's EC23 (0.0.0.0/0 ingress) only on internet-facing ones.
+            yield (
+                ("allowed_cidrs", index),
+                (
+                    f"{cidr!r} admits every address, which only an internet-facing load balancer may; list the "
+                    "networks that reach this internal one (the VPC's range, peered or on-premises networks), "
+                    "e.g. 10.0.0.0/8"
+                ),
+            )
+
+
 CertificateArn = Annotated[
     str,
     matching(
@@ -131,14 +157,4 @@ class LoadBalancer(Model):
         return self.allowed_cidrs
 
     def check(self) -> Iterator[Rule]:
-        import ipaddress
-
-        for index, cidr in enumerate(self.allowed_cidrs or []):
-            try:
-                # IPv4 with an explicit mask: the load balancer's security group rules are IPv4.
-                ipaddress.IPv4Network(cidr, strict=True)
-                valid = "/" in cidr
-            except ValueError:
-                valid = False
-            if not valid:
-                yield ("allowed_cidrs", index), f"{cidr!r} is not an IPv4 CIDR block; write it like 203.0.113.0/24"
+        yield from cidr_problems(self.allowed_cidrs, public=self.public, example="203.0.113.0/24")

@@ -101,7 +101,9 @@ class _Builder:
         self.positions.values.setdefault(path, _start(node))
         if len(path) > MAX_DEPTH:
             raise _TooDeep(node)
-        if not self.tag_is_plain(node, path):
+        unsupported = self.unsupported_tag(node)
+        if unsupported is not None:
+            self.problem(_start(node), path, f"{unsupported}; write the plain value")
             return None
         if isinstance(node, yaml.MappingNode):
             return self.mapping(node, path)
@@ -110,20 +112,18 @@ class _Builder:
         assert isinstance(node, yaml.ScalarNode)
         return self.scalar(node, path)
 
-    def tag_is_plain(self, node: yaml.Node, path: Path) -> bool:
+    def unsupported_tag(self, node: yaml.Node) -> str | None:
         """Only the tags YAML would infer itself (and `!!str`): `!Ref`, `!!set` or `!!int abc`
         are CloudFormation or YAML features a manifest has no use for."""
         if node.tag == _STR_TAG and isinstance(node, yaml.ScalarNode):
-            return True
+            return None
         if isinstance(node, yaml.ScalarNode):
             implicit = self.loader.resolve(yaml.ScalarNode, node.value, (True, False))  # type: ignore[no-untyped-call]
         else:
             implicit = self.loader.resolve(type(node), None, (True, False))  # type: ignore[no-untyped-call]
         if node.tag == implicit:
-            return True
-        tag = node.tag.replace("tag:yaml.org,2002:", "!!")
-        self.problem(_start(node), path, f"the YAML tag {tag} is not supported in a manifest; write the plain value")
-        return False
+            return None
+        return f"the YAML tag {node.tag.replace('tag:yaml.org,2002:', '!!')} is not supported in a manifest"
 
     def mapping(self, node: yaml.MappingNode, path: Path) -> dict[Any, Any]:
         merged: dict[Any, Any] = {}
@@ -152,6 +152,10 @@ class _Builder:
                 )
                 continue
             self.positions.keys[(*path, key)] = _start(key_node)
+            unsupported = self.unsupported_tag(key_node)
+            if unsupported is not None:
+                # Reported, not dropped: the value is still read and checked as if the key were plain.
+                self.problems.append(Problem(*_start(key_node), (*path, key), f"{unsupported}; write the plain key"))
             explicit[key] = self.build(value_node, (*path, key))
         return {**merged, **explicit}
 

@@ -62,7 +62,8 @@ class Manifest(Model):
     region: Region = Field(description="Required. The AWS region, e.g. us-east-1.")
     tags: dict[Annotated[str, Field(min_length=1, max_length=128)], Annotated[str, Field(max_length=256)]] = Field(
         default_factory=dict,
-        description="Default: no extra tags. Every resource also gets `app` and `environment` tags.",
+        description="Default: no extra tags. Every resource also gets `app` and `environment` tags, so neither "
+        "key may be used here, in any case; nor may two keys differ only in case, or start with aws:.",
     )
     network: Network = Field(default_factory=Network, description="Default: a new VPC with the defaults below.")
     cluster: Cluster = Field(default_factory=Cluster, description="Default: a Fargate-only cluster.")
@@ -104,6 +105,11 @@ class Manifest(Model):
         from .problems import dotted
 
         return self._locations.get(path) or dotted(path)
+
+    @property
+    def own_tags(self) -> dict[str, str]:
+        """The tags ecsforge puts on every resource, besides `tags`."""
+        return {"app": self.app, "environment": self.environment}
 
     @property
     def http_services(self) -> dict[str, Service]:

@@ -7,14 +7,13 @@ rules that need the rest of the manifest are in `manifest_traffic_rules` (checks
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
 from .base import Model, Name, Rule
-from .http import CertificateArn
+from .http import CertificateArn, cidr_problems
 
 if TYPE_CHECKING:
     from .models import Manifest
@@ -22,18 +21,6 @@ if TYPE_CHECKING:
 
 # Target group health checks of a UDP group run over TCP (ELB takes no UDP health check).
 NLB_PROTOCOLS = {"tcp": "TCP", "tls": "TLS", "udp": "UDP"}
-
-
-def cidr_problems(cidrs: list[str] | None) -> Iterator[Rule]:
-    for index, cidr in enumerate(cidrs or []):
-        try:
-            # IPv4 with an explicit mask: the security group rules are IPv4.
-            ipaddress.IPv4Network(cidr, strict=True)
-            valid = "/" in cidr
-        except ValueError:
-            valid = False
-        if not valid:
-            yield ("allowed_cidrs", index), f"{cidr!r} is not an IPv4 CIDR block; write it like 10.0.0.0/8"
 
 
 class Nlb(Model):
@@ -70,7 +57,7 @@ class Nlb(Model):
         return self.allowed_cidrs
 
     def check(self) -> Iterator[Rule]:
-        yield from cidr_problems(self.allowed_cidrs)
+        yield from cidr_problems(self.allowed_cidrs, public=self.public, example="10.0.0.0/8")
         if self.protocol == "tls" and self.certificate_arn is None:
             yield ("protocol",), "'tls' terminates TLS at the load balancer and needs certificate_arn; add it"
         if self.protocol != "tls" and self.certificate_arn is not None:

@@ -68,11 +68,25 @@ class S3Source(Model):
             "and EventBridge notifications on.",
         )
     )
-    key: str = Field(min_length=1, max_length=1024, description="Required. The object key of the source zip.")
+    key: str = Field(
+        min_length=1,
+        max_length=1024,
+        description="Required. The object key of the source zip: one object, so no * or ? (which IAM would read "
+        "as wildcards in the pipeline's grant).",
+    )
 
     def check(self) -> Iterator[Rule]:
         import ipaddress
 
+        # CodePipeline watches the one object named; the grant on it is an IAM resource, where * and ?
+        # are wildcards (and cdk-nag's IAM5 stops a synthesis with one).
+        wildcard = next((c for c in "*?" if c in self.key), None)
+        if wildcard is not None:
+            yield (
+                ("key",),
+                f"{self.key!r}: an S3 source is one object, named exactly, and {wildcard!r} would widen the "
+                "pipeline's access to every key it matches; give the key of the zip, e.g. web/source.zip",
+            )
         bucket = self.bucket
         if bucket is None:
             return

@@ -108,6 +108,7 @@ def _one(
         )
     seen.setdefault(target.environment, index)
     yield from _accounts(manifest, target, value)
+    yield from _tags(manifest, target, value)
     yield from _registry_and_services(manifest, pipeline, promotion, target, value)
 
 
@@ -122,6 +123,19 @@ def _accounts(manifest: Manifest, target: Manifest, value: str) -> Iterator[Rule
         f"accounts needs `account` in both (the promoted role trusts the pipeline's account, the pipeline "
         f"assumes a role in the promoted one); set it in {missing}",
     )
+
+
+def _tags(manifest: Manifest, target: Manifest, value: str) -> Iterator[Rule]:
+    # The promotion stack carries this manifest's tags and, above them, the promoted one's: a key
+    # spelt in two cases is two tags there, which IAM refuses on the stack's role.
+    ours = {key.lower(): key for key in manifest.tags}
+    for key in target.tags:
+        if ours.get(key.lower(), key) != key:
+            yield (
+                ("manifest",),
+                f"{value} has tag key {key!r}, this manifest {ours[key.lower()]!r}: the promotion stack carries "
+                "both, and IAM refuses a role with two tag keys that differ only in case; spell the key alike",
+            )
 
 
 def _registry_and_services(

@@ -6,7 +6,8 @@ would hide that service's rules (an invalid Fargate CPU) and the manifest's (an 
 registry). When the first validation fails, this module takes the offending values out of a
 copy of the document (so their defaults apply), validates again with every model recording
 its broken rules instead of raising, and reports those rules at the paths the user wrote.
-A rule about a value that was taken out is not reported: its default, not the user, said it.
+A rule about a value that was taken out is not reported: its default, not the user, said it;
+nor is a rule that read such a default (manifest/reads.py counts what each rule read).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from .base import RECORD_RULES, RULES_ERROR
+from .base import RECORD_RULES, RULES_ERROR, Rule
 from .loader import Positions
 from .models import Manifest
 from .problems import Path, Problem
@@ -32,7 +33,7 @@ def semantic_problems(data: dict[str, Any], error: ValidationError, positions: P
     # Values taken out (not unknown keys): their model now holds a default the user never wrote.
     defaulted: list[Path] = []
     errors = error.errors(include_url=False)
-    recorded: list[tuple[int, list[tuple[Path, str]]]] = []
+    recorded: list[tuple[int, list[tuple[Rule, frozenset[str]]]]] = []
     for _ in range(MAX_ROUNDS):
         found = [(_prune_target(work, i), i["type"]) for i in errors if i["type"] != RULES_ERROR]
         targets = {target for target, _ in found}
@@ -86,7 +87,7 @@ def _delete(work: Any, path: Path) -> bool:
 
 def _located(
     work: Any,
-    recorded: list[tuple[int, list[tuple[Path, str]]]],
+    recorded: list[tuple[int, list[tuple[Rule, frozenset[str]]]]],
     pruned: list[Path],
     defaulted: list[Path],
     positions: Positions,
@@ -109,9 +110,11 @@ def _located(
         base = paths.get(data_id)
         if base is None:
             continue  # a shorthand's mapping, made by a model: its own rules were reported in the first pass
-        if any(gone[:-1] == base for gone in defaulted):
-            continue  # this model's rules would speak of a default standing in for a malformed value
-        for relative, message in rules:
+        # This model's fields whose malformed values were taken out: their defaults stand in.
+        standing_in = {gone[-1] for gone in defaulted if gone[:-1] == base}
+        for (relative, message), read in rules:
+            if not standing_in.isdisjoint(read):
+                continue  # the rule read a default standing in for a malformed value
             path = (*base, *relative)
             if any(path[: len(gone)] == gone for gone in pruned):
                 continue

@@ -26,7 +26,7 @@ class PromotionTrustStack(PlatformStack):
             promotion_unit(plan.source, plan.name),
             description=f"trust for pipeline {plan.source.stack_name(plan.name)} to promote here",
         )
-        for key, value in {"app": target.app, "environment": target.environment, **target.tags}.items():
+        for key, value in {**target.own_tags, **target.tags}.items():
             Tags.of(self).add(key, value, priority=TAG_PRIORITY)
         self.trust = PromotionTrust(self, "Promotion", plan=plan)
         CfnOutput(self, "RoleArn", value=self.trust.role.role_arn, description="Assumed by the promoting pipeline")
