@@ -117,7 +117,10 @@ def _check_tags(manifest: Manifest) -> Iterator[Rule]:
         elif key.lower() in seen:
             yield (
                 ("tags", key),
-                (f"{key!r} differs from {seen[key.lower()]!r} only in case; AWS keeps one of them, keep one"),
+                (
+                    f"{key!r} differs from {seen[key.lower()]!r} only in case, and IAM refuses a role with both "
+                    "(tag keys are case-insensitive there); keep one"
+                ),
             )
         seen.setdefault(key.lower(), key)
         for what, text in (("key", key), ("value", value)):
