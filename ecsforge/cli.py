@@ -39,9 +39,10 @@ def diff(old: str, new: str) -> int:
     from .diff import SynthError, diff_manifests, render
 
     loaded = []
-    for path in (old, new):
+    for index, path in enumerate((old, new)):
         try:
-            loaded.append(load_manifest(path))
+            # OLD is what is deployed: it may break rules added since, which the diff helps to fix.
+            loaded.append(load_manifest(path, deployed=index == 0))
         except ManifestError as error:
             print(error, file=sys.stderr)
     if len(loaded) < 2:

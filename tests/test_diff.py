@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import copy
+from pathlib import Path
 from typing import Any
 
-from ecsforge.diff import DEPLOYMENT_MARGIN_MINUTES, DiffResult, deployment_minutes, diff_templates
+from ecsforge.diff import (
+    DEPLOYMENT_MARGIN_MINUTES,
+    NLB_SHIFT_DELAY_MINUTES,
+    DiffResult,
+    deployment_minutes,
+    diff_templates,
+    synthesize,
+)
+from ecsforge.manifest import load_manifest
+from ecsforge.manifest.deployment import deployment_minutes as validated_minutes
 
 
 def template(resources: dict[str, Any], outputs: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -31,6 +42,18 @@ def test_removed_stack_importing_a_changed_export_is_destroyed_before_deploying(
     plain = run({"a": exporter_old, "b": template({"T": LISTENER})}, {"a": exporter_new})
     assert [h.kind for h in plain.hazards] == ["stack-removed"]
     assert "BEFORE" not in plain.hazards[0].action
+
+
+def test_a_changed_export_that_stacks_need_while_they_exist_asks_for_no_impossible_deploy_order():
+    network_old = template({"V": {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.0.0.0/16"}}})
+    network_old["Outputs"] = {"Vpc": {"Value": {"Ref": "V"}, "Export": {"Name": "shop-prod-vpc-id"}}}
+    network_new = {**network_old, "Outputs": {"Vpc": {"Value": "vpc-other", "Export": {"Name": "shop-prod-vpc-id"}}}}
+    group = {"Type": "AWS::EC2::SecurityGroup", "Properties": {"VpcId": {"Fn::ImportValue": "shop-prod-vpc-id"}}}
+    service = template({"G": group})
+    result = run({"net": network_old, "svc": service}, {"net": network_new, "svc": service})
+    (hazard,) = [h for h in result.hazards if h.kind == "export"]
+    assert "no longer import it" not in hazard.action
+    assert "no deploy order avoids it" in hazard.action and "`cdk destroy svc -c manifest=old.yml`" in hazard.action
 
 
 def test_replacing_a_listener_rule_target_propagates_through_refs():
@@ -63,6 +86,21 @@ def test_stateful_replaced_removed_and_retained():
     assert any(n.text.startswith("Kept (AWS::Logs::LogGroup) is kept (Retain)") for n in result.notes)
 
 
+def test_a_generated_secret_left_behind_says_how_to_free_its_name():
+    secret = {
+        "Type": "AWS::SecretsManager::Secret",
+        "DeletionPolicy": "Retain",
+        "Properties": {"Name": "shop/prod/web/app/SALT", "GenerateSecretString": {"PasswordLength": 32}},
+    }
+    result = run({"svc": template({"S": secret}), "other": template({"Q": QUEUE})}, {"other": template({"Q": QUEUE})})
+    (note,) = [n for n in result.notes if n.stack == "svc"]
+    command = "aws secretsmanager delete-secret --secret-id shop/prod/web/app/SALT --force-delete-without-recovery"
+    assert "is kept (Retain) and orphaned on destroy" in note.text and command in note.text
+    # Inside a stack that stays, the same.
+    kept = run({"svc": template({"S": secret, "Q": QUEUE})}, {"svc": template({"Q": QUEUE})})
+    assert any(command in n.text for n in kept.notes)
+
+
 def test_https_listener_removed_is_a_hazard():
     https = {"Type": "AWS::ElasticLoadBalancingV2::Listener", "Properties": {"Protocol": "HTTPS", "Port": 443}}
     result = run({"s": template({"H": https, "P": LISTENER})}, {"s": template({"P": LISTENER})})
@@ -80,9 +118,21 @@ def test_modelled_durations():
         "LinearConfiguration": {"StepPercent": 25, "StepBakeTimeInMinutes": 3},
     }
     canary = {"Strategy": "CANARY", "BakeTimeInMinutes": 10, "CanaryConfiguration": {"CanaryBakeTimeInMinutes": 5}}
-    assert deployment_minutes(service(linear)) == 4 * 3 + 10 + DEPLOYMENT_MARGIN_MINUTES
+    # Four shifts of 25 %, a step bake between each two, none after the last (CloudFormation's count).
+    assert deployment_minutes(service(linear)) == 3 * 3 + 10 + DEPLOYMENT_MARGIN_MINUTES
+    # StepPercent is a double: 12.5 % shifts 8 times, 12 % 9 times.
+    eighths = {**linear, "LinearConfiguration": {"StepPercent": 12.5, "StepBakeTimeInMinutes": 3}}
+    assert deployment_minutes(service(eighths)) == 7 * 3 + 10 + DEPLOYMENT_MARGIN_MINUTES
     assert deployment_minutes(service(canary)) == 5 + 10 + DEPLOYMENT_MARGIN_MINUTES
+    assert deployment_minutes(service({})) == DEPLOYMENT_MARGIN_MINUTES  # rolling
     assert deployment_minutes(service({"Strategy": "BLUE_GREEN", "BakeTimeInMinutes": {"Ref": "P"}})) is None
+    # Behind a Network Load Balancer ECS waits at both traffic shifts.
+    blue_green = service({"Strategy": "BLUE_GREEN", "BakeTimeInMinutes": 10})
+    blue_green["Properties"]["LoadBalancers"] = [{"TargetGroupArn": {"Ref": "G"}}]
+    group = {"Type": "AWS::ElasticLoadBalancingV2::TargetGroup", "Properties": {"Protocol": "TCP"}}
+    assert deployment_minutes(blue_green, {"G": group}) == 10 + DEPLOYMENT_MARGIN_MINUTES + NLB_SHIFT_DELAY_MINUTES
+    http = {"G": {**group, "Properties": {"Protocol": "HTTP"}}}
+    assert deployment_minutes(blue_green, http) == 10 + DEPLOYMENT_MARGIN_MINUTES
 
 
 def test_in_process_synthesis_equals_the_cli(synth, tmp_path):
@@ -92,3 +142,58 @@ def test_in_process_synthesis_equals_the_cli(synth, tmp_path):
     cli = synth("examples/fargate-web.yml").templates()
     here = inprocess_synth("examples/fargate-web.yml", tmp_path).templates()
     assert normalized(here) == normalized(cli)
+
+
+# One service per way of deploying; the deploy timeouts of `validate` use the same model.
+EVERY_STRATEGY = """
+version: 1
+app: time
+environment: dev
+region: eu-west-1
+services:
+  steady:
+    containers: {app: {image: nginx:1.27, port: 80}}
+    http: {path: /steady/*}
+  swap:
+    containers: {app: {image: nginx:1.27, port: 80}}
+    http: {path: /swap/*}
+    deployment: {strategy: blue_green, bake_minutes: 15}
+  bird:
+    containers: {app: {image: nginx:1.27, port: 80}}
+    http: {path: /bird/*}
+    deployment: {strategy: canary, step_minutes: 7, bake_minutes: 3}
+  ramp:
+    containers: {app: {image: nginx:1.27, port: 80}}
+    http: {path: /ramp/*}
+    deployment: {strategy: linear, linear_step_percent: 30, step_minutes: 4, bake_minutes: 2}
+  tcp:
+    containers: {app: {image: nginx:1.27, port: 5432}}
+    nlb: {port: 5432}
+    deployment: {strategy: blue_green, bake_minutes: 5}
+  tcp-steady:
+    containers: {app: {image: nginx:1.27, port: 6432}}
+    nlb: {port: 6432}
+"""
+
+
+def test_diff_prints_the_deployment_time_that_validate_checks_timeouts_against(tmp_path: Path):
+    path = tmp_path / "time.yml"
+    path.write_text(EVERY_STRATEGY)
+    loaded = load_manifest(path)
+    new = synthesize(loaded)
+    old = copy.deepcopy(new)
+    for stack in old.values():
+        for resource in stack["Resources"].values():
+            if resource["Type"] == "AWS::ECS::Service":
+                resource["Properties"]["TaskDefinition"] = "an older revision"
+    result = run(old, new)
+    printed = {d.stack: d.line() for d in result.deployments}
+    expected = {
+        f"time-dev-service-{name}": validated_minutes(service) for name, service in loaded.manifest.services.items()
+    }
+    assert set(printed) == set(expected)
+    for stack, minutes in expected.items():
+        assert f" ~{minutes} min " in printed[stack], (printed[stack], minutes)
+    # ECS waits for the NLB only when it shifts traffic: a rolling service behind one takes as long as any.
+    assert expected["time-dev-service-tcp-steady"] == expected["time-dev-service-steady"]
+    assert expected["time-dev-service-tcp"] > expected["time-dev-service-swap"]

@@ -4,6 +4,7 @@ over the first would do. Expectations come from the synthesized templates where 
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from ecsforge import cli
@@ -244,6 +245,45 @@ def test_tag_edit_leaves_a_blue_green_nlb_listener_alone(templates):
     assert all("Tags" not in listener["Properties"] for listener in listeners.values())
     rolling = of_type(templates("nlb-tcp")["life-dev-service-db"], "AWS::ElasticLoadBalancingV2::Listener")
     assert all("Tags" in listener["Properties"] for listener in rolling.values())
+
+
+# --- cluster.namespace changed under connect and discovery services ------------------------------
+
+
+def test_namespace_change_under_connect_and_discovery_names_the_fields_to_take_out(diff):
+    result = diff("connect", "connect-namespace")
+    exports = {h.what.split(" ")[1]: h for h in result.hazards if h.kind == "export"}
+    assert set(exports) == {"life-dev-namespace-arn", "life-dev-namespace-id"}
+    # Service Connect imports the namespace's ARN, Cloud Map registrations its id: a `connect` service
+    # imports it as long as it has `connect`, so "deploy it so that it no longer imports it" is no step.
+    connect, discovery = exports["life-dev-namespace-arn"], exports["life-dev-namespace-id"]
+    assert "life-dev-service-orders" in connect.what and "services.orders.connect to false" in connect.action
+    assert "life-dev-service-reports" in discovery.what and "services.reports.discovery to false" in discovery.action
+    for hazard in exports.values():
+        assert "no longer import it" not in hazard.action and "keep cluster.namespace" in hazard.action
+
+
+def test_the_three_namespace_deploys_each_deploy_without_an_export_hazard(diff):
+    steps = ["connect", "connect-off", "connect-off-namespace", "connect-namespace"]
+    for old, new in itertools.pairwise(steps):
+        assert [h for h in diff(old, new).hazards if h.kind == "export"] == [], (old, new)
+
+
+# --- a deployed manifest that breaks a rule added since ------------------------------------------
+
+
+def test_a_deployed_manifest_breaking_a_newer_rule_is_diffed_and_the_fix_flagged(capsys):
+    """Discovery on a canary service was deployable before it was rejected: diff still reads the
+    deployed manifest (the rule is a warning there), and flags what removing discovery does."""
+    old, new = f"{LIFECYCLE}/canary-discovery.yml", f"{LIFECYCLE}/base.yml"
+    assert cli.main(["diff", old, new]) == 3
+    out, err = capsys.readouterr()
+    assert f"warning: {old}:28:16: services.api.discovery: true, with strategy 'canary'" in err
+    assert "(kept while deployed; a manifest to deploy must fix it)" in err
+    assert "HAZARD life-dev-service-api: Cloud Map service api is deleted" in out.splitlines()[-2]
+    # As the manifest to deploy, it is rejected as `validate` rejects it.
+    assert cli.main(["diff", new, old]) == 1
+    assert f"{old}:28:16: services.api.discovery: true" in capsys.readouterr().err
 
 
 # --- the command -------------------------------------------------------------------------------

@@ -64,7 +64,37 @@ def test_several_sources_run_side_by_side_and_the_first_is_primary(synth):
     build = by_name["Build"][1]
     assert [i["Name"] for i in build["InputArtifacts"]] == ["source_app", "source_config"]
     assert build["Configuration"]["PrimarySource"] == "source_app"
-    assert "#{Source_app_NS.CommitId}" in build["Configuration"]["EnvironmentVariables"]
+    variables = {v["name"]: v["value"] for v in json.loads(build["Configuration"]["EnvironmentVariables"])}
+    assert variables == {
+        "SOURCE_VERSION": "#{Source_app_NS.CommitId}",
+        "SOURCE_VERSION_CONFIG": "#{Source_config_NS.CommitId}",
+    }
+
+
+def image_tag(command: str, **versions: str) -> str:
+    tagged = subprocess.run(
+        ["bash", "-c", f"{command}; printf '%s' \"$IMAGE_TAG\""],
+        env={**versions, "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return tagged.stdout
+
+
+def test_an_image_of_several_sources_is_tagged_with_every_source_s_version():
+    """A push to the second source builds a new image under a new tag; under the first source's commit
+    alone it would reuse (or, with a custom buildspec, overwrite or fail to push) the previous one."""
+    manifest = load_manifest(ROOT / "platform.yml").manifest
+    command = build_spec(manifest, manifest.pipelines["web"])["phases"]["pre_build"]["commands"][0]
+    app, config = "9f1c2e3d4b5a69788796a5b4c3d2e1f009182736", "0a1b2c3d4e5f60718293a4b5c6d7e8f901234567"
+    tag = image_tag(command, SOURCE_VERSION=app, SOURCE_VERSION_CONFIG=config)
+    assert tag.startswith(f"{app}-") and re.fullmatch(r"[A-Za-z0-9._-]{1,128}", tag)
+    assert image_tag(command, SOURCE_VERSION=app, SOURCE_VERSION_CONFIG=config) == tag  # a re-run reuses it
+    assert image_tag(command, SOURCE_VERSION=app, SOURCE_VERSION_CONFIG=config[::-1]) != tag
+    # S3 version ids and long branch-less ids still make a valid ECR tag.
+    long_tag = image_tag(command, SOURCE_VERSION="x/+=" * 60, SOURCE_VERSION_CONFIG=config)
+    assert len(long_tag) == 128 and re.fullmatch(r"[A-Za-z0-9._-]+", long_tag)
 
 
 def test_codecommit_repository_is_created_and_retained(synth):
@@ -156,14 +186,8 @@ def test_generated_buildspec_writes_image_definitions_per_service(tmp_path):
         {"name": "worker", "imageUri": image},
     ]
     tag_command = spec["phases"]["pre_build"]["commands"][0]
-    tagged = subprocess.run(
-        ["bash", "-c", f"{tag_command}; printf '%s' \"$IMAGE_TAG\""],
-        env={"SOURCE_VERSION": "0123abc/+=weird", "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert tagged.stdout == "0123abc---weird"  # only characters ECR tags allow
+    # One source: its commit id, in the characters ECR tags allow.
+    assert image_tag(tag_command, SOURCE_VERSION="0123abc/+=weird") == "0123abc---weird"
 
 
 def test_test_stage_runs_the_commands_on_the_source(synth):

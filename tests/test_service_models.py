@@ -3,14 +3,17 @@ listener priorities."""
 
 from __future__ import annotations
 
+import re
 import textwrap
 
 import pytest
 
 from ecsforge.manifest import ManifestError, load_manifest
-from ecsforge.manifest.deployment import DEPLOYMENT_MARGIN_MINUTES, deployment_minutes
+from ecsforge.manifest.deployment import DEPLOYMENT_MARGIN_MINUTES, Deployment, deployment_minutes, modelled_minutes
 from ecsforge.manifest.http import Http
 from ecsforge.manifest.placement import fargate_memory_choices
+
+from .helpers import ROOT
 
 BASE = "version: 1\napp: shop\nenvironment: prod\nregion: us-east-1\n"
 EC2 = "cluster:\n  ec2:\n    general: {instance_type: t3.medium}\n"
@@ -195,6 +198,37 @@ def deployment(tmp_path, text):
 )
 def test_deployment_minutes(tmp_path, text, baking):
     assert deployment_minutes(deployment(tmp_path, text)) == baking + DEPLOYMENT_MARGIN_MINUTES
+
+
+@pytest.mark.parametrize(
+    "case", ["daemon-distinct-instance", "discovery-canary", "nlb-udp-blue-green", "stickiness-blue-green"]
+)
+def test_a_deployed_manifest_may_keep_what_a_later_rule_rejects(case):
+    """`diff` reads its OLD manifest with deployed=True: these rules came after such manifests were deployed."""
+    path = ROOT / "tests" / "manifests" / "invalid" / f"{case}.yml"
+    with pytest.raises(ManifestError) as rejected:
+        load_manifest(path)
+    (problem,) = rejected.value.problems
+    loaded = load_manifest(path, deployed=True)
+    kept = [w for w in loaded.warnings if w.message.endswith("(kept while deployed; a manifest to deploy must fix it)")]
+    assert [(w.line, w.column, w.path) for w in kept] == [(problem.line, problem.column, problem.path)]
+
+
+def test_readme_deployment_times_are_the_model_s():
+    section = (ROOT / "README.md").read_text().split("### Deployment time", 1)[1].split("\n#", 1)[0]
+    rows = re.findall(r"^ *\| `(rolling|blue_green|canary|linear)`(.*?)\| (\d+) \|$", section, re.MULTILINE)
+    assert len(rows) >= 5
+    for strategy, settings, minutes in rows:
+        fields = {key: int(value) for key, value in re.findall(r"`(\w+): (\d+)`", settings)}
+        deployment = Deployment.model_validate({"strategy": strategy, **fields})
+        model = modelled_minutes(
+            strategy,
+            bake_minutes=deployment.bake_minutes,
+            step_minutes=deployment.step_minutes,
+            linear_step_percent=deployment.linear_step_percent,
+            nlb="with `nlb`" in settings,
+        )
+        assert int(minutes) == model, (strategy, settings)
 
 
 def test_exec_into_a_read_only_container_warns(tmp_path):

@@ -251,7 +251,7 @@ def test_ec2_capacity_provider_by_name_and_daemon(synth):
     agent = only(result.resources("shop-prod-service-agent", "AWS::ECS::Service"))["Properties"]
     assert agent["SchedulingStrategy"] == "DAEMON"
     assert "DesiredCount" not in agent and "PlacementStrategies" not in agent
-    assert agent["PlacementConstraints"] == [{"Type": "distinctInstance"}]
+    assert agent["PlacementConstraints"] == [{"Expression": "attribute:ecs.os-type == linux", "Type": "memberOf"}]
     definition, _ = containers(result, "shop-prod-service-agent")
     assert definition["NetworkMode"] == "host"
     assert definition["ContainerDefinitions"][0]["Privileged"] is True
@@ -462,13 +462,13 @@ def test_bridge_services_reach_instances_on_dynamic_ports(synth):
     assert group["Properties"]["HealthCheckPort"] == "traffic-port"
 
 
-def test_discovery_a_records_for_awsvpc_and_srv_for_bridge(synth):
-    result = synth("platform.yml")
-    web = only(result.resources("shop-prod-service-web", "AWS::ServiceDiscovery::Service"))["Properties"]
+def test_discovery_a_records_for_awsvpc(synth):
+    result = synth("examples/fargate-web.yml")
+    web = only(result.resources("store-prod-service-web", "AWS::ServiceDiscovery::Service"))["Properties"]
     assert web["Name"] == "web" and web["DnsConfig"]["DnsRecords"][0]["Type"] == "A"
-    assert web["NamespaceId"] == {"Fn::ImportValue": "shop-prod-namespace-id"}
-    api = only(result.resources("shop-prod-service-api", "AWS::ServiceDiscovery::Service"))["Properties"]
-    assert api["DnsConfig"]["DnsRecords"][0]["Type"] == "SRV"
+    assert web["NamespaceId"] == {"Fn::ImportValue": "store-prod-namespace-id"}
+    # The canary api is not in Cloud Map: its callers would reach new tasks before the shift.
+    assert not result.resources("store-prod-service-api", "AWS::ServiceDiscovery::Service")
 
 
 # --- scaling -----------------------------------------------------------------------------
@@ -657,6 +657,7 @@ services:
     containers:
       proxy: {image: "public.ecr.aws/nginx/nginx:1.27", port: 8081, memory: 256}
     http: {path: /edge/*}
+    discovery: true
 pipelines:
   api:
     source:
@@ -685,6 +686,8 @@ def test_ec2_awsvpc_host_mode_and_a_pipeline_with_an_account(synth, tmp_path):
         r["Properties"] for r in result.resources("mixed-qa-service-edge", "AWS::EC2::SecurityGroupIngress").values()
     ]
     assert [(r["FromPort"], r["ToPort"]) for r in ingress] == [(8081, 8081)]  # host mode: the port itself
+    edge_record = only(result.resources("mixed-qa-service-edge", "AWS::ServiceDiscovery::Service"))["Properties"]
+    assert edge_record["DnsConfig"]["DnsRecords"][0]["Type"] == "SRV"  # tasks share the instance's address
     assert result.resources("mixed-qa-pipeline-api", "AWS::CodeCommit::Repository") == {}  # create: false
     assembly = json.loads((result.outdir / "manifest.json").read_text())
     assert "missing" not in assembly  # an account is set, and still nothing is looked up

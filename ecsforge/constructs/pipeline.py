@@ -51,6 +51,38 @@ def image_definitions_path(service: str) -> str:
     return f"images/{service}/imagedefinitions.json"
 
 
+# ECR tags allow [A-Za-z0-9._-], at most 128 characters.
+SINGLE_SOURCE_TAG = "IMAGE_TAG=$(printf '%s' \"$SOURCE_VERSION\" | tr -c 'A-Za-z0-9._-' '-' | cut -c1-128)"
+# Hex digits of the digest over every source's version that a tag of several sources ends in.
+SOURCES_DIGEST_LENGTH = 12
+
+
+def source_version_variable(pipeline: Pipeline, index: int) -> str:
+    """The build's variable holding one source's version: SOURCE_VERSION for the first (primary)
+    source, SOURCE_VERSION_<NAME> for each other one."""
+    if index == 0:
+        return "SOURCE_VERSION"
+    name = pipeline.source[index].name
+    if name is None:
+        raise ValueError("a pipeline source has no name (the manifest loader names every source)")
+    return "SOURCE_VERSION_" + name.upper().replace("-", "_")
+
+
+def image_tag_command(pipeline: Pipeline) -> str:
+    """Sets IMAGE_TAG to what the image is built from. One source: its commit id (an S3 source's
+    object version). Several: the first one's id, then a digest over every source's version, so
+    that a push to any source builds a new image under a new tag (the build may read every
+    source), and a re-run of the same versions finds its image again."""
+    if len(pipeline.source) == 1:
+        return SINGLE_SOURCE_TAG
+    versions = " ".join(f'"${source_version_variable(pipeline, i)}"' for i in range(len(pipeline.source)))
+    keep = 128 - 1 - SOURCES_DIGEST_LENGTH
+    return (
+        f"IMAGE_TAG=$(printf '%s' \"$SOURCE_VERSION\" | tr -c 'A-Za-z0-9._-' '-' | cut -c1-{keep})-"
+        f"$(printf '%s\\n' {versions} | sha256sum | cut -c1-{SOURCES_DIGEST_LENGTH})"
+    )
+
+
 def build_spec(manifest: Manifest, pipeline: Pipeline) -> dict[str, Any]:
     """Log in to ECR, build the image once per commit, push it, write imagedefinitions.json."""
     registry = pipeline.build.registry
@@ -74,8 +106,7 @@ def build_spec(manifest: Manifest, pipeline: Pipeline) -> dict[str, Any]:
             "pre_build": {
                 "on-failure": "ABORT",
                 "commands": [
-                    # ECR tags allow [A-Za-z0-9._-], at most 128 characters.
-                    "IMAGE_TAG=$(printf '%s' \"$SOURCE_VERSION\" | tr -c 'A-Za-z0-9._-' '-' | cut -c1-128)",
+                    image_tag_command(pipeline),
                     'aws ecr get-login-password | docker login --username AWS --password-stdin "${REPOSITORY_URI%%/*}"',
                 ],
             },
@@ -208,7 +239,10 @@ class ContainerPipeline(Construct):
             sources,
             outputs=[build_output],
             variables_namespace="Build",
-            environment_variables={"SOURCE_VERSION": codebuild.BuildEnvironmentVariable(value=sources.versions[0])},
+            environment_variables={
+                source_version_variable(self.spec, index): codebuild.BuildEnvironmentVariable(value=version)
+                for index, version in enumerate(sources.versions)
+            },
         )
         return build_output
 

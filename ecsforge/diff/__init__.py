@@ -13,6 +13,7 @@ render: the text printed.
 
 from __future__ import annotations
 
+from ..manifest.deployment import DEPLOYMENT_MARGIN_MINUTES, NLB_SHIFT_DELAY_MINUTES
 from .compare import diff_manifests, diff_templates
 from .model import (
     ADDED,
@@ -31,16 +32,16 @@ from .model import (
 )
 from .render import render
 from .schemas import create_only_paths
-from .services import DEPLOYMENT_MARGIN_MINUTES, ROLLING_MINUTES, deployment_minutes, is_traffic_shifting, strategy_of
+from .services import deployment_minutes, is_traffic_shifting, strategy_of
 from .synthesis import ROOT, SynthError, cdk_context, synthesize, synthesize_into
 
 __all__ = [
     "ADDED",
     "CHANGED",
     "DEPLOYMENT_MARGIN_MINUTES",
+    "NLB_SHIFT_DELAY_MINUTES",
     "REMOVED",
     "REPLACED",
-    "ROLLING_MINUTES",
     "ROOT",
     "UNCHANGED",
     "UPDATED",

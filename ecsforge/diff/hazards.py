@@ -10,7 +10,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from .model import ADDED, REMOVED, REPLACED, UPDATED, Hazard, ResourceChange
-from .services import pinned_count
+from .remedies import export_remedy
+from .services import NLB_PROTOCOLS, pinned_count
 from .templates import resources
 from .view import DeployView, StackView, is_released_tag, is_stateful
 
@@ -19,7 +20,6 @@ LISTENER_RULE = "AWS::ElasticLoadBalancingV2::ListenerRule"
 # A service's own NLB: ECS shifts its listener's default action the way it shifts an ALB rule.
 LISTENER = "AWS::ElasticLoadBalancingV2::Listener"
 TARGET_GROUP = "AWS::ElasticLoadBalancingV2::TargetGroup"
-NLB_PROTOCOLS = ("TCP", "TLS", "UDP", "TCP_UDP")
 
 ChangeRule = Callable[[StackView, ResourceChange], Hazard | None]
 ServiceRule = Callable[[StackView, str], Hazard | None]
@@ -44,11 +44,7 @@ def export_still_imported(deploy: DeployView, name: str) -> Hazard | None:
     if removed_users:
         steps.append("destroy " + ", ".join(removed_users) + " first (see below)")
     if still:
-        steps.append(
-            "change it in two deploys: first deploy "
-            + ", ".join(still)
-            + " so that they no longer import it, then the rest"
-        )
+        steps.append(export_remedy(name, still, deploy.old, deploy.old_manifest))
     return Hazard(
         deploy.old_exports[name][0],
         "export",
@@ -275,6 +271,19 @@ def dns_record_removed(view: StackView, change: ResourceChange) -> Hazard | None
     )
 
 
+def discovery_name_removed(view: StackView, change: ResourceChange) -> Hazard | None:
+    """A service's Cloud Map service (`discovery`) goes: its DNS name stops resolving."""
+    if change.type != "AWS::ServiceDiscovery::Service" or change.action != REMOVED:
+        return None
+    name = view.old_resources[change.logical_id].get("Properties", {}).get("Name")
+    return Hazard(
+        view.stack,
+        "dns",
+        f"Cloud Map service {name} is deleted: callers that resolve {name}.<namespace> get no answer",
+        "move them to the load balancer or to Service Connect (`connect: true` on both sides) before deploying",
+    )
+
+
 # --- one common stack: the network ----------------------------------------------------------
 
 
@@ -308,6 +317,7 @@ LOAD_BALANCER_RULES: tuple[ChangeRule, ...] = (
     load_balancer_replaced,
     https_listener_lost,
     dns_record_removed,
+    discovery_name_removed,
     nlb_target_group_replaced,
 )
 NETWORK_RULES: tuple[ChangeRule, ...] = (endpoint_removed_without_nat,)

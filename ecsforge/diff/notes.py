@@ -11,11 +11,25 @@ from .templates import resources
 from .view import DeployView, StackView, is_stateful
 
 
+def name_taken(resource: dict[str, Any]) -> str:
+    """For a named secret left behind: creating one of that name again fails while it exists."""
+    name = resource.get("Properties", {}).get("Name")
+    if resource["Type"] != "AWS::SecretsManager::Secret" or not isinstance(name, str):
+        return ""
+    return (
+        f"; deploying a secret named {name} again fails while it exists: first run `aws secretsmanager "
+        f"delete-secret --secret-id {name} --force-delete-without-recovery` (its value is lost; a plain "
+        "delete-secret keeps the name taken for its 7 to 30 day recovery window)"
+    )
+
+
 def retained_with_stack(stack: str, logical_id: str, resource: dict[str, Any]) -> Note | None:
     """A retained stateful resource of a removed stack outlives its destroy."""
     if not is_stateful(logical_id, resource["Type"]) or resource.get("DeletionPolicy") != "Retain":
         return None
-    return Note(stack, f"{logical_id} ({resource['Type']}) is kept (Retain) and orphaned on destroy")
+    return Note(
+        stack, f"{logical_id} ({resource['Type']}) is kept (Retain) and orphaned on destroy{name_taken(resource)}"
+    )
 
 
 def count_pinned_while_scaled(view: StackView, service: str) -> Note | None:
@@ -32,8 +46,11 @@ def retained_and_orphaned(view: StackView, change: ResourceChange) -> Note | Non
         return None
     if view.old_resources[change.logical_id].get("DeletionPolicy") != "Retain":
         return None
+    resource = view.old_resources[change.logical_id]
     return Note(
-        view.stack, f"{change.logical_id} ({change.type}) is kept (Retain) and orphaned{view.successor(change)}"
+        view.stack,
+        f"{change.logical_id} ({change.type}) is kept (Retain) and orphaned{view.successor(change)}"
+        f"{name_taken(resource)}",
     )
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
+from ..manifest.deployment import modelled_minutes
 from .model import REPLACED, UPDATED, Deployment, ResourceChange
 from .templates import refs
+
+# Target group protocols of a Network Load Balancer.
+NLB_PROTOCOLS = ("TCP", "TLS", "UDP", "TCP_UDP")
 
 # Service properties whose change makes ECS start a deployment (new tasks replace old ones).
 DEPLOYMENT_PROPERTIES = frozenset(
@@ -26,10 +29,6 @@ DEPLOYMENT_PROPERTIES = frozenset(
         "EnableExecuteCommand",
     }
 )
-# The modelled duration of a deployment: a rolling one takes about this long...
-ROLLING_MINUTES = 5
-# ...and every deployment this much more: tasks starting, health checks, deregistration delay.
-DEPLOYMENT_MARGIN_MINUTES = 10
 
 
 def number(value: Any) -> int | None:
@@ -40,6 +39,14 @@ def number(value: Any) -> int | None:
     if isinstance(value, str) and value.isdigit():
         return int(value)
     return None
+
+
+def fraction(value: Any) -> float | None:
+    """A literal number kept whole: StepPercent is a double (12.5 shifts 8 times, 12 nine times)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    whole = number(value)
+    return None if whole is None else float(whole)
 
 
 def strategy_of(service: dict[str, Any]) -> str:
@@ -62,26 +69,41 @@ def is_traffic_shifting(service: dict[str, Any]) -> bool:
     return advanced or strategy_of(service) in ("blue_green", "canary", "linear")
 
 
-def deployment_minutes(service: dict[str, Any]) -> int | None:
+def _is_nlb_service(service: dict[str, Any], resources: dict[str, dict[str, Any]]) -> bool:
+    """Whether the service's load balancer target group is a Network Load Balancer's (TCP, TLS, UDP)."""
+    balancers = service.get("Properties", {}).get("LoadBalancers", [])
+    for balancer in balancers if isinstance(balancers, list) else []:
+        group = (
+            resources.get(str(balancer.get("TargetGroupArn", {}).get("Ref")), {}) if isinstance(balancer, dict) else {}
+        )
+        if group.get("Properties", {}).get("Protocol") in NLB_PROTOCOLS:
+            return True
+    return False
+
+
+def deployment_minutes(service: dict[str, Any], resources: dict[str, dict[str, Any]] | None = None) -> int | None:
+    """The manifest's model of a deployment's duration (ecsforge.manifest.deployment.modelled_minutes),
+    read back from the template: `validate`, `diff` and README print the same figure. `resources`
+    (the service's template) tells whether its target group is an NLB's. None for a value that is
+    not a literal number, and for CODE_DEPLOY and EXTERNAL controllers, which ecsforge does not model."""
     strategy = strategy_of(service)
+    if strategy not in ("rolling", "blue_green", "canary", "linear"):
+        return None
     configuration = service.get("Properties", {}).get("DeploymentConfiguration", {})
-    if strategy == "rolling":
-        return ROLLING_MINUTES + DEPLOYMENT_MARGIN_MINUTES
-    if strategy not in ("blue_green", "canary", "linear"):
-        return None
     bake = number(configuration.get("BakeTimeInMinutes", 0))
-    if bake is None:
-        return None
-    if strategy == "blue_green":
-        return bake + DEPLOYMENT_MARGIN_MINUTES
-    if strategy == "canary":
-        step = number(configuration.get("CanaryConfiguration", {}).get("CanaryBakeTimeInMinutes", 0))
-        return None if step is None else step + bake + DEPLOYMENT_MARGIN_MINUTES
+    canary_step = number(configuration.get("CanaryConfiguration", {}).get("CanaryBakeTimeInMinutes", 0))
     linear = configuration.get("LinearConfiguration", {})
-    step, percent = number(linear.get("StepBakeTimeInMinutes", 0)), number(linear.get("StepPercent"))
-    if step is None or not percent:
+    linear_step, percent = number(linear.get("StepBakeTimeInMinutes", 0)), fraction(linear.get("StepPercent", 100))
+    step = canary_step if strategy == "canary" else linear_step
+    if strategy != "rolling" and (bake is None or step is None or not percent):
         return None
-    return math.ceil(100 / percent) * step + bake + DEPLOYMENT_MARGIN_MINUTES
+    return modelled_minutes(
+        strategy,
+        bake_minutes=bake or 0,
+        step_minutes=step or 0,
+        linear_step_percent=percent or 100,
+        nlb=_is_nlb_service(service, resources or {}),
+    )
 
 
 def pinned_count(value: Any) -> int | None:
@@ -127,5 +149,6 @@ def deployments(
         if not reasons:
             continue
         service = new_resources[change.logical_id]
-        result.append(Deployment(stack, change.logical_id, strategy_of(service), deployment_minutes(service), reasons))
+        minutes = deployment_minutes(service, new_resources)
+        result.append(Deployment(stack, change.logical_id, strategy_of(service), minutes, reasons))
     return result

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from pydantic import ValidationError
 
+from .base import TOLERATE_DEPLOYED
 from .loader import Document
 from .models import Manifest
 from .overlays import ChainBroken, load_chain, placed
@@ -26,9 +27,12 @@ class LoadedManifest:
     warnings: list[Problem] = field(default_factory=list)
 
 
-def load_manifest(path: str | os.PathLike[str], environ: Mapping[str, str] | None = None) -> LoadedManifest:
+def load_manifest(
+    path: str | os.PathLike[str], environ: Mapping[str, str] | None = None, *, deployed: bool = False
+) -> LoadedManifest:
     """Read and validate one manifest (merged with the bases it `extends`). Raises
-    ManifestError with every problem found."""
+    ManifestError with every problem found. `deployed`: the manifest stacks were deployed from
+    (diff's OLD), which may break the rules added since (base.DeployedMayBreak): those are warnings."""
     filename = str(path)
     try:
         chain = load_chain(filename, environ)
@@ -36,7 +40,7 @@ def load_manifest(path: str | os.PathLike[str], environ: Mapping[str, str] | Non
         raise ManifestError(filename, broken.problems) from None
     document, problems = chain.document, chain.problems
     try:
-        manifest = Manifest.model_validate(document.data)
+        manifest = Manifest.model_validate(document.data, context={TOLERATE_DEPLOYED: True} if deployed else None)
     except ValidationError as error:
         first = problems_from(Manifest, error, document.positions)
         seen = {(p.path, p.message) for p in first}
@@ -51,9 +55,13 @@ def load_manifest(path: str | os.PathLike[str], environ: Mapping[str, str] | Non
         promoted = resolve_promotions(filename, manifest, document.positions, environ, _load_model)
         if promoted:
             raise ManifestError(filename, promoted)
+    kept = [
+        (path, f"{message} (kept while deployed; a manifest to deploy must fix it)")
+        for path, message in (manifest.deployed_may_break() if deployed else ())
+    ]
     warnings = [
         placed(chain, as_written(Problem(*document.positions.of_value(path), path, message), document.positions))
-        for path, message in manifest.warnings()
+        for path, message in [*kept, *manifest.warnings()]
     ]
     manifest.remember_locations({w.path: w.where(filename) for w in warnings})
     return LoadedManifest(filename, manifest, sorted(warnings, key=Problem.sort_key))

@@ -33,6 +33,16 @@ RECORD_RULES = "ecsforge.record_rules"
 
 # (path relative to the model, message). The message starts with the value it is about.
 Rule = tuple[Path, str]
+# Validation context key: when set, rules whose message is a DeployedMayBreak do not fail.
+TOLERATE_DEPLOYED = "ecsforge.tolerate_deployed"
+
+
+class DeployedMayBreak(str):
+    """The message of a rule added after manifests that break it could be deployed: it guards
+    what a deploy would do, not what CloudFormation can create. `validate` rejects it;
+    `diff` reads the deployed (OLD) manifest with it as a warning, so that the diff that
+    moves off it can still be computed."""
+
 
 # What each regex pattern of the models stands for, so that a mismatch reads as
 # "'x' is not a valid email address; write it like ops@example.com", not as a regex.
@@ -125,6 +135,8 @@ class Model(BaseModel):
             return self
         self.resolve()
         broken = list(self.check())
+        if isinstance(info.context, dict) and info.context.get(TOLERATE_DEPLOYED):
+            broken = [rule for rule in broken if not isinstance(rule[1], DeployedMayBreak)]
         if broken:
             # One error carrying all of this model's problems; the reporter splits it up,
             # so the user sees every problem at once, each at its own line.

@@ -63,7 +63,9 @@ class Http(Model):
     )
     deregistration_delay_seconds: int = Field(30, ge=0, le=3600, description="Default: 30.")
     grace_period_seconds: int = Field(60, ge=0, le=2147483647, description="Default: 60.")
-    stickiness_seconds: int = Field(0, ge=0, le=604800, description="Default: 0, off.")
+    stickiness_seconds: int = Field(
+        0, ge=0, le=604800, description="Default: 0, off. Rolling services only (a shift moves clients between groups)."
+    )
     health_check: HttpHealthCheck = Field(default_factory=HttpHealthCheck, description="Default: as below.")
 
     @property

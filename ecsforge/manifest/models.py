@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field, PrivateAttr
 
-from .base import Model, Name, Rule, matching, reject
+from .base import DeployedMayBreak, Model, Name, Rule, matching, reject
 from .catalog import X86_64, instance_architecture
 from .checks import rules
 from .cluster import Cluster, Registry
@@ -217,6 +217,13 @@ class Manifest(Model):
                             "github or s3, or an existing repository (create: false)"
                         ),
                     )
+
+    def deployed_may_break(self) -> Iterator[Rule]:
+        """The broken rules that a deployed manifest may keep (base.DeployedMayBreak); all are services'."""
+        for name, service in self.services.items():
+            for path, message in service.check():
+                if isinstance(message, DeployedMayBreak):
+                    yield ("services", name, *path), message
 
     def _release_warnings(self) -> Iterator[Rule]:
         built = {p.build.registry: name for name, p in self.pipelines.items()}

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from .base import Model, Name, Rule
+from .base import DeployedMayBreak, Model, Name, Rule
 from .http import CertificateArn, cidr_problems
 
 if TYPE_CHECKING:
@@ -130,6 +130,18 @@ def _nlb_rules(service: Service) -> Iterator[Rule]:
             (
                 f"{nlb.health_check_port}: with network_mode {service.network_mode} the targets are instances, "
                 "checked on the container's mapped port; remove health_check_port or use network_mode: awsvpc"
+            ),
+        )
+    if nlb.protocol == "udp" and service.deployment.strategy != "rolling":
+        # ECS's NLB guide sets up TCP target groups; ELB moves new TCP, TLS and QUIC connections to a
+        # listener's new target group ("Update a listener for your Network Load Balancer"), not UDP flows.
+        yield (
+            ("deployment", "strategy"),
+            DeployedMayBreak(
+                f"{service.deployment.strategy!r} moves traffic by changing the target group the NLB listener "
+                "forwards to, which moves new TCP and TLS connections but not UDP flows: those stay with the old "
+                "tasks while clients keep sending, and break when ECS stops them; use strategy: rolling, or "
+                "nlb.protocol tcp or tls"
             ),
         )
     if service.http is not None and service.http_container == name and nlb.protocol == "udp":

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, cast
 from annotated_types import Le
 
 from .base import Rule
-from .deployment import DEPLOYMENT_MARGIN_MINUTES, deployment_minutes
+from .deployment import deployment_minutes, deployment_minutes_explained
 from .pipelines import Deploy, Pipeline
 from .runtime import ARCHITECTURES, PLATFORMS
 from .services import Service
@@ -157,8 +157,7 @@ def _check_deploy_timeout(
         ("pipelines", name, "deploy", "timeout_minutes"),
         (
             f"{timeout}: service {service_name!r} ({service.deployment.strategy}) takes about {needed} minutes "
-            f"to deploy (its bake and step times, plus {DEPLOYMENT_MARGIN_MINUTES} to start tasks and pass health "
-            f"checks), so the deploy action would time out and fail the release while ECS is still deploying; "
-            f"{fix}"
+            f"to deploy ({deployment_minutes_explained(service)}), so the deploy action would time out and fail "
+            f"the release while ECS is still deploying; {fix}"
         ),
     )

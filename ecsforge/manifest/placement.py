@@ -65,7 +65,9 @@ class PlacementStrategyItem(Model):
 
 class PlacementConstraintItem(Model):
     member_of: str | None = Field(None, min_length=1, max_length=2000, description="Default: not this kind.")
-    distinct_instance: Literal[True] | None = Field(None, description="Default: not this kind.")
+    distinct_instance: Literal[True] | None = Field(
+        None, description="Default: not this kind. Not on daemon services, which run one task per instance."
+    )
 
     def check(self) -> Iterator[Rule]:
         if len(self.model_fields_set) != 1:

@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from .base import Rule
+from .base import DeployedMayBreak, Rule
 from .deployment import CLOUDFORMATION_DEPLOYMENT_LIMIT_MINUTES, Deployment, traffic_shift_minutes
 from .http import Http
 from .nlb import Nlb, service_traffic_rules
@@ -29,7 +29,9 @@ class Service(TaskSpec):
     )
     exec: bool = Field(False, description="Default: false, ECS Exec off.")
     http: Http | None = Field(None, description="Default: not load balanced.")
-    discovery: bool = Field(False, description="Default: false. true: <service>.<namespace> in Cloud Map.")
+    discovery: bool = Field(
+        False, description="Default: false. true: <service>.<namespace> in Cloud Map (rolling services only)."
+    )
     deployment: Deployment = Field(default_factory=Deployment, description="Default: rolling, as below.")
     scaling: Scaling | None = Field(None, description="Default: a fixed count.")
     nlb: Nlb | None = Field(None, description="Default: none. A Network Load Balancer of this service's own.")
@@ -70,6 +72,7 @@ class Service(TaskSpec):
         yield from self._check_discovery()
         yield from self._check_scheduling()
         yield from self._check_deployment()
+        yield from self._check_traffic_shift()
         yield from self._check_request_scaling()
         yield from service_traffic_rules(self)
 
@@ -152,6 +155,34 @@ class Service(TaskSpec):
                 ),
             )
 
+    def _check_traffic_shift(self) -> Iterator[Rule]:
+        """What a blue_green, canary or linear deployment cannot shift: ECS moves the load balancer's
+        traffic from the old target group to the new one, nothing else."""
+        strategy = self.deployment.strategy
+        if strategy == "rolling":
+            return
+        if self.http is not None and self.http.stickiness_seconds:
+            yield (
+                ("http", "stickiness_seconds"),
+                DeployedMayBreak(
+                    f"{self.http.stickiness_seconds}, with strategy {strategy!r}: the load balancer cookie binds a "
+                    "client to a target of one target group, while the deployment moves traffic to the other group "
+                    "by weight, so a sticky session either stays on the old tasks or changes version mid-session, "
+                    "and fails when ECS stops the old tasks; keep session state outside the tasks and set "
+                    "stickiness_seconds: 0, or use strategy: rolling"
+                ),
+            )
+        if self.discovery:
+            yield (
+                ("discovery",),
+                DeployedMayBreak(
+                    f"true, with strategy {strategy!r}: Cloud Map answers with every running task, so clients of "
+                    f"<service>.<namespace> reach the new tasks as soon as they start, before any traffic shift, "
+                    "and ECS never shifts them; remove discovery (callers use the load balancer or Service Connect: "
+                    "connect: true), or use strategy: rolling"
+                ),
+            )
+
     def _check_scheduling(self) -> Iterator[Rule]:
         if self.scheduling != "daemon":
             if self.scaling and self.count is not None and not self.scaling.min <= self.count <= self.scaling.max:
@@ -180,6 +211,16 @@ class Service(TaskSpec):
             yield ("count",), "a daemon service runs one task per instance; remove count"
         if self.scaling is not None:
             yield ("scaling",), "a daemon service runs one task per instance; remove scaling"
+        for index, constraint in enumerate(self.placement.constraints if self.placement else []):
+            if constraint.distinct_instance:
+                yield (
+                    ("placement", "constraints", index, "distinct_instance"),
+                    DeployedMayBreak(
+                        "true on a daemon service: ECS already runs exactly one task of a daemon on each instance "
+                        "that meets the constraints, so this one constrains nothing; remove it (member_of chooses "
+                        "the instances)"
+                    ),
+                )
         if self.placement is not None and "strategies" in self.placement.model_fields_set and self.placement.strategies:
             yield ("placement", "strategies"), "daemon services take no placement strategies; use constraints only"
 
