@@ -19,86 +19,33 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from .. import names
-from ..manifest.catalog import ARM64
 from ..manifest.models import Manifest
 from ..manifest.pipelines import Pipeline
 from .buckets import secure_bucket
+from .pipeline_build import (
+    PlatformBuilds,
+    build_environment,
+    build_spec,
+    image_definitions_path,
+    index_build_spec,
+)
 from .pipeline_notify import add_notify, notify_events
 from .pipeline_sources import PipelineSources, SourceStage
 from .pipeline_triggers import add_triggers
 from .promotion import PromotionStage
 from .promotion_plan import plans
 from .refs import PlatformRefs
-from .release import BUILD_IMAGE, release_project
+from .release import release_project
 from .template import keep_only_depends_on
 from .units import minutes
 
-COMPUTE = {
-    "small": codebuild.ComputeType.SMALL,
-    "medium": codebuild.ComputeType.MEDIUM,
-    "large": codebuild.ComputeType.LARGE,
-}
-# Graviton services need arm64 images, built natively on ARM.
-ARM_BUILD_IMAGE = codebuild.LinuxArmBuildImage.AMAZON_LINUX_2023_STANDARD_3_0
 # What the approval and failure notifications publish.
 NOTIFY_EVENTS = [
     "codepipeline-pipeline-pipeline-execution-failed",
     "codepipeline-pipeline-manual-approval-needed",
 ]
-
-
-def image_definitions_path(service: str) -> str:
-    return f"images/{service}/imagedefinitions.json"
-
-
-def build_spec(manifest: Manifest, pipeline: Pipeline) -> dict[str, Any]:
-    """Log in to ECR, build the image once per commit, push it, write imagedefinitions.json."""
-    registry = pipeline.build.registry
-    write_definitions = []
-    combined = []
-    for service_name in pipeline.deploy.services:
-        service = manifest.services[service_name]
-        names = [n for n, c in service.containers.items() if c.image.released and c.image.registry == registry]
-        entries = ",".join(f'{{"name":"{n}","imageUri":"%s"}}' for n in names)
-        combined += names
-        path = image_definitions_path(service_name)
-        args = " ".join(['"$REPOSITORY_URI:$IMAGE_TAG"'] * len(names))
-        write_definitions += [f"mkdir -p images/{service_name}", f"printf '[{entries}]' {args} > {path}"]
-    unique = list(dict.fromkeys(combined))
-    all_entries = ",".join(f'{{"name":"{n}","imageUri":"%s"}}' for n in unique)
-    all_args = " ".join(['"$REPOSITORY_URI:$IMAGE_TAG"'] * len(unique))
-    return {
-        "version": "0.2",
-        "env": {"shell": "bash", "exported-variables": ["IMAGE_TAG"]},
-        "phases": {
-            "pre_build": {
-                "on-failure": "ABORT",
-                "commands": [
-                    # ECR tags allow [A-Za-z0-9._-], at most 128 characters.
-                    "IMAGE_TAG=$(printf '%s' \"$SOURCE_VERSION\" | tr -c 'A-Za-z0-9._-' '-' | cut -c1-128)",
-                    'aws ecr get-login-password | docker login --username AWS --password-stdin "${REPOSITORY_URI%%/*}"',
-                ],
-            },
-            "build": {
-                "on-failure": "ABORT",
-                "commands": [
-                    # Tags are immutable: a re-run of the same commit reuses the image it pushed.
-                    'if aws ecr describe-images --repository-name "$REPOSITORY_NAME" '
-                    '--image-ids imageTag="$IMAGE_TAG" > /dev/null 2>&1; then '
-                    'echo "$REPOSITORY_URI:$IMAGE_TAG exists already, not rebuilt"; else '
-                    'docker build --file "$DOCKERFILE" --tag "$REPOSITORY_URI:$IMAGE_TAG" "$BUILD_CONTEXT" && '
-                    'docker push "$REPOSITORY_URI:$IMAGE_TAG"; fi',
-                ],
-            },
-            "post_build": {
-                "commands": [
-                    *write_definitions,
-                    f"printf '[{all_entries}]' {all_args} > imagedefinitions.json",
-                ]
-            },
-        },
-        "artifacts": {"files": ["imagedefinitions.json", "images/**/*"]},
-    }
+# build_spec is re-exported: the buildspecs live in pipeline_build.
+__all__ = ["ContainerPipeline", "build_spec"]
 
 
 class ContainerPipeline(Construct):
@@ -123,7 +70,7 @@ class ContainerPipeline(Construct):
             names.repository_name(manifest, pipeline.build.registry),
         )
         self.released_tag_parameter = names.released_tag_parameter(manifest, pipeline.build.registry)
-        self.arm = manifest.pipeline_architecture(name) == ARM64
+        self.architectures = manifest.pipeline_architectures(name)
 
         self.pipeline = codepipeline.Pipeline(
             self,
@@ -202,13 +149,35 @@ class ContainerPipeline(Construct):
     def _build_stage(self, sources: PipelineSources) -> codepipeline.Artifact:
         self.build_project = self._build_project()
         build_output = codepipeline.Artifact("build")
-        self._codebuild_stage(
-            "Build",
-            self.build_project,
-            sources,
-            outputs=[build_output],
-            variables_namespace="Build",
-            environment_variables={"SOURCE_VERSION": codebuild.BuildEnvironmentVariable(value=sources.versions[0])},
+        options: dict[str, Any] = {
+            "outputs": [build_output],
+            "variables_namespace": "Build",
+            "environment_variables": {"SOURCE_VERSION": codebuild.BuildEnvironmentVariable(value=sources.versions[0])},
+        }
+        self.platform_builds: PlatformBuilds | None = None
+        if not self.spec.build.multi_architecture:
+            self._codebuild_stage("Build", self.build_project, sources, **options)
+            return build_output
+        # Each platform's image first, in parallel; then the index of them, under the commit's tag.
+        self.platform_builds = PlatformBuilds(
+            self,
+            title=self.title,
+            pipeline=self.spec,
+            architectures=self.architectures,
+            repository=self.repository,
+            key=self.key,
+            environment_variables=self._build_variables(),
+        )
+        index = actions.CodeBuildAction(
+            action_name="Build",
+            project=self.build_project,
+            input=sources.outputs[0],
+            extra_inputs=sources.outputs[1:] or None,
+            run_order=2,
+            **options,
+        )
+        self.pipeline.add_stage(
+            stage_name="Build", actions=[*self.platform_builds.actions(sources, sources.versions[0]), index]
         )
         return build_output
 
@@ -297,11 +266,8 @@ class ContainerPipeline(Construct):
         ]
 
     def _environment(self, compute: str, *, privileged: bool) -> codebuild.BuildEnvironment:
-        return codebuild.BuildEnvironment(
-            build_image=ARM_BUILD_IMAGE if self.arm else BUILD_IMAGE,
-            compute_type=COMPUTE[compute],
-            privileged=privileged,
-        )
+        # With several platforms, the tests and the index run on the first one's hosts.
+        return build_environment(self.architectures[0], compute, privileged=privileged)
 
     def _project(self, construct_id: str, spec: dict[str, Any], *, privileged: bool) -> codebuild.PipelineProject:
         return codebuild.PipelineProject(
@@ -315,30 +281,35 @@ class ContainerPipeline(Construct):
 
     def _build_project(self) -> codebuild.PipelineProject:
         build = self.spec.build
-        spec = (
-            codebuild.BuildSpec.from_source_filename(build.buildspec)
-            if build.buildspec
-            else codebuild.BuildSpec.from_object(build_spec(self.manifest, self.spec))
-        )
+        if build.buildspec:
+            spec = codebuild.BuildSpec.from_source_filename(build.buildspec)
+        elif build.multi_architecture:
+            spec = codebuild.BuildSpec.from_object(index_build_spec(self.manifest, self.spec, self.architectures))
+        else:
+            spec = codebuild.BuildSpec.from_object(build_spec(self.manifest, self.spec))
         project = codebuild.PipelineProject(
             self,
             "BuildProject",
-            description=f"Image build of pipeline {self.title}",
+            description=f"Image {'index ' if build.multi_architecture else ''}build of pipeline {self.title}",
             build_spec=spec,
-            # docker build needs the Docker daemon
+            # docker build (and docker login, for the index) needs the Docker daemon
             environment=self._environment(build.compute, privileged=True),
-            environment_variables={
-                "REPOSITORY_URI": codebuild.BuildEnvironmentVariable(value=self.repository.repository_uri),
-                "REPOSITORY_NAME": codebuild.BuildEnvironmentVariable(value=self.repository.repository_name),
-                "DOCKERFILE": codebuild.BuildEnvironmentVariable(value=build.dockerfile),
-                "BUILD_CONTEXT": codebuild.BuildEnvironmentVariable(value=build.context),
-            },
+            environment_variables=self._build_variables(),
             encryption_key=self.key,
         )
         # Push to this one repository, and nothing else.
         self.repository.grant_pull_push(project)
         self.repository.grant(project, "ecr:DescribeImages")
         return project
+
+    def _build_variables(self) -> dict[str, codebuild.BuildEnvironmentVariable]:
+        build = self.spec.build
+        return {
+            "REPOSITORY_URI": codebuild.BuildEnvironmentVariable(value=self.repository.repository_uri),
+            "REPOSITORY_NAME": codebuild.BuildEnvironmentVariable(value=self.repository.repository_name),
+            "DOCKERFILE": codebuild.BuildEnvironmentVariable(value=build.dockerfile),
+            "BUILD_CONTEXT": codebuild.BuildEnvironmentVariable(value=build.context),
+        }
 
     def _service(self, name: str) -> ecs.IBaseService:
         # Read at each deployment of this stack, never imported: a replaced service (new name)
