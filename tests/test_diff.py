@@ -108,6 +108,33 @@ def test_https_listener_removed_is_a_hazard():
     assert result.exit_code == 3
 
 
+def association(acl: Any, balancer: str = "LB", **attributes: str) -> dict[str, Any]:
+    return {
+        "Type": "AWS::WAFv2::WebACLAssociation",
+        "Properties": {"ResourceArn": {"Ref": balancer}, "WebACLArn": acl},
+        **attributes,
+    }
+
+
+def test_web_acl_switch_on_a_stack_that_does_not_retain_the_association_says_so():
+    old = template({"A": association({"Fn::GetAtt": ["Acl", "Arn"]})})
+    new = template({"A": association("arn:aws:wafv2:eu-west-1:1:regional/webacl/x/y", UpdateReplacePolicy="Retain")})
+    ((kind, hazard),) = [(h.kind, h) for h in run({"s": old}, {"s": new}).hazards]
+    assert kind == "waf"
+    assert "the deployed template does not retain the replaced association" in hazard.what
+    assert "--web-acl-arn arn:aws:wafv2:eu-west-1:1:regional/webacl/x/y" in hazard.action
+    # Retained on both sides: the clean-up is safe; the rollback is not.
+    kept = run({"s": template({"A": association("arn:a", UpdateReplacePolicy="Retain")})}, {"s": new})
+    assert [h.kind for h in kept.hazards] == ["waf"] and "is retained" in kept.hazards[0].what
+
+
+def test_web_acl_association_moved_to_another_load_balancer_is_no_waf_hazard():
+    """The association follows a replaced load balancer; the old one goes with its load balancer."""
+    result = run({"s": template({"A": association("arn:a")})}, {"s": template({"A": association("arn:a", "LB2")})})
+    assert [c.replaced_by for _, c in result.changes()] == [("ResourceArn",)]
+    assert result.hazards == []
+
+
 def test_modelled_durations():
     def service(configuration: dict[str, Any]) -> dict[str, Any]:
         return {"Type": "AWS::ECS::Service", "Properties": {"DeploymentConfiguration": configuration}}

@@ -402,3 +402,55 @@ def test_fixed_host_port_moves_the_instance_ingress_rule_by_replacement(diff, te
     assert change.action == REPLACED and set(change.replaced_by) == {"FromPort", "ToPort"}
     assert [(d.stack, d.reasons) for d in result.deployments] == [(stack, ("TaskDefinition",))]
     assert result.hazards == []
+
+
+# --- load_balancer.waf: managed rules <-> an existing web ACL ----------------------------------
+
+ASSOCIATION = "AWS::WAFv2::WebACLAssociation"
+
+
+def association_of(template: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    ((logical_id, association),) = of_type(template, ASSOCIATION).items()
+    return logical_id, association
+
+
+def test_waf_association_is_kept_when_replaced_and_deleted_when_removed(templates):
+    """DisassociateWebACL takes only the load balancer: deleting a replaced association would detach
+    the ACL that replaced it, so the replaced one is retained; removing `waf` still deletes it."""
+    for name in ("waf", "waf-acl-arn"):
+        _, association = association_of(templates(name)["life-dev-cluster"])
+        assert association.get("UpdateReplacePolicy") == "Retain"
+        assert association["DeletionPolicy"] == "Delete"
+
+
+def test_waf_switch_to_an_existing_acl_replaces_the_association_and_is_a_hazard(diff, templates):
+    result = diff("waf", "waf-acl-arn")
+    logical_id, association = association_of(templates("waf-acl-arn")["life-dev-cluster"])
+    (change,) = [c for c in result.stack("life-dev-cluster").changes if c.type == ASSOCIATION]
+    assert (change.logical_id, change.action, change.replaced_by) == (logical_id, REPLACED, ("WebACLArn",))
+    (hazard,) = [h for h in result.hazards if h.kind == "waf"]
+    assert hazard.stack == "life-dev-cluster"
+    (balancer,) = association["Properties"]["ResourceArn"].values()
+    assert f"--logical-resource-id {balancer}" in hazard.action
+    assert f"--web-acl-arn {association['Properties']['WebACLArn']}" in hazard.action
+    assert "UpdateReplacePolicy Retain" in hazard.what and "rollback" in hazard.what
+    # The managed ACL and its logging go; the log group is kept.
+    removed = {c.type for c in result.stack("life-dev-cluster").by_action("removed")}
+    assert removed == {"AWS::WAFv2::WebACL", "AWS::WAFv2::LoggingConfiguration", "AWS::Logs::LogGroup"}
+    assert any("AWS::Logs::LogGroup) is kept (Retain)" in n.text for n in result.notes)
+    assert result.exit_code == 3
+
+
+def test_waf_switch_back_to_managed_rules_is_a_hazard_and_names_the_kept_log_group(diff, templates):
+    result = diff("waf-acl-arn", "waf")
+    (hazard,) = [h for h in result.hazards if h.kind == "waf"]
+    (acl,) = of_type(templates("waf")["life-dev-cluster"], "AWS::WAFv2::WebACL")
+    assert f"--web-acl-arn <the ARN of {acl}>" in hazard.action
+    (group,) = of_type(templates("waf")["life-dev-cluster"], "AWS::Logs::LogGroup").values()
+    name = group["Properties"]["LogGroupName"]
+    assert any(f"aws logs delete-log-group --log-group-name {name}" in n.text for n in result.notes)
+
+
+def test_waf_added_or_edited_is_no_waf_hazard(diff):
+    assert "waf" not in kinds(diff("base", "waf"))
+    assert "waf" not in kinds(diff("waf", "waf-rules-edit"))

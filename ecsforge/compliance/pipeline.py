@@ -49,7 +49,8 @@ def _artifact_grants(pipeline: ContainerPipeline, policies: list[iam.Policy]) ->
 
 def _projects(pipeline: ContainerPipeline, manifest: Manifest) -> None:
     arn = f"arn:{manifest.partition}"
-    projects = [p for p in (pipeline.build_project, pipeline.test_project, pipeline.release_project) if p is not None]
+    builds = [pipeline.build_project, *(pipeline.platform_builds.projects.values() if pipeline.platform_builds else [])]
+    projects = [p for p in (*builds, pipeline.test_project, pipeline.release_project) if p is not None]
     for project in projects:
         project_policy = default_policy(project.role)
         if project_policy is None:
@@ -67,14 +68,15 @@ def _projects(pipeline: ContainerPipeline, manifest: Manifest) -> None:
             f"log-group:/aws/codebuild/<{project_id}>:*]",
             "The log streams of this one project's CodeBuild log group.",
         )
-    build_policy = default_policy(pipeline.build_project.role)
-    if build_policy is not None:
-        ack(
-            build_policy,
-            "AwsSolutions-IAM5[Resource::*]",
-            "ecr:GetAuthorizationToken supports no resource-level permissions; pushing is limited to the one "
-            "repository of build.registry.",
-        )
+    for build in builds:
+        build_policy = default_policy(build.role)
+        if build_policy is not None:
+            ack(
+                build_policy,
+                "AwsSolutions-IAM5[Resource::*]",
+                "ecr:GetAuthorizationToken supports no resource-level permissions; pushing is limited to the one "
+                "repository of build.registry.",
+            )
 
 
 def _release_step(pipeline: ContainerPipeline, manifest: Manifest) -> None:

@@ -19,117 +19,34 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from .. import names
-from ..manifest.catalog import ARM64
 from ..manifest.models import Manifest
 from ..manifest.pipelines import Pipeline
 from .buckets import secure_bucket
+from .pipeline_build import (
+    PlatformBuilds,
+    build_environment,
+    build_spec,
+    image_definitions_path,
+    index_build_spec,
+    source_variables,
+)
 from .pipeline_notify import add_notify, notify_events
 from .pipeline_sources import PipelineSources, SourceStage
 from .pipeline_triggers import add_triggers
 from .promotion import PromotionStage
 from .promotion_plan import plans
 from .refs import PlatformRefs
-from .release import BUILD_IMAGE, release_project
+from .release import release_project
 from .template import keep_only_depends_on
 from .units import minutes
 
-COMPUTE = {
-    "small": codebuild.ComputeType.SMALL,
-    "medium": codebuild.ComputeType.MEDIUM,
-    "large": codebuild.ComputeType.LARGE,
-}
-# Graviton services need arm64 images, built natively on ARM.
-ARM_BUILD_IMAGE = codebuild.LinuxArmBuildImage.AMAZON_LINUX_2023_STANDARD_3_0
 # What the approval and failure notifications publish.
 NOTIFY_EVENTS = [
     "codepipeline-pipeline-pipeline-execution-failed",
     "codepipeline-pipeline-manual-approval-needed",
 ]
-
-
-def image_definitions_path(service: str) -> str:
-    return f"images/{service}/imagedefinitions.json"
-
-
-# ECR tags allow [A-Za-z0-9._-], at most 128 characters.
-SINGLE_SOURCE_TAG = "IMAGE_TAG=$(printf '%s' \"$SOURCE_VERSION\" | tr -c 'A-Za-z0-9._-' '-' | cut -c1-128)"
-# Hex digits of the digest over every source's version that a tag of several sources ends in.
-SOURCES_DIGEST_LENGTH = 12
-
-
-def source_version_variable(pipeline: Pipeline, index: int) -> str:
-    """The build's variable holding one source's version: SOURCE_VERSION for the first (primary)
-    source, SOURCE_VERSION_<NAME> for each other one."""
-    if index == 0:
-        return "SOURCE_VERSION"
-    name = pipeline.source[index].name
-    if name is None:
-        raise ValueError("a pipeline source has no name (the manifest loader names every source)")
-    return "SOURCE_VERSION_" + name.upper().replace("-", "_")
-
-
-def image_tag_command(pipeline: Pipeline) -> str:
-    """Sets IMAGE_TAG to what the image is built from. One source: its commit id (an S3 source's
-    object version). Several: the first one's id, then a digest over every source's version, so
-    that a push to any source builds a new image under a new tag (the build may read every
-    source), and a re-run of the same versions finds its image again."""
-    if len(pipeline.source) == 1:
-        return SINGLE_SOURCE_TAG
-    versions = " ".join(f'"${source_version_variable(pipeline, i)}"' for i in range(len(pipeline.source)))
-    keep = 128 - 1 - SOURCES_DIGEST_LENGTH
-    return (
-        f"IMAGE_TAG=$(printf '%s' \"$SOURCE_VERSION\" | tr -c 'A-Za-z0-9._-' '-' | cut -c1-{keep})-"
-        f"$(printf '%s\\n' {versions} | sha256sum | cut -c1-{SOURCES_DIGEST_LENGTH})"
-    )
-
-
-def build_spec(manifest: Manifest, pipeline: Pipeline) -> dict[str, Any]:
-    """Log in to ECR, build the image once per commit, push it, write imagedefinitions.json."""
-    registry = pipeline.build.registry
-    write_definitions = []
-    combined = []
-    for service_name in pipeline.deploy.services:
-        service = manifest.services[service_name]
-        names = [n for n, c in service.containers.items() if c.image.released and c.image.registry == registry]
-        entries = ",".join(f'{{"name":"{n}","imageUri":"%s"}}' for n in names)
-        combined += names
-        path = image_definitions_path(service_name)
-        args = " ".join(['"$REPOSITORY_URI:$IMAGE_TAG"'] * len(names))
-        write_definitions += [f"mkdir -p images/{service_name}", f"printf '[{entries}]' {args} > {path}"]
-    unique = list(dict.fromkeys(combined))
-    all_entries = ",".join(f'{{"name":"{n}","imageUri":"%s"}}' for n in unique)
-    all_args = " ".join(['"$REPOSITORY_URI:$IMAGE_TAG"'] * len(unique))
-    return {
-        "version": "0.2",
-        "env": {"shell": "bash", "exported-variables": ["IMAGE_TAG"]},
-        "phases": {
-            "pre_build": {
-                "on-failure": "ABORT",
-                "commands": [
-                    image_tag_command(pipeline),
-                    'aws ecr get-login-password | docker login --username AWS --password-stdin "${REPOSITORY_URI%%/*}"',
-                ],
-            },
-            "build": {
-                "on-failure": "ABORT",
-                "commands": [
-                    # Tags are immutable: a re-run of the same commit reuses the image it pushed.
-                    'if aws ecr describe-images --repository-name "$REPOSITORY_NAME" '
-                    '--image-ids imageTag="$IMAGE_TAG" > /dev/null 2>&1; then '
-                    'echo "$REPOSITORY_URI:$IMAGE_TAG exists already, not rebuilt"; else '
-                    'docker build --file "$DOCKERFILE" --tag "$REPOSITORY_URI:$IMAGE_TAG" "$BUILD_CONTEXT" && '
-                    'docker push "$REPOSITORY_URI:$IMAGE_TAG"; fi',
-                ],
-            },
-            "post_build": {
-                "commands": [
-                    *write_definitions,
-                    f"printf '[{all_entries}]' {all_args} > imagedefinitions.json",
-                ]
-            },
-        },
-        "artifacts": {"files": ["imagedefinitions.json", "images/**/*"]},
-    }
+# build_spec is re-exported: the buildspecs live in pipeline_build.
+__all__ = ["ContainerPipeline", "build_spec"]
 
 
 class ContainerPipeline(Construct):
@@ -154,7 +71,7 @@ class ContainerPipeline(Construct):
             names.repository_name(manifest, pipeline.build.registry),
         )
         self.released_tag_parameter = names.released_tag_parameter(manifest, pipeline.build.registry)
-        self.arm = manifest.pipeline_architecture(name) == ARM64
+        self.architectures = manifest.pipeline_architectures(name)
 
         self.pipeline = codepipeline.Pipeline(
             self,
@@ -233,16 +150,36 @@ class ContainerPipeline(Construct):
     def _build_stage(self, sources: PipelineSources) -> codepipeline.Artifact:
         self.build_project = self._build_project()
         build_output = codepipeline.Artifact("build")
-        self._codebuild_stage(
-            "Build",
-            self.build_project,
-            sources,
-            outputs=[build_output],
-            variables_namespace="Build",
-            environment_variables={
-                source_version_variable(self.spec, index): codebuild.BuildEnvironmentVariable(value=version)
-                for index, version in enumerate(sources.versions)
-            },
+        options: dict[str, Any] = {
+            "outputs": [build_output],
+            "variables_namespace": "Build",
+            "environment_variables": source_variables(self.spec, sources.versions),
+        }
+        self.platform_builds: PlatformBuilds | None = None
+        if not self.spec.build.multi_architecture:
+            self._codebuild_stage("Build", self.build_project, sources, **options)
+            return build_output
+        # Each platform's image first, in parallel; then the index of them, under the commit's tag.
+        self.platform_builds = PlatformBuilds(
+            self,
+            title=self.title,
+            pipeline=self.spec,
+            architectures=self.architectures,
+            repository=self.repository,
+            key=self.key,
+            environment_variables=self._build_variables(),
+        )
+        index = actions.CodeBuildAction(
+            action_name="Build",
+            project=self.build_project,
+            input=sources.outputs[0],
+            extra_inputs=sources.outputs[1:] or None,
+            run_order=2,
+            **options,
+        )
+        self.pipeline.add_stage(
+            stage_name="Build",
+            actions=[*self.platform_builds.actions(sources, source_variables(self.spec, sources.versions)), index],
         )
         return build_output
 
@@ -331,11 +268,8 @@ class ContainerPipeline(Construct):
         ]
 
     def _environment(self, compute: str, *, privileged: bool) -> codebuild.BuildEnvironment:
-        return codebuild.BuildEnvironment(
-            build_image=ARM_BUILD_IMAGE if self.arm else BUILD_IMAGE,
-            compute_type=COMPUTE[compute],
-            privileged=privileged,
-        )
+        # With several platforms, the tests and the index run on the first one's hosts.
+        return build_environment(self.architectures[0], compute, privileged=privileged)
 
     def _project(self, construct_id: str, spec: dict[str, Any], *, privileged: bool) -> codebuild.PipelineProject:
         return codebuild.PipelineProject(
@@ -349,30 +283,35 @@ class ContainerPipeline(Construct):
 
     def _build_project(self) -> codebuild.PipelineProject:
         build = self.spec.build
-        spec = (
-            codebuild.BuildSpec.from_source_filename(build.buildspec)
-            if build.buildspec
-            else codebuild.BuildSpec.from_object(build_spec(self.manifest, self.spec))
-        )
+        if build.buildspec:
+            spec = codebuild.BuildSpec.from_source_filename(build.buildspec)
+        elif build.multi_architecture:
+            spec = codebuild.BuildSpec.from_object(index_build_spec(self.manifest, self.spec, self.architectures))
+        else:
+            spec = codebuild.BuildSpec.from_object(build_spec(self.manifest, self.spec))
         project = codebuild.PipelineProject(
             self,
             "BuildProject",
-            description=f"Image build of pipeline {self.title}",
+            description=f"Image {'index ' if build.multi_architecture else ''}build of pipeline {self.title}",
             build_spec=spec,
-            # docker build needs the Docker daemon
+            # docker build (and docker login, for the index) needs the Docker daemon
             environment=self._environment(build.compute, privileged=True),
-            environment_variables={
-                "REPOSITORY_URI": codebuild.BuildEnvironmentVariable(value=self.repository.repository_uri),
-                "REPOSITORY_NAME": codebuild.BuildEnvironmentVariable(value=self.repository.repository_name),
-                "DOCKERFILE": codebuild.BuildEnvironmentVariable(value=build.dockerfile),
-                "BUILD_CONTEXT": codebuild.BuildEnvironmentVariable(value=build.context),
-            },
+            environment_variables=self._build_variables(),
             encryption_key=self.key,
         )
         # Push to this one repository, and nothing else.
         self.repository.grant_pull_push(project)
         self.repository.grant(project, "ecr:DescribeImages")
         return project
+
+    def _build_variables(self) -> dict[str, codebuild.BuildEnvironmentVariable]:
+        build = self.spec.build
+        return {
+            "REPOSITORY_URI": codebuild.BuildEnvironmentVariable(value=self.repository.repository_uri),
+            "REPOSITORY_NAME": codebuild.BuildEnvironmentVariable(value=self.repository.repository_name),
+            "DOCKERFILE": codebuild.BuildEnvironmentVariable(value=build.dockerfile),
+            "BUILD_CONTEXT": codebuild.BuildEnvironmentVariable(value=build.context),
+        }
 
     def _service(self, name: str) -> ecs.IBaseService:
         # Read at each deployment of this stack, never imported: a replaced service (new name)

@@ -23,6 +23,16 @@ CFN_EXEC_ROLE = "cdk-*-cfn-exec-role-*"
 BOOTSTRAP_VERSION_PARAMETER = "/cdk-bootstrap/hnb659fds/version"
 RUNNER = Path(runner.__file__)
 _END_OF_SOURCE = "ECSFORGE_RELEASE_RUNNER"
+INDEX_MEDIA_TYPES = (
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.oci.image.index.v1+json",
+)
+# With several build.platforms the released image is an image index. The release step (runner.py)
+# tags released-<tag> what a BatchGetImage without acceptedMediaTypes returns, and ECR documents
+# only image manifest types for those; so a BatchGetImage that accepts only image indexes tags the
+# index itself released-<tag>-index, so that the lifecycle rule for released images keeps it (its platform
+# images are referenced by it: ECR's BatchDeleteImage refuses them, ImageReferencedByManifestList).
+INDEX_RELEASED_SUFFIX = "-index"
 
 
 def handoff_stacks(manifest: Manifest, pipeline: Pipeline) -> list[str]:
@@ -38,6 +48,24 @@ def release_commands() -> str:
     project and the pipeline."""
     source = RUNNER.read_text(encoding="utf-8")
     return f"cat > {RUNNER.name} <<'{_END_OF_SOURCE}'\n{source}{_END_OF_SOURCE}\npython3 {RUNNER.name}\n"
+
+
+def index_release_commands() -> str:
+    """Before the release step of several platforms: tag the image index itself as released."""
+    return "\n".join(
+        [
+            'REPOSITORY_NAME="${REPOSITORY_URI#*/}"',
+            'INDEX=$(aws ecr batch-get-image --repository-name "$REPOSITORY_NAME" --image-ids imageTag="$IMAGE_TAG" '
+            f"--accepted-media-types {' '.join(INDEX_MEDIA_TYPES)} --query 'images[0]' --output json)",
+            'if [ -z "$INDEX" ] || [ "$INDEX" = null ]; then '
+            'echo "$REPOSITORY_URI:$IMAGE_TAG is not an image index" >&2; exit 1; fi',
+            'if ! aws ecr put-image --repository-name "$REPOSITORY_NAME" '
+            f'--image-tag "{names.RELEASED_TAG_PREFIX}$IMAGE_TAG{INDEX_RELEASED_SUFFIX}" '
+            '--image-manifest "$(jq -r .imageManifest <<<"$INDEX")" '
+            '--image-manifest-media-type "$(jq -r .imageManifestMediaType <<<"$INDEX")" > /dev/null 2> put.err; '
+            "then grep -q ImageAlreadyExistsException put.err || { cat put.err >&2; exit 1; }; fi",
+        ]
+    )
 
 
 def release_project(
@@ -59,7 +87,14 @@ def release_project(
             {
                 "version": "0.2",
                 "env": {"shell": "bash"},
-                "phases": {"build": {"commands": [release_commands()]}},
+                "phases": {
+                    "build": {
+                        "commands": [
+                            *([index_release_commands()] if pipeline.build.multi_architecture else []),
+                            release_commands(),
+                        ]
+                    }
+                },
             }
         ),
         environment=codebuild.BuildEnvironment(build_image=BUILD_IMAGE, compute_type=codebuild.ComputeType.SMALL),

@@ -3,7 +3,7 @@ zone) and its web application firewall (a regional WAFv2 web ACL, logged to Clou
 
 from __future__ import annotations
 
-from aws_cdk import ArnFormat, RemovalPolicy, Stack
+from aws_cdk import ArnFormat, CfnDeletionPolicy, RemovalPolicy, Stack
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_logs as logs
@@ -68,7 +68,16 @@ class WebFirewall(Construct):
             self.acl = self._acl(waf, name)
             self.log_group = self._logging(self.acl, name)
             acl_arn = self.acl.attr_arn
-        wafv2.CfnWebACLAssociation(self, "Association", resource_arn=alb.load_balancer_arn, web_acl_arn=acl_arn)
+        association = wafv2.CfnWebACLAssociation(
+            self, "Association", resource_arn=alb.load_balancer_arn, web_acl_arn=acl_arn
+        )
+        # Switching the ACL (managed rules <-> web_acl_arn) replaces the association: CloudFormation
+        # associates the new ACL, then deletes the old association, and DisassociateWebACL takes only
+        # the load balancer, so that clean-up could detach the new ACL. Retained on replacement, the
+        # old association is never deleted; removing `waf` still deletes (disassociates) it (Delete is
+        # the default, written out because cfn-lint W3011 wants both policies once one is set).
+        association.cfn_options.update_replace_policy = CfnDeletionPolicy.RETAIN
+        association.cfn_options.deletion_policy = CfnDeletionPolicy.DELETE
 
     def _acl(self, waf: Waf, name: str) -> wafv2.CfnWebACL:
         rules = []

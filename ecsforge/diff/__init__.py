@@ -7,13 +7,15 @@ every hazard. Nothing here calls AWS.
 
 synthesis: templates in this process; schemas: create-only properties; templates: reading one;
 changes: resource changes and how replacements propagate; services: ECS deployments;
-view: what the rules look at; hazards and notes: one rule per function; compare: the whole diff;
+view: what the rules look at; hazards and notes: one rule per function; architecture: what only
+the manifests tell (a workload moving to a CPU architecture its released image lacks); compare: the whole diff;
 render: the text printed.
 """
 
 from __future__ import annotations
 
 from ..manifest.deployment import DEPLOYMENT_MARGIN_MINUTES, NLB_SHIFT_DELAY_MINUTES
+from .architecture import architecture_findings
 from .compare import diff_manifests, diff_templates
 from .model import (
     ADDED,
@@ -53,6 +55,7 @@ __all__ = [
     "StackDiff",
     "SynthError",
     "Templates",
+    "architecture_findings",
     "cdk_context",
     "create_only_paths",
     "deployment_minutes",

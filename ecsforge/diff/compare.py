@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..manifest import LoadedManifest
+from .architecture import architecture_findings
 from .changes import Propagation, propagate, stack_diffs
 from .hazards import deploy_hazards, service_hazards, stateful_hazards
 from .model import Deployment, DiffResult, Hazard, Note, Templates
@@ -42,10 +43,15 @@ def diff_templates(old: Templates, new: Templates, *, old_manifest: str, new_man
 
 def diff_manifests(old: LoadedManifest, new: LoadedManifest) -> DiffResult:
     """Raises SynthError."""
-    return diff_templates(
+    result = diff_templates(
         synthesize(old),
         synthesize(new),
         old_manifest=old.filename,
         new_manifest=new.filename,
         region=new.manifest.region,
     )
+    # What the templates cannot tell: which architectures the released images hold.
+    hazards, notes = architecture_findings(old.manifest, new.manifest)
+    result.hazards += hazards
+    result.notes += notes
+    return result

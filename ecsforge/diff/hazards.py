@@ -12,7 +12,7 @@ from typing import Any
 from .model import ADDED, REMOVED, REPLACED, UPDATED, Hazard, ResourceChange
 from .remedies import export_remedy
 from .services import NLB_PROTOCOLS, pinned_count
-from .templates import resources
+from .templates import refs, resources
 from .view import DeployView, StackView, is_released_tag, is_stateful
 
 README_RULE_PROCEDURE = 'README "ecsforge diff: listener rules of blue/green services"'
@@ -20,6 +20,7 @@ LISTENER_RULE = "AWS::ElasticLoadBalancingV2::ListenerRule"
 # A service's own NLB: ECS shifts its listener's default action the way it shifts an ALB rule.
 LISTENER = "AWS::ElasticLoadBalancingV2::Listener"
 TARGET_GROUP = "AWS::ElasticLoadBalancingV2::TargetGroup"
+WEB_ACL_ASSOCIATION = "AWS::WAFv2::WebACLAssociation"
 
 ChangeRule = Callable[[StackView, ResourceChange], Hazard | None]
 ServiceRule = Callable[[StackView, str], Hazard | None]
@@ -284,6 +285,39 @@ def discovery_name_removed(view: StackView, change: ResourceChange) -> Hazard | 
     )
 
 
+def web_acl_switched(view: StackView, change: ResourceChange) -> Hazard | None:
+    """The load balancer's web ACL association is replaced by one for another ACL (managed rules
+    <-> web_acl_arn): DisassociateWebACL takes only the load balancer, so deleting either association
+    detaches whatever ACL is attached then."""
+    if change.type != WEB_ACL_ASSOCIATION or change.action != REPLACED or "WebACLArn" not in change.replaced_by:
+        return None
+    new = view.new_resources[change.logical_id]
+    properties = new.get("Properties", {})
+    balancer = next((name for kind, name in refs(properties.get("ResourceArn")) if kind == "ref"), "the load balancer")
+    acl = properties.get("WebACLArn")
+    named = [name for kind, name in refs(acl) if kind == "ref"]
+    intended = acl if isinstance(acl, str) else f"<the ARN of {named[0] if named else 'the new web ACL'}>"
+    # CloudFormation may apply the deployed template's UpdateReplacePolicy: say so when only NEW has it.
+    retained = (
+        "the replaced association is retained (UpdateReplacePolicy Retain), so its clean-up cannot detach the new "
+        "ACL, but "
+        if all(r.get("UpdateReplacePolicy") == "Retain" for r in (new, view.old_resources[change.logical_id]))
+        else "the deployed template does not retain the replaced association, so its clean-up at the end of the "
+        "update can detach the new ACL, and "
+    )
+    return Hazard(
+        view.stack,
+        "waf",
+        f"web ACL association {change.logical_id} is replaced ({', '.join(change.replaced_by)}): CloudFormation "
+        f"associates the new web ACL with {balancer} first; {retained}a rollback of this update deletes the new "
+        f"association, which can leave {balancer} without a web ACL",
+        f"after `cdk deploy`, and after any rollback, run `aws wafv2 get-web-acl-for-resource --resource-arn <ARN>` "
+        f"(the ARN: `aws cloudformation describe-stack-resource --stack-name {view.stack} --logical-resource-id "
+        f"{balancer}`); if it names no web ACL, run `aws wafv2 associate-web-acl --resource-arn <ARN> "
+        f"--web-acl-arn {intended}` (after a rollback: the ACL of the deployed manifest)",
+    )
+
+
 # --- one common stack: the network ----------------------------------------------------------
 
 
@@ -319,6 +353,7 @@ LOAD_BALANCER_RULES: tuple[ChangeRule, ...] = (
     dns_record_removed,
     discovery_name_removed,
     nlb_target_group_replaced,
+    web_acl_switched,
 )
 NETWORK_RULES: tuple[ChangeRule, ...] = (endpoint_removed_without_nat,)
 

@@ -41,10 +41,9 @@ class Deployment:
 @dataclass(frozen=True)
 class Hazard:
     stack: str
-    kind: (
-        str  # export | stateful | stack-removed | desired-count | listener-rule | load-balancer | https | target-group
-        # | endpoint
-    )
+    # export | stateful | stack-removed | desired-count | listener-rule | load-balancer | https |
+    # target-group | endpoint | waf | architecture
+    kind: str
     what: str
     action: str
 

@@ -71,6 +71,22 @@ def certificate_replaced(view: StackView, change: ResourceChange) -> Note | None
     )
 
 
+def waf_log_group_created(view: StackView, change: ResourceChange) -> Note | None:
+    """WAF's log group has a fixed name (WAF takes only aws-waf-logs-*) and is kept when its ACL goes,
+    so creating it again fails while the kept one exists."""
+    if change.type != "AWS::Logs::LogGroup" or change.action != ADDED:
+        return None
+    name = view.new_resources[change.logical_id].get("Properties", {}).get("LogGroupName")
+    if not isinstance(name, str) or not name.startswith("aws-waf-logs-"):
+        return None
+    return Note(
+        view.stack,
+        f"{change.logical_id} creates the log group {name}: if a web ACL of an earlier deploy left it behind "
+        f"(it is kept when the ACL goes), the deploy fails; export what you need and delete it first "
+        f"(`aws logs delete-log-group --log-group-name {name}`)",
+    )
+
+
 def stack_status(diff: StackDiff) -> Note | None:
     """A stack that is unchanged, changes only tags, or is new."""
     if diff.status == UNCHANGED:
@@ -101,7 +117,7 @@ def stack_notes(diff: StackDiff, view: StackView | None) -> Iterator[Note]:
     """The notes of one stack of the result; view is None for a stack that is not in both."""
     if diff.status == CHANGED and view is not None:
         for change in view.changes:
-            for rule in (retained_and_orphaned, certificate_replaced):
+            for rule in (retained_and_orphaned, certificate_replaced, waf_log_group_created):
                 note = rule(view, change)
                 if note is not None:
                     yield note

@@ -166,14 +166,18 @@ class Manifest(Model):
         return {instance_architecture(group.instance_type) for group in groups}
 
     def pipeline_architecture(self, name: str) -> str:
-        """The architecture a pipeline builds for: build.platform, else that of the services it
-        deploys (validation rejects a mix)."""
+        """The architecture a pipeline builds (and tests) on first: build.platforms' first,
+        build.platform, else that of the services it deploys (validation rejects a mix)."""
+        return self.pipeline_architectures(name)[0]
+
+    def pipeline_architectures(self, name: str) -> list[str]:
+        """Every architecture a pipeline's image is built for, in build.platforms' order."""
         pipeline = self.pipelines[name]
-        if pipeline.build.platform is not None:
-            return ARCHITECTURES[pipeline.build.platform]
+        if pipeline.build.architectures is not None:
+            return pipeline.build.architectures
         deployed = [self.services[s] for s in pipeline.deploy.services if s in self.services]
         found = set().union(*(self.architectures(service) for service in deployed))
-        return found.pop() if len(found) == 1 else X86_64
+        return [found.pop() if len(found) == 1 else X86_64]
 
     def release_followers(self, registry: str) -> dict[str, TaskSpec]:
         """Scheduled tasks with a container following the releases of a registry."""

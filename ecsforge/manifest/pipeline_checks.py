@@ -103,6 +103,9 @@ def _check_pipeline_architecture(manifest: Manifest, name: str, pipeline: Pipeli
         if service_name in manifest.services:
             for architecture in manifest.architectures(manifest.services[service_name]):
                 by_architecture.setdefault(architecture, []).append(service_name)
+    if pipeline.build.platforms is not None:
+        yield from _check_platforms(manifest, name, pipeline, by_architecture)
+        return
     if len(by_architecture) > 1:
         runs = "; ".join(f"{', '.join(names)} on {arch}" for arch, names in sorted(by_architecture.items()))
         yield (
@@ -125,16 +128,40 @@ def _check_pipeline_architecture(manifest: Manifest, name: str, pipeline: Pipeli
             ),
         )
         return
-    built = manifest.pipeline_architecture(name)
+    yield from _check_followers(manifest, name, pipeline)
+
+
+def _check_platforms(
+    manifest: Manifest, name: str, pipeline: Pipeline, by_architecture: dict[str, list[str]]
+) -> Iterator[Rule]:
+    """build.platforms: every service it deploys runs on one of them (they may differ)."""
+    built = manifest.pipeline_architectures(name)
+    for architecture, names in sorted(by_architecture.items()):
+        if architecture not in built:
+            yield (
+                ("pipelines", name, "build", "platforms"),
+                (
+                    f"{', '.join(pipeline.build.platforms or [])} does not include {PLATFORMS[architecture]}, "
+                    f"where the services it deploys ({', '.join(names)}) run, and the image would not start "
+                    f"there; add {PLATFORMS[architecture]}"
+                ),
+            )
+    yield from _check_followers(manifest, name, pipeline)
+
+
+def _check_followers(manifest: Manifest, name: str, pipeline: Pipeline) -> Iterator[Rule]:
+    """Scheduled tasks that follow the registry run on an architecture the pipeline builds for."""
+    built = manifest.pipeline_architectures(name)
+    fix = "add its platform to build.platforms" if pipeline.build.platforms is not None else "run it on {}"
     for task_name, task in manifest.release_followers(pipeline.build.registry).items():
         task_runs = manifest.architectures(task)
-        if len(task_runs) == 1 and built not in task_runs:
+        if len(task_runs) == 1 and not task_runs <= set(built):
             written = [f for f in ("platform", "capacity") if f in task.model_fields_set]
             yield (
                 ("scheduled_tasks", task_name, *written[:1]),
                 (
                     f"runs on {task_runs.pop()}, but follows the releases of registry {pipeline.build.registry!r}, "
-                    f"which pipeline {name!r} builds for {built}; run it on {PLATFORMS[built]}"
+                    f"which pipeline {name!r} builds for {', '.join(built)}; " + fix.format(PLATFORMS[built[0]])
                 ),
             )
 

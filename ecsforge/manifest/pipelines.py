@@ -154,10 +154,48 @@ class Build(Model):
         "agree). linux/arm64 builds and tests on ARM CodeBuild hosts.",
     )
 
+    platforms: list[Platform] | None = Field(
+        None,
+        min_length=1,
+        description="linux/amd64 | linux/arm64, each once (manifest v1.2). Several: each is built natively on its "
+        "own CodeBuild host, then one multi-architecture image (an image index) carries the commit's tag, so the "
+        "services and scheduled tasks following the registry may run on any of them, and may move between them. "
+        "Default: `platform`.",
+    )
+
     @property
     def architecture(self) -> str | None:
         """The platform as the catalog names architectures (x86_64, arm64), or None when unset."""
         return ARCHITECTURES[self.platform] if self.platform is not None else None
+
+    @property
+    def architectures(self) -> list[str] | None:
+        """The architectures built (platforms, else platform), or None when they follow the services."""
+        if self.platforms is not None:
+            return [ARCHITECTURES[p] for p in self.platforms]
+        return [ARCHITECTURES[self.platform]] if self.platform is not None else None
+
+    @property
+    def multi_architecture(self) -> bool:
+        return len(self.platforms or ()) > 1
+
+    def check(self) -> Iterator[Rule]:
+        platforms = self.platforms or []
+        for index, platform in enumerate(platforms):
+            if platform in platforms[:index]:
+                yield ("platforms", index), f"{platform!r} is listed twice; list each platform once"
+        if self.platforms is not None and self.platform is not None:
+            yield (
+                ("platform",),
+                f"{self.platform!r}: platforms is set too; keep platforms (platform: X is platforms: [X])",
+            )
+        if self.multi_architecture and self.buildspec is not None:
+            yield (
+                ("buildspec",),
+                f"{self.buildspec!r}: a custom buildspec builds one image, but platforms asks for "
+                f"{len(platforms)}; remove buildspec (ecsforge builds each platform and the image index), or "
+                "build the image index yourself and keep one platform",
+            )
 
 
 class Test(Model):

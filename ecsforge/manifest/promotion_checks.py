@@ -170,13 +170,14 @@ def _registry_and_services(
                 f"{name!r} has no container with `image: {{registry: {registry}}}` in {value}, so the promoted "
                 "image would never reach it; point a container there at the registry or remove it",
             )
-    built = pipeline.build.architecture
+    built = pipeline.build.architectures
     deployed = [manifest.services[s] for s in pipeline.deploy.services if s in manifest.services]
-    ours = {built} if built else {a for service in deployed for a in manifest.architectures(service)}
+    ours = set(built) if built else {a for service in deployed for a in manifest.architectures(service)}
     for name in promotion_services(promotion, target, registry):
         service = target.services[name]
         theirs = target.architectures(service)
-        if ours and theirs != ours:
+        # One architecture must match; an image index (several platforms) serves each it holds.
+        if ours and (not theirs <= ours if pipeline.build.multi_architecture else theirs != ours):
             yield (
                 ("manifest",),
                 f"{value}: service {name!r} runs on {', '.join(sorted(theirs))} there, but the pipeline builds "

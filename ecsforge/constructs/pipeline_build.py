@@ -1,0 +1,217 @@
+"""The pipeline's image build: its buildspecs and, with several `build.platforms`, its other projects.
+
+One platform: one project builds the image and pushes it as <tag> (the commit id). Several: one
+project per platform builds natively on a CodeBuild host of that architecture and pushes
+<tag>-<arch>; then the `Build` project pushes one image index (a Docker manifest list, as in
+ECR's "Pushing a multi-architecture image") of those images as <tag>. Services, scheduled tasks
+and the release step only ever see <tag>, which every platform can pull.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import aws_codebuild as codebuild
+from aws_cdk import aws_codepipeline as codepipeline
+from aws_cdk import aws_codepipeline_actions as actions
+from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_kms as kms
+from constructs import Construct
+
+from ..manifest.catalog import ARM64, X86_64
+from ..manifest.models import Manifest
+from ..manifest.pipelines import Pipeline
+from .pipeline_sources import PipelineSources
+from .release import BUILD_IMAGE
+
+COMPUTE = {
+    "small": codebuild.ComputeType.SMALL,
+    "medium": codebuild.ComputeType.MEDIUM,
+    "large": codebuild.ComputeType.LARGE,
+}
+# Graviton services need arm64 images, built natively on ARM.
+ARM_BUILD_IMAGE = codebuild.LinuxArmBuildImage.AMAZON_LINUX_2023_STANDARD_3_0
+# Docker's names of the architectures: the suffix of each platform's own image.
+DOCKER_ARCHITECTURES = {X86_64: "amd64", ARM64: "arm64"}
+# ECR tags are at most 128 characters: <tag>-<arch> cuts the tag to leave room for the suffix.
+PLATFORM_TAG = "${IMAGE_TAG:0:120}-"
+# ECR tags allow [A-Za-z0-9._-], at most 128 characters.
+SINGLE_SOURCE_TAG = "IMAGE_TAG=$(printf '%s' \"$SOURCE_VERSION\" | tr -c 'A-Za-z0-9._-' '-' | cut -c1-128)"
+# Hex digits of the digest over every source's version that a tag of several sources ends in.
+SOURCES_DIGEST_LENGTH = 12
+LOGIN_COMMAND = 'aws ecr get-login-password | docker login --username AWS --password-stdin "${REPOSITORY_URI%%/*}"'
+
+
+def source_version_variable(pipeline: Pipeline, index: int) -> str:
+    """The build's variable holding one source's version: SOURCE_VERSION for the first (primary)
+    source, SOURCE_VERSION_<NAME> for each other one."""
+    if index == 0:
+        return "SOURCE_VERSION"
+    name = pipeline.source[index].name
+    if name is None:
+        raise ValueError("a pipeline source has no name (the manifest loader names every source)")
+    return "SOURCE_VERSION_" + name.upper().replace("-", "_")
+
+
+def source_variables(pipeline: Pipeline, versions: list[str]) -> dict[str, codebuild.BuildEnvironmentVariable]:
+    """Every source's version, as the build actions pass them to image_tag_command."""
+    return {
+        source_version_variable(pipeline, index): codebuild.BuildEnvironmentVariable(value=version)
+        for index, version in enumerate(versions)
+    }
+
+
+def image_tag_command(pipeline: Pipeline) -> str:
+    """Sets IMAGE_TAG to what the image is built from. One source: its commit id (an S3 source's
+    object version). Several: the first one's id, then a digest over every source's version, so
+    that a push to any source builds a new image under a new tag (the build may read every
+    source), and a re-run of the same versions finds its image again."""
+    if len(pipeline.source) == 1:
+        return SINGLE_SOURCE_TAG
+    versions = " ".join(f'"${source_version_variable(pipeline, i)}"' for i in range(len(pipeline.source)))
+    keep = 128 - 1 - SOURCES_DIGEST_LENGTH
+    return (
+        f"IMAGE_TAG=$(printf '%s' \"$SOURCE_VERSION\" | tr -c 'A-Za-z0-9._-' '-' | cut -c1-{keep})-"
+        f"$(printf '%s\\n' {versions} | sha256sum | cut -c1-{SOURCES_DIGEST_LENGTH})"
+    )
+
+
+def image_definitions_path(service: str) -> str:
+    return f"images/{service}/imagedefinitions.json"
+
+
+def _exists(tag: str) -> str:
+    return f'aws ecr describe-images --repository-name "$REPOSITORY_NAME" --image-ids imageTag="{tag}" > /dev/null 2>&1'
+
+
+def definitions_commands(manifest: Manifest, pipeline: Pipeline) -> list[str]:
+    """Write imagedefinitions.json (every deployed container) and one file per service."""
+    registry = pipeline.build.registry
+    write_definitions = []
+    combined = []
+    for service_name in pipeline.deploy.services:
+        service = manifest.services[service_name]
+        names = [n for n, c in service.containers.items() if c.image.released and c.image.registry == registry]
+        entries = ",".join(f'{{"name":"{n}","imageUri":"%s"}}' for n in names)
+        combined += names
+        path = image_definitions_path(service_name)
+        args = " ".join(['"$REPOSITORY_URI:$IMAGE_TAG"'] * len(names))
+        write_definitions += [f"mkdir -p images/{service_name}", f"printf '[{entries}]' {args} > {path}"]
+    unique = list(dict.fromkeys(combined))
+    all_entries = ",".join(f'{{"name":"{n}","imageUri":"%s"}}' for n in unique)
+    all_args = " ".join(['"$REPOSITORY_URI:$IMAGE_TAG"'] * len(unique))
+    return [*write_definitions, f"printf '[{all_entries}]' {all_args} > imagedefinitions.json"]
+
+
+def _spec(pipeline: Pipeline, build: str, post_build: list[str] | None) -> dict[str, Any]:
+    """Tag from the commit, log in to ECR, build; with post_build, the deploy stage's files too."""
+    spec: dict[str, Any] = {
+        "version": "0.2",
+        "env": {"shell": "bash", "exported-variables": ["IMAGE_TAG"]},
+        "phases": {
+            "pre_build": {"on-failure": "ABORT", "commands": [image_tag_command(pipeline), LOGIN_COMMAND]},
+            "build": {"on-failure": "ABORT", "commands": [build]},
+        },
+    }
+    if post_build is None:
+        spec["env"] = {"shell": "bash"}
+        return spec
+    spec["phases"]["post_build"] = {"commands": post_build}
+    spec["artifacts"] = {"files": ["imagedefinitions.json", "images/**/*"]}
+    return spec
+
+
+def build_spec(manifest: Manifest, pipeline: Pipeline) -> dict[str, Any]:
+    """One platform: build the image once per commit (tags are immutable: a re-run reuses it), push it,
+    write imagedefinitions.json."""
+    return _spec(
+        pipeline,
+        f"if {_exists('$IMAGE_TAG')}; then "
+        'echo "$REPOSITORY_URI:$IMAGE_TAG exists already, not rebuilt"; else '
+        'docker build --file "$DOCKERFILE" --tag "$REPOSITORY_URI:$IMAGE_TAG" "$BUILD_CONTEXT" && '
+        'docker push "$REPOSITORY_URI:$IMAGE_TAG"; fi',
+        definitions_commands(manifest, pipeline),
+    )
+
+
+def platform_build_spec(pipeline: Pipeline, architecture: str) -> dict[str, Any]:
+    """One platform of several: build natively, push <tag>-<arch> (once per commit)."""
+    image = f'"$REPOSITORY_URI:{PLATFORM_TAG}{DOCKER_ARCHITECTURES[architecture]}"'
+    return _spec(
+        pipeline,
+        f"if {_exists(PLATFORM_TAG + DOCKER_ARCHITECTURES[architecture])}; then "
+        f"echo {image} exists already, not rebuilt; else "
+        f'docker build --file "$DOCKERFILE" --tag {image} "$BUILD_CONTEXT" && docker push {image}; fi',
+        None,
+    )
+
+
+def index_build_spec(manifest: Manifest, pipeline: Pipeline, architectures: list[str]) -> dict[str, Any]:
+    """After every platform's build: push the image index of their images as <tag>."""
+    images = " ".join(f'"$REPOSITORY_URI:{PLATFORM_TAG}{DOCKER_ARCHITECTURES[a]}"' for a in architectures)
+    return _spec(
+        pipeline,
+        f"if {_exists('$IMAGE_TAG')}; then "
+        'echo "$REPOSITORY_URI:$IMAGE_TAG exists already, not rebuilt"; else '
+        # `docker manifest` needs no experimental flag since Docker 20.10; older clients still want it.
+        f'export DOCKER_CLI_EXPERIMENTAL=enabled && docker manifest create "$REPOSITORY_URI:$IMAGE_TAG" {images} && '
+        'docker manifest push "$REPOSITORY_URI:$IMAGE_TAG"; fi',
+        definitions_commands(manifest, pipeline),
+    )
+
+
+def build_environment(architecture: str, compute: str, *, privileged: bool) -> codebuild.BuildEnvironment:
+    return codebuild.BuildEnvironment(
+        build_image=ARM_BUILD_IMAGE if architecture == ARM64 else BUILD_IMAGE,
+        compute_type=COMPUTE[compute],
+        privileged=privileged,
+    )
+
+
+class PlatformBuilds:
+    """With several build.platforms: one project and one action per platform, in `scope` (the
+    pipeline construct, which keeps the ids), run before the index's `Build` action."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        *,
+        title: str,
+        pipeline: Pipeline,
+        architectures: list[str],
+        repository: ecr.IRepository,
+        key: kms.IKey,
+        environment_variables: dict[str, codebuild.BuildEnvironmentVariable],
+    ) -> None:
+        self.projects: dict[str, codebuild.PipelineProject] = {}
+        for architecture in architectures:
+            docker = DOCKER_ARCHITECTURES[architecture]
+            project = codebuild.PipelineProject(
+                scope,
+                f"BuildProject-{docker}",
+                description=f"Image build for linux/{docker} of pipeline {title}",
+                build_spec=codebuild.BuildSpec.from_object(platform_build_spec(pipeline, architecture)),
+                # docker build needs the Docker daemon
+                environment=build_environment(architecture, pipeline.build.compute, privileged=True),
+                environment_variables=environment_variables,
+                encryption_key=key,
+            )
+            repository.grant_pull_push(project)
+            repository.grant(project, "ecr:DescribeImages")
+            self.projects[docker] = project
+
+    def actions(
+        self, sources: PipelineSources, source_variables: dict[str, codebuild.BuildEnvironmentVariable]
+    ) -> list[codepipeline.IAction]:
+        """One build action per platform, in parallel (run order 1); the index's follows them."""
+        return [
+            actions.CodeBuildAction(
+                action_name=f"Build-{docker}",
+                project=project,
+                input=sources.outputs[0],
+                extra_inputs=sources.outputs[1:] or None,
+                environment_variables=source_variables,
+                run_order=1,
+            )
+            for docker, project in self.projects.items()
+        ]
