@@ -43,6 +43,7 @@ class Hazard:
     stack: str
     kind: (
         str  # export | stateful | stack-removed | desired-count | listener-rule | load-balancer | https | target-group
+        # | dns | security-group-rule
     )
     what: str
     action: str
