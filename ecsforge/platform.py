@@ -7,6 +7,7 @@ from cdk_nag import AwsSolutionsChecks
 
 from . import compliance
 from .constructs.promotion_plan import plans
+from .manifest.instances import volume_clients
 from .manifest.models import Manifest
 from .stacks import Platform
 from .stacks.cluster import ClusterStack
@@ -50,6 +51,8 @@ def build(app: App, manifest: Manifest) -> Platform:
         for plan in plans(manifest, name)
     }
     resources = ResourcesStack(app, manifest, network) if manifest.has_resources else None
+    if resources is not None and volume_clients(manifest):
+        cluster.add_stack_dependency(resources, reason="admits NFS into the volumes' security groups")
     platform = Platform(network, cluster, registries, services, tasks, pipelines, promotions, resources)
     depend_on_resources(platform, manifest)
     compliance.acknowledge(platform, manifest)

@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 from syrupy.extensions.json import JSONSnapshotExtension
 
+from ecsforge.diff.rules import duplicates, unresolved
+
 from .helpers import ROOT, cfn_lint, gate_manifests, normalized
 
 MANIFESTS = gate_manifests()
@@ -99,3 +101,12 @@ def test_no_launch_configurations(synth, manifest):
     for template in synth(manifest).templates().values():
         kinds = {r["Type"] for r in template["Resources"].values()}
         assert "AWS::AutoScaling::LaunchConfiguration" not in kinds
+
+
+@pytest.mark.parametrize("manifest", MANIFESTS, ids=IDS)
+def test_no_security_group_rule_is_declared_twice(synth, manifest):
+    """EC2 keeps one rule per (group, peer, protocol, ports): a second declaration of it, in any
+    stack, deletes it for both when it goes (aws-cdk#4437). Also tests/test_shared_rules.py."""
+    templates = synth(manifest).templates()
+    assert unresolved(templates) == []
+    assert {repr(k): [(r.stack, r.logical_id) for r in rules] for k, rules in duplicates(templates).items()} == {}

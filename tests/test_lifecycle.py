@@ -388,18 +388,26 @@ def test_waf_rules_edit_updates_the_web_acl_in_place(diff, templates):
 INGRESS = "AWS::EC2::SecurityGroupIngress"
 
 
-def test_fixed_host_port_moves_the_instance_ingress_rule_by_replacement(diff, templates):
-    stack = "life-bridge-service-web"
-    (old,) = of_type(templates("bridge-alb")[stack], INGRESS).values()
+def test_fixed_host_port_adds_the_services_own_rule_and_keeps_the_clusters(diff, templates):
+    stack, cluster = "life-bridge-service-web", "life-bridge-cluster"
+    # The dynamic ports are the cluster stack's rules (two ranges: tests/test_shared_rules.py), for
+    # as long as a bridge service with http runs on the group, fixed port or not.
+    assert of_type(templates("bridge-alb")[stack], INGRESS) == {}
+    for name in ("bridge-alb", "bridge-alb-host-port"):
+        ranges = sorted(
+            (r["Properties"]["FromPort"], r["Properties"]["ToPort"])
+            for r in of_type(templates(name)[cluster], INGRESS).values()
+        )
+        assert ranges[0][0] == 32768 and ranges[-1][1] == 65535 and len(ranges) == 2
     (new,) = of_type(templates("bridge-alb-host-port")[stack], INGRESS).values()
-    assert (old["Properties"]["FromPort"], old["Properties"]["ToPort"]) == (32768, 65535)
     assert (new["Properties"]["FromPort"], new["Properties"]["ToPort"]) == (8080, 8080)
     # Stateless and untaggable: deleted with its stack, untouched by a tag edit, never rewritten by AWS.
     assert "DeletionPolicy" not in new and "Tags" not in new["Properties"]
     result = diff("bridge-alb", "bridge-alb-host-port")
+    # Added before the service moves to the fixed port; the dynamic ports stay open meanwhile.
     (change,) = [c for c in result.stack(stack).changes if c.type == INGRESS]
-    # Create-only ports: CloudFormation adds the new rule, then deletes the old one (never the same rule).
-    assert change.action == REPLACED and set(change.replaced_by) == {"FromPort", "ToPort"}
+    assert change.action == "added"
+    assert result.stack(cluster).status == "unchanged"
     assert [(d.stack, d.reasons) for d in result.deployments] == [(stack, ("TaskDefinition",))]
     assert result.hazards == []
 

@@ -3,6 +3,7 @@ templates of the examples and platform.yml contain."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 
@@ -451,12 +452,21 @@ def test_only_the_load_balancer_reaches_the_service_port(synth):
 
 def test_bridge_services_reach_instances_on_dynamic_ports(synth):
     result = synth("platform.yml")
+    # Every dynamic-port service of the group needs the same rule: the cluster stack's, once.
+    assert result.resources("shop-prod-service-api", "AWS::EC2::SecurityGroupIngress") == {}
     ingress = [
-        r["Properties"] for r in result.resources("shop-prod-service-api", "AWS::EC2::SecurityGroupIngress").values()
+        r["Properties"] for r in result.resources("shop-prod-cluster", "AWS::EC2::SecurityGroupIngress").values()
     ]
-    dynamic = [r for r in ingress if r["FromPort"] == 32768]
-    assert dynamic and dynamic[0]["ToPort"] == 65535
-    assert dynamic[0]["GroupId"] == {"Fn::ImportValue": "shop-prod-capacity-general-security-group-id"}
+    dynamic = sorted((r["FromPort"], r["ToPort"]) for r in ingress if r["FromPort"] >= 32768)
+    assert dynamic[0][0] == 32768 and dynamic[-1][1] == 65535
+    assert all(low == high + 1 for (_, high), (low, _) in itertools.pairwise(dynamic))
+    exported = {
+        o["Export"]["Name"]: o["Value"]
+        for o in result.templates()["shop-prod-cluster"]["Outputs"].values()
+        if "Export" in o
+    }
+    groups = {json.dumps(r["GroupId"]) for r in ingress if r["FromPort"] >= 32768}
+    assert groups == {json.dumps(exported["shop-prod-capacity-general-security-group-id"])}
     group = next(iter(result.resources("shop-prod-service-api", "AWS::ElasticLoadBalancingV2::TargetGroup").values()))
     assert group["Properties"]["TargetType"] == "instance"
     assert group["Properties"]["HealthCheckPort"] == "traffic-port"

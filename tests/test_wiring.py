@@ -261,9 +261,27 @@ def test_bridge_mode_mounts_admit_nfs_from_the_capacity_group(tmp_path: Path) ->
             },
         }
     }
+    data["scheduled_tasks"] = {"nightly": {"schedule": "rate(1 day)", **data["services"]["agent"]}}
     result = synth_data(tmp_path, "bridge", data)
-    ingress = only(of_type(result, "wire-dev-service-agent", "AWS::EC2::SecurityGroupIngress"))["Properties"]
-    assert ingress["SourceSecurityGroupId"] == {"Fn::ImportValue": "wire-dev-capacity-general-security-group-id"}
+    # The rule every bridge workload of the group needs alike is the cluster stack's, declared once.
+    assert of_type(result, "wire-dev-service-agent", "AWS::EC2::SecurityGroupIngress") == {}
+    assert of_type(result, "wire-dev-task-nightly", "AWS::EC2::SecurityGroupIngress") == {}
+    cluster = result.templates()["wire-dev-cluster"]
+    ingress = only(of_type(result, "wire-dev-cluster", "AWS::EC2::SecurityGroupIngress"))["Properties"]
+    (capacity_group,) = [k for k, v in cluster["Resources"].items() if v["Type"] == "AWS::EC2::SecurityGroup"]
+    assert ingress["SourceSecurityGroupId"] == {"Fn::GetAtt": [capacity_group, "GroupId"]}
+    # The volume's group, from the parameter the resources stack writes; this stack deploys after it.
+    parameter = cluster["Parameters"][ingress["GroupId"]["Ref"]]["Default"]
+    (written,) = [
+        p["Properties"]
+        for p in of_type(result, "wire-dev-resources", "AWS::SSM::Parameter").values()
+        if p["Properties"]["Name"] == parameter
+    ]
+    volume_group = written["Value"]["Fn::GetAtt"][0]
+    assert result.templates()["wire-dev-resources"]["Resources"][volume_group]["Type"] == "AWS::EC2::SecurityGroup"
+    assert (ingress["FromPort"], ingress["ToPort"]) == (2049, 2050)
+    artifacts = json.loads((result.outdir / "manifest.json").read_text())["artifacts"]
+    assert "wire-dev-resources" in artifacts["wire-dev-cluster"]["dependencies"]
 
 
 def test_scheduled_tasks_take_access_and_mounts(tmp_path: Path) -> None:

@@ -6,21 +6,11 @@ from __future__ import annotations
 from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
 
+from ..manifest.instances import EPHEMERAL_PORTS, instance_ports
 from ..manifest.services import Service
 from .refs import PlatformRefs
 
-# Bridge tasks without a fixed host port get one from the instance's ephemeral range.
-EPHEMERAL_PORTS = (32768, 65535)
-
-
-def instance_ports(spec: Service, container: str, port: int) -> tuple[int, int]:
-    """The lowest and highest instance port `port` of `container` may be published on."""
-    if spec.network_mode == "host":
-        return port, port
-    host_port = spec.containers[container].host_port
-    if host_port:
-        return host_port, host_port
-    return EPHEMERAL_PORTS
+__all__ = ["EPHEMERAL_PORTS", "instance_ports", "open_instance_ports"]
 
 
 def open_instance_ports(
@@ -33,8 +23,14 @@ def open_instance_ports(
     port: int,
     source_security_group_id: str,
     description: str,
+    shared_source: bool = False,
 ) -> None:
+    """shared_source: the source is shared by every service (the ALB's group), so the ephemeral
+    range, which every dynamic-port service of a group needs alike, is the cluster stack's rule
+    (constructs/shared_rules.py); a fixed port is this service's own (validation keeps it so)."""
     low, high = instance_ports(spec, container, port)
+    if shared_source and (low, high) == EPHEMERAL_PORTS:
+        return
     for item in spec.capacity:
         ec2.CfnSecurityGroupIngress(
             scope,

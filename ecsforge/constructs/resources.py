@@ -178,6 +178,8 @@ class Resources(Construct):
 
     def _file_system(self, name: str, volume: Volume) -> efs.FileSystem:
         manifest = self.manifest
+        # "rules live in their stacks": an awsvpc task's do; a bridge group's are the cluster stack's.
+        # GroupDescription is create-only, so the text stays as it was.
         group = ec2.SecurityGroup(
             self,
             f"VolumeSecurityGroup-{name}",

@@ -59,9 +59,7 @@ class ScheduledEcsTask(Construct):
             manifest, name, task, refs, family_arn if released else definition.task_definition_arn
         )
         self.schedule = self._schedule(manifest, name, task, cluster_arn, parameters)
-        self.wiring = wire_task(
-            self, manifest=manifest, spec=task, task=self.task, security_group=self.security_group, refs=refs
-        )
+        self.wiring = wire_task(self, manifest=manifest, spec=task, task=self.task, security_group=self.security_group)
         if released:
             # The family ARN names no resource of this stack: the first revision must exist first.
             self.schedule.node.add_dependency(cfn_resource(definition))

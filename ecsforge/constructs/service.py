@@ -79,7 +79,7 @@ class EcsService(Construct):
             else []
         )
         self.wiring = wire_task(
-            self, manifest=manifest, spec=service, task=self.task, security_group=self.security_group, refs=refs
+            self, manifest=manifest, spec=service, task=self.task, security_group=self.security_group
         )
         if service.scaling is not None:
             self._scaling(service.scaling)
@@ -293,6 +293,7 @@ class EcsService(Construct):
                 port=port,
                 source_security_group_id=self.refs.alb_security_group.security_group_id,
                 description=f"load balancer to service {self.name}",
+                shared_source=True,
             )
 
     @staticmethod

@@ -31,11 +31,16 @@ def connect_security_group(scope: Construct, vpc: ec2.IVpc) -> ec2.SecurityGroup
 
 
 def imported_connect_security_group(scope: Construct, refs: PlatformRefs) -> ec2.ISecurityGroup:
+    """Immutable: the rules of the shared group are the cluster stack's. A rule a service stack added
+    (aws-cdk admits the load balancer to each of a service's groups) would be the same in every
+    service on that port, and deleting one stack's copy deletes the rule (aws-cdk#4437). The load
+    balancer reaches the tasks through their own group's rule."""
     return ec2.SecurityGroup.from_security_group_id(
         scope,
         "ServiceConnectSecurityGroup",
         refs.imported(names.CONNECT_SECURITY_GROUP),
         allow_all_outbound=True,
+        mutable=False,
     )
 
 

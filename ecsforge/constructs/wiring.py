@@ -24,7 +24,6 @@ from .. import names
 from ..manifest.models import Manifest
 from ..manifest.tasks import TaskSpec
 from ..manifest.wiring import BucketAccess, QueueAccess, TopicAccess, access_variables
-from .refs import PlatformRefs
 from .task_definition import TaskDefinition
 
 NFS_PORT = 2049
@@ -63,7 +62,6 @@ def wire_task(
     spec: TaskSpec,
     task: TaskDefinition,
     security_group: ec2.ISecurityGroup | None,
-    refs: PlatformRefs,
 ) -> Wiring:
     wiring = Wiring()
     _access(scope, manifest, spec, task, wiring)
@@ -82,7 +80,7 @@ def wire_task(
             iam.ManagedPolicy.from_managed_policy_arn(scope, f"Managed{index}", arn)
         )
         wiring.managed_policies.append(arn)
-    _mounts(scope, manifest, spec, task, security_group, refs)
+    _mounts(scope, manifest, spec, task, security_group)
     return wiring
 
 
@@ -168,7 +166,6 @@ def _mounts(
     spec: TaskSpec,
     task: TaskDefinition,
     security_group: ec2.ISecurityGroup | None,
-    refs: PlatformRefs,
 ) -> None:
     used = sorted({m.volume for c in spec.containers.values() for m in c.mounts})
     if not used:
@@ -202,8 +199,9 @@ def _mounts(
                 conditions={"StringEquals": {"elasticfilesystem:AccessPointArn": access_point.attr_arn}},
             )
         )
-        if volume.file_system_id is None:
-            _nfs_ingress(scope, manifest, spec, volume_name, security_group, refs)
+        # bridge and host mode tasks reach NFS from the instances: the cluster stack's rule.
+        if volume.file_system_id is None and security_group is not None:
+            _nfs_ingress(scope, manifest, volume_name, security_group)
     for name, container in spec.containers.items():
         for mount in container.mounts:
             task.containers[name].add_mount_points(
@@ -228,31 +226,20 @@ def _access_point(scope: Construct, volume: str, file_system_id: str, directory:
     )
 
 
-def _nfs_ingress(
-    scope: Construct,
-    manifest: Manifest,
-    spec: TaskSpec,
-    volume: str,
-    security_group: ec2.ISecurityGroup | None,
-    refs: PlatformRefs,
-) -> None:
-    """NFS into the volume's mount targets from this task only: a rule of this stack, on the
-    group the resources stack publishes, so no other stack changes when this one comes or goes."""
+def _nfs_ingress(scope: Construct, manifest: Manifest, volume: str, security_group: ec2.ISecurityGroup) -> None:
+    """NFS into the volume's mount targets from this task's own group only: a rule of this stack,
+    on the group the resources stack publishes, unique to this task, so no other stack changes when
+    this one comes or goes."""
     group_id = ssm.StringParameter.value_for_string_parameter(
         scope, names.volume_security_group_parameter(manifest, volume)
     )
-    if security_group is not None:  # awsvpc
-        sources = {"": security_group.security_group_id}
-    else:  # bridge: NFS comes from the instances
-        sources = {f"-{i.provider}": refs.capacity_security_group(i.provider).security_group_id for i in spec.capacity}
-    for suffix, source in sources.items():
-        ec2.CfnSecurityGroupIngress(
-            scope,
-            f"NfsTo-{volume}{suffix}",
-            group_id=group_id,
-            source_security_group_id=source,
-            ip_protocol="tcp",
-            from_port=NFS_PORT,
-            to_port=NFS_PORT,
-            description=f"NFS from {Stack.of(scope).stack_name}",
-        )
+    ec2.CfnSecurityGroupIngress(
+        scope,
+        f"NfsTo-{volume}",
+        group_id=group_id,
+        source_security_group_id=security_group.security_group_id,
+        ip_protocol="tcp",
+        from_port=NFS_PORT,
+        to_port=NFS_PORT,
+        description=f"NFS from {Stack.of(scope).stack_name}",
+    )

@@ -8,6 +8,7 @@ from .changes import Propagation, propagate, stack_diffs
 from .hazards import deploy_hazards, service_hazards, stateful_hazards
 from .model import Deployment, DiffResult, Hazard, Note, Templates
 from .notes import removed_stack_notes, service_notes, stack_notes
+from .rule_hazards import rule_hazards
 from .services import deployments
 from .synthesis import synthesize
 from .templates import resources
@@ -29,6 +30,7 @@ def diff_templates(old: Templates, new: Templates, *, old_manifest: str, new_man
     views = _stack_views(old, new, propagation)
 
     hazards: list[Hazard] = list(deploy_hazards(deploy))
+    hazards += rule_hazards(old, new, propagation.stack_changes)
     notes: list[Note] = list(removed_stack_notes(deploy))
     found: list[Deployment] = []
     for view in views.values():

@@ -42,7 +42,7 @@ class Deployment:
 class Hazard:
     stack: str
     # export | stateful | stack-removed | desired-count | listener-rule | load-balancer | https |
-    # target-group | endpoint | waf | architecture
+    # target-group | dns | endpoint | waf | architecture | security-group-rule
     kind: str
     what: str
     action: str

@@ -15,6 +15,7 @@ from .catalog import (
     region_problem,
     zone_problem,
 )
+from .instances import check_instance_ports
 from .nlb import manifest_traffic_rules
 from .pipeline_checks import check_pipelines
 from .placement import FARGATE_PROVIDERS
@@ -202,6 +203,7 @@ def _check_workloads(manifest: Manifest) -> Iterator[Rule]:
         yield from _check_images(manifest, at, task, pinned)
     yield from _check_priorities(manifest)
     yield from _check_load_balancer(manifest)
+    yield from check_instance_ports(manifest)
 
 
 def _check_images(

@@ -15,7 +15,9 @@ from ..constructs.capacity import Ec2CapacityProvider
 from ..constructs.load_balancer import SharedLoadBalancer
 from ..constructs.refs import PlatformRefs
 from ..constructs.service_connect import connect_security_group
+from ..constructs.shared_rules import admit_nfs_clients, open_dynamic_ports
 from ..constructs.template import cfn_resource
+from ..manifest.instances import groups_behind_load_balancer, volume_clients
 from ..manifest.models import Manifest
 from ..manifest.traffic import domain_hosts
 from .base import PlatformStack
@@ -82,7 +84,33 @@ class ClusterStack(PlatformStack):
                 hosts=domain_hosts(manifest),
                 firewall_name=names.web_acl_name(manifest),
             )
+        self._shared_rules()
         self._exports()
+
+    def _shared_rules(self) -> None:
+        """What the bridge and host mode workloads of a group need alike, declared once (constructs/shared_rules.py)."""
+        manifest = self.manifest
+        if self.load_balancer is not None:
+            for key in groups_behind_load_balancer(manifest):
+                open_dynamic_ports(
+                    self,
+                    group=key,
+                    group_id=self.capacity[key].security_group.security_group_id,
+                    load_balancer_group_id=self.load_balancer.security_group.security_group_id,
+                )
+        for volume, groups in volume_clients(manifest).items():
+            # Written by the resources stack, which this stack then deploys after (platform.py).
+            volume_group_id = ssm.StringParameter.value_for_string_parameter(
+                self, names.volume_security_group_parameter(manifest, volume)
+            )
+            for key in groups:
+                admit_nfs_clients(
+                    self,
+                    volume=volume,
+                    volume_group_id=volume_group_id,
+                    group=key,
+                    group_id=self.capacity[key].security_group.security_group_id,
+                )
 
     def _exports(self) -> None:
         values = {

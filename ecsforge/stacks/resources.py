@@ -3,7 +3,8 @@
 Created only when the manifest declares any. Services and scheduled tasks depend on it but
 reference nothing of it through CloudFormation: queue and topic names are deterministic, the
 rest are SSM parameters (see constructs/resources.py), so adding or removing a service leaves
-this template as it is.
+this template as it is. The cluster stack reads a volume's security group parameter too, for
+the NFS rule of bridge workloads (constructs/shared_rules.py), and then deploys after it.
 """
 
 from __future__ import annotations
