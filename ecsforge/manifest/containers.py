@@ -9,7 +9,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field
 
 from .base import Model, Name, Rule, matching
-from .runtime import EnvFileArn, Logging
+from .runtime import EnvFileArn, Logging, env_file_location
+from .s3_names import bucket_name_problems, object_key_problem
 from .wiring import Mount
 
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
@@ -42,6 +43,15 @@ class Image(Model):
             yield (), "give an image: a reference like nginx:1.27, or {registry: <key>}"
         if self.reference is not None and (self.registry is not None or self.tag is not None):
             yield (), "a plain image reference takes no registry or tag; use one form"
+        if self.reference is not None and "${" in self.reference:
+            # Only `$${` gets here (the loader replaces `${NAME}`), and ECS allows no $ { } in an image.
+            yield (
+                (),
+                (
+                    f"{self.reference!r}: an image reference cannot hold ${{ (ECS allows letters, digits and - _ . : / "
+                    "# @); write the tag itself, or ${NAME} to take it from an environment variable"
+                ),
+            )
 
 
 SecretSource = Annotated[str, Field(min_length=1)]
@@ -53,6 +63,16 @@ VariableName = Annotated[str, matching(r"^[A-Za-z_][A-Za-z0-9_]*$", "variable na
 _SECRET_SOURCE = re.compile(
     r"^(ssm:(/[A-Za-z0-9_.\-/]+|[A-Za-z0-9_.\-]+)|secretsmanager:([A-Za-z0-9/_+=.@-]+)(:([^:]+))?|generate)$"
 )
+
+
+# Secrets Manager's longest secret name (CreateSecret: Name, 1 to 512 characters).
+SECRET_NAME_MAX_LENGTH = 512
+
+
+def generated_secret_name(app: str, environment: str, unit: str, container: str, variable: str) -> str:
+    """The name of a `generate`d secret: a known one, so that another container can read the same
+    value with secretsmanager:<this name> (wordpress reading mysql's root password)."""
+    return f"{app}/{environment}/{unit}/{container}/{variable}"
 
 
 def parse_secret(source: str) -> tuple[str, str, str | None]:
@@ -170,6 +190,9 @@ class Container(Model):
         for index, arn in enumerate(self.env_files):
             if arn in self.env_files[:index]:
                 yield ("env_files", index), f"{arn!r} is listed twice; list each file once"
+            bucket, key = env_file_location(arn)
+            problems = [*bucket_name_problems(bucket), object_key_problem(key)]
+            yield from ((("env_files", index), problem) for problem in problems if problem)
         paths = [mount.path for mount in self.mounts]
         for index, path in enumerate(paths):
             if path in paths[:index]:
