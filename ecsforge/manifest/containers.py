@@ -60,8 +60,11 @@ CredentialsSource = Annotated[
 ]
 VariableName = Annotated[str, matching(r"^[A-Za-z_][A-Za-z0-9_]*$", "variable name", "LOG_LEVEL")]
 # SSM: a plain name, or a path that starts with / (AWS needs the slash once the name has one).
+# A JSON key holds no `${`: aws-cdk writes it into valueFrom's Fn::Join, where its template
+# validation (E1029) would take it for a reference.
 _SECRET_SOURCE = re.compile(
-    r"^(ssm:(/[A-Za-z0-9_.\-/]+|[A-Za-z0-9_.\-]+)|secretsmanager:([A-Za-z0-9/_+=.@-]+)(:([^:]+))?|generate)$"
+    r"^(ssm:(/[A-Za-z0-9_.\-/]+|[A-Za-z0-9_.\-]+)|secretsmanager:([A-Za-z0-9/_+=.@-]+)(:((?:(?!\$\{)[^:])+))?"
+    r"|generate)$"
 )
 
 
@@ -85,6 +88,18 @@ def parse_secret(source: str) -> tuple[str, str, str | None]:
     if match.group(2):
         return ("ssm", match.group(2), None)
     return ("secretsmanager", match.group(3), match.group(5))
+
+
+def _secret_source_problem(source: str) -> str:
+    if source.startswith("secretsmanager:") and "${" in source:
+        return (
+            f"{source!r}: a secret's JSON key cannot hold ${{ (aws-cdk's template validation would take it for "
+            "a reference); rename the key in the secret"
+        )
+    return (
+        f"{source!r} is not a secret source; use ssm:<parameter>, secretsmanager:<secret>, "
+        "secretsmanager:<secret>:<json key> or generate"
+    )
 
 
 class ContainerHealthCheck(Model):
@@ -167,13 +182,7 @@ class Container(Model):
             try:
                 parse_secret(source)
             except ValueError:
-                yield (
-                    ("secrets", name),
-                    (
-                        f"{source!r} is not a secret source; use ssm:<parameter>, secretsmanager:<secret>, "
-                        "secretsmanager:<secret>:<json key> or generate"
-                    ),
-                )
+                yield ("secrets", name), _secret_source_problem(source)
         if self.log_retention_days not in LOG_RETENTION_DAYS:
             yield (
                 ("log_retention_days",),
