@@ -94,7 +94,8 @@ never replaced.
   in place: with `CPU=512`, `cpu: ${{CPU}}` is the number 512. A quoted value
   (`tag: "${{TAG}}"`) stays a string.
 - `$${{` writes a literal `${{`: `command: ["sh", "-c", "echo $${{HOME}}"]` passes
-  `echo ${{HOME}}` to the container, unreplaced.
+  `echo ${{HOME}}` to the container, unreplaced. In `permissions`, a `${{...}}` is an IAM policy
+  variable (`$${{aws:username}}`); an image reference or an S3 object key cannot hold `${{`.
 
 ## Errors
 

@@ -41,6 +41,12 @@ def nag_text(stack: Stack, value: str) -> str:
     return render(resolved)
 
 
+def nag_literal(value: str) -> str:
+    """A plain string as cdk-nag prints it in a finding: it writes `${` as `<` and `}` as `>`
+    (for Fn::Sub's references), also in an IAM policy variable such as `${aws:username}`."""
+    return value.replace("${", "<").replace("}", ">")
+
+
 def acknowledge_resources(resources: Resources) -> None:
     if resources.access_logs is not None:
         ack(
@@ -65,6 +71,14 @@ def acknowledge_wiring(
             "The environment variables QUEUE_*_URL, TOPIC_*_ARN and BUCKET_*_NAME that `access` adds are names "
             "and addresses of this environment's resources, not secrets.",
         )
+    for index, arn in enumerate(wiring.managed_policies):
+        where = manifest.location((*path, "managed_policies", index))
+        ack(
+            resource(definition.task_role),
+            f"AwsSolutions-IAM4[Policy::{arn}]",
+            f"Attached by the user at {where} (managed_policies[{index}]); the manifest's warning there says so.",
+        )
+    # A task role with managed policies only has no inline policy: nothing more to acknowledge.
     policy: IConstruct | None = default_policy(definition.task_role)
     if policy is None:
         return
@@ -85,11 +99,4 @@ def acknowledge_wiring(
                 ack(policy, f"AwsSolutions-IAM5[Action::{action}]", reason)
         for arn in permission.resources:
             if "*" in arn:
-                ack(policy, f"AwsSolutions-IAM5[Resource::{arn}]", reason)
-    for index, arn in enumerate(wiring.managed_policies):
-        where = manifest.location((*path, "managed_policies", index))
-        ack(
-            resource(definition.task_role),
-            f"AwsSolutions-IAM4[Policy::{arn}]",
-            f"Attached by the user at {where} (managed_policies[{index}]); the manifest's warning there says so.",
-        )
+                ack(policy, f"AwsSolutions-IAM5[Resource::{nag_literal(arn)}]", reason)

@@ -28,6 +28,7 @@ from ..manifest.runtime import (
     env_file_location,
 )
 from ..manifest.tasks import TaskSpec
+from .template import literal
 
 ARCHITECTURES = {"linux/amd64": ecs.CpuArchitecture.X86_64, "linux/arm64": ecs.CpuArchitecture.ARM64}
 # X-Ray's write and sampling actions support no resource-level permissions; this is the
@@ -116,7 +117,7 @@ class TaskRuntime:
             return None
         self._add_log_router()
         return ecs.LogDrivers.firelens(
-            options={"Name": firelens.name, **firelens.options},
+            options={"Name": firelens.name, **{option: literal(value) for option, value in firelens.options.items()}},
             # The execution role is granted read on these when the task starts (aws-cdk grants it).
             secret_options={o: secret(f"{name}.firelens", o, s) for o, s in firelens.secret_options.items()} or None,
         )

@@ -25,6 +25,7 @@ from ..manifest.models import Manifest
 from ..manifest.tasks import TaskSpec
 from ..manifest.wiring import BucketAccess, QueueAccess, TopicAccess, access_variables
 from .task_definition import TaskDefinition
+from .template import literal
 
 NFS_PORT = 2049
 POSIX_ID = "1000"
@@ -205,7 +206,9 @@ def _mounts(
     for name, container in spec.containers.items():
         for mount in container.mounts:
             task.containers[name].add_mount_points(
-                ecs.MountPoint(container_path=mount.path, source_volume=mount.volume, read_only=mount.read_only)
+                ecs.MountPoint(
+                    container_path=literal(mount.path), source_volume=mount.volume, read_only=mount.read_only
+                )
             )
 
 

@@ -15,6 +15,7 @@ from .catalog import (
     region_problem,
     zone_problem,
 )
+from .containers import SECRET_NAME_MAX_LENGTH, generated_secret_name
 from .instances import check_instance_ports
 from .nlb import manifest_traffic_rules
 from .pipeline_checks import check_pipelines
@@ -201,6 +202,7 @@ def _check_workloads(manifest: Manifest) -> Iterator[Rule]:
         yield from _check_capacity(manifest, at, task)
         yield from _check_architecture(manifest, at, task)
         yield from _check_images(manifest, at, task, pinned)
+        yield from _check_generated_secret_names(manifest, at, task)
     yield from _check_priorities(manifest)
     yield from _check_load_balancer(manifest)
     yield from check_instance_ports(manifest)
@@ -235,6 +237,24 @@ def _check_images(
                 (*at, "containers", name, "image", "registry"),
                 (f"{registry!r} is not a key of `registries` ({known}); add it there or fix the name"),
             )
+
+
+def _check_generated_secret_names(manifest: Manifest, at: tuple[str, str], task: TaskSpec) -> Iterator[Rule]:
+    unit = f"{'service' if at[0] == 'services' else 'task'}-{at[1]}"  # as the task definition's stack names it
+    for name, container in task.containers.items():
+        for variable, source in container.secrets.items():
+            if source != "generate":
+                continue
+            secret = generated_secret_name(manifest.app, manifest.environment, unit, name, variable)
+            if len(secret) > SECRET_NAME_MAX_LENGTH:
+                yield (
+                    (*at, "containers", name, "secrets", variable),
+                    (
+                        f"'generate': the secret would be named {secret[:60]}... ({len(secret)} characters), and "
+                        f"Secrets Manager takes at most {SECRET_NAME_MAX_LENGTH}; shorten the variable's name to "
+                        f"{len(variable) - len(secret) + SECRET_NAME_MAX_LENGTH} characters or fewer"
+                    ),
+                )
 
 
 def _check_load_balancer(manifest: Manifest) -> Iterator[Rule]:

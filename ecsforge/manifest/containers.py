@@ -10,7 +10,8 @@ from pydantic import BeforeValidator, Field
 
 from .base import Model, Name, Rule, matching, pattern
 from .problems import show
-from .runtime import EnvFileArn, Logging
+from .runtime import EnvFileArn, Logging, env_file_location
+from .s3_names import bucket_name_problems, object_key_problem
 from .wiring import Mount
 
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
@@ -96,6 +97,16 @@ class Image(Model):
             yield (), "give an image: a reference like nginx:1.27, or {registry: <key>}"
         if self.reference is not None and (self.registry is not None or self.tag is not None):
             yield (), "a plain image reference takes no registry or tag; use one form"
+        if self.reference is not None and "${" in self.reference:
+            # Only `$${` gets here (the loader replaces `${NAME}`), and ECS allows no $ { } in an image.
+            yield (
+                (),
+                (
+                    f"{self.reference!r}: an image reference cannot hold ${{ (ECS allows letters, digits and - _ . : / "
+                    "# @); write the tag itself, or ${NAME} to take it from an environment variable"
+                ),
+            )
+            return
         # A rule rather than a pattern: a malformed value would be taken out of the second pass
         # (manifest/second_pass.py), and with the required image the rest of the service's rules.
         problem = image_reference_problem(self.reference) if self.reference is not None else None
@@ -109,9 +120,22 @@ CredentialsSource = Annotated[
 ]
 VariableName = Annotated[str, matching(r"^[A-Za-z_][A-Za-z0-9_]*$", "variable name", "LOG_LEVEL")]
 # SSM: a plain name, or a path that starts with / (AWS needs the slash once the name has one).
+# A JSON key holds no `${`: aws-cdk writes it into valueFrom's Fn::Join, where its template
+# validation (E1029) would take it for a reference.
 _SECRET_SOURCE = re.compile(
-    r"^(ssm:(/[A-Za-z0-9_.\-/]+|[A-Za-z0-9_.\-]+)|secretsmanager:([A-Za-z0-9/_+=.@-]+)(:([^:]+))?|generate)$"
+    r"^(ssm:(/[A-Za-z0-9_.\-/]+|[A-Za-z0-9_.\-]+)|secretsmanager:([A-Za-z0-9/_+=.@-]+)(:((?:(?!\$\{)[^:])+))?"
+    r"|generate)$"
 )
+
+
+# Secrets Manager's longest secret name (CreateSecret: Name, 1 to 512 characters).
+SECRET_NAME_MAX_LENGTH = 512
+
+
+def generated_secret_name(app: str, environment: str, unit: str, container: str, variable: str) -> str:
+    """The name of a `generate`d secret: a known one, so that another container can read the same
+    value with secretsmanager:<this name> (wordpress reading mysql's root password)."""
+    return f"{app}/{environment}/{unit}/{container}/{variable}"
 
 
 def parse_secret(source: str) -> tuple[str, str, str | None]:
@@ -124,6 +148,18 @@ def parse_secret(source: str) -> tuple[str, str, str | None]:
     if match.group(2):
         return ("ssm", match.group(2), None)
     return ("secretsmanager", match.group(3), match.group(5))
+
+
+def _secret_source_problem(source: str) -> str:
+    if source.startswith("secretsmanager:") and "${" in source:
+        return (
+            f"{source!r}: a secret's JSON key cannot hold ${{ (aws-cdk's template validation would take it for "
+            "a reference); rename the key in the secret"
+        )
+    return (
+        f"{source!r} is not a secret source; use ssm:<parameter>, secretsmanager:<secret>, "
+        "secretsmanager:<secret>:<json key> or generate"
+    )
 
 
 class ContainerHealthCheck(Model):
@@ -206,13 +242,7 @@ class Container(Model):
             try:
                 parse_secret(source)
             except ValueError:
-                yield (
-                    ("secrets", name),
-                    (
-                        f"{source!r} is not a secret source; use ssm:<parameter>, secretsmanager:<secret>, "
-                        "secretsmanager:<secret>:<json key> or generate"
-                    ),
-                )
+                yield ("secrets", name), _secret_source_problem(source)
         if self.log_retention_days not in LOG_RETENTION_DAYS:
             yield (
                 ("log_retention_days",),
@@ -229,6 +259,9 @@ class Container(Model):
         for index, arn in enumerate(self.env_files):
             if arn in self.env_files[:index]:
                 yield ("env_files", index), f"{arn!r} is listed twice; list each file once"
+            bucket, key = env_file_location(arn)
+            problems = [*bucket_name_problems(bucket), object_key_problem(key)]
+            yield from ((("env_files", index), problem) for problem in problems if problem)
         paths = [mount.path for mount in self.mounts]
         for index, path in enumerate(paths):
             if path in paths[:index]:

@@ -10,6 +10,7 @@ from pydantic import BeforeValidator, Field
 from .base import Model, Name, Rule, matching
 from .promotion import Approval, Notify, Promotion, Trigger
 from .runtime import ARCHITECTURES, Platform
+from .s3_names import bucket_name_problems, object_key_problem
 
 BRANCH = Annotated[str, Field(min_length=1, max_length=255), matching(r"^[^\s~^:?*\[\\]+$", "branch name", "main")]
 BucketName = Annotated[str, matching(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", "S3 bucket name", "shop-sources")]
@@ -76,8 +77,6 @@ class S3Source(Model):
     )
 
     def check(self) -> Iterator[Rule]:
-        import ipaddress
-
         # CodePipeline watches the one object named; the grant on it is an IAM resource, where * and ?
         # are wildcards (and cdk-nag's IAM5 stops a synthesis with one).
         wildcard = next((c for c in "*?" if c in self.key), None)
@@ -87,20 +86,11 @@ class S3Source(Model):
                 f"{self.key!r}: an S3 source is one object, named exactly, and {wildcard!r} would widen the "
                 "pipeline's access to every key it matches; give the key of the zip, e.g. web/source.zip",
             )
-        bucket = self.bucket
-        if bucket is None:
-            return
-        try:
-            ipaddress.IPv4Address(bucket)
-            yield ("bucket",), f"{bucket!r}: a bucket name cannot look like an IP address; name it like shop-sources"
-        except ValueError:
-            pass
-        if ".." in bucket or ".-" in bucket or "-." in bucket:
-            yield ("bucket",), f"{bucket!r}: S3 bucket names have no '..', '.-' or '-.'; fix the name"
-        if bucket.startswith(("xn--", "sthree-", "amzn-s3-demo-")) or bucket.endswith(
-            ("-s3alias", "--ol-s3", "--x-s3", ".mrap")
-        ):
-            yield ("bucket",), f"{bucket!r} uses a prefix or suffix S3 reserves; choose another name"
+        if self.bucket is not None:
+            yield from ((("bucket",), message) for message in bucket_name_problems(self.bucket))
+        problem = object_key_problem(self.key)
+        if problem:
+            yield ("key",), problem
 
 
 class Source(Model):

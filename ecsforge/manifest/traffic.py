@@ -18,6 +18,9 @@ _LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
 # ACM's default quota of domain names per certificate (adjustable up to 100).
 DEFAULT_CERTIFICATE_NAMES = 10
 MAX_CERTIFICATE_NAMES = 100
+# A certificate's first name (its subject's common name) is at most 64 characters; aws-cdk
+# raises at synth on a longer acm.Certificate domain_name. Later names may be longer.
+CERTIFICATE_FIRST_NAME_MAX_LENGTH = 64
 
 # AWS managed rule groups by their manifest name.
 MANAGED_RULE_GROUPS = {
@@ -187,6 +190,16 @@ def _check_domain(manifest: Manifest) -> Iterator[Rule]:
             "is set, but no service has `http`, so there is no load balancer to name; add `http` or remove domain",
         )
         return
+    managed = manifest.load_balancer.certificate_arn is None
+    if managed and len(domain.zone_name) > CERTIFICATE_FIRST_NAME_MAX_LENGTH:
+        yield (
+            ("load_balancer", "domain", "zone_name"),
+            (
+                f"{domain.zone_name!r} is {len(domain.zone_name)} characters long, but it is the first name of the "
+                f"managed certificate, which ACM takes up to {CERTIFICATE_FIRST_NAME_MAX_LENGTH} characters; set "
+                "load_balancer.certificate_arn to a certificate of your own, or use a shorter zone"
+            ),
+        )
     names = {domain.zone_name}
     for name, service in manifest.http_services.items():
         host = service.http.host if service.http else None
@@ -199,7 +212,7 @@ def _check_domain(manifest: Manifest) -> Iterator[Rule]:
         if host.lower() in names:
             continue
         names.add(host.lower())
-        if len(names) == domain.max_certificate_names + 1 and manifest.load_balancer.certificate_arn is None:
+        if len(names) == domain.max_certificate_names + 1 and managed:
             yield (
                 ("services", name, "http", "host"),
                 (

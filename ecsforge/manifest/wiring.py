@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from .base import Model, Name, Rule, matching
+from .iam_policy import condition_rules, policy_variable_problem
 
 MAX_RECEIVES = 1000
 # SQS: 0 seconds to 12 hours.
@@ -70,8 +71,18 @@ class Bucket(Model):
 
 
 FileSystemId = Annotated[str, matching(r"^fs-[0-9a-f]{8,40}$", "EFS file system id", "fs-0123456789abcdef0")]
+# What an EFS access point takes as RootDirectory.Path (cfn-lint's schema of AWS::EFS::AccessPoint):
+# / or one to four levels, none starting with '.', at most 100 characters.
 DirectoryPath = Annotated[
-    str, matching(r"^/[A-Za-z0-9_.\-/]{0,99}$", "directory in the file system", "/data", "write an absolute path")
+    str,
+    Field(max_length=100),
+    matching(
+        r"^/$|^(/(?!\.)[A-Za-z0-9_.-]+){1,4}$",
+        "directory in the file system",
+        "/data",
+        "write an absolute path of one to four levels like /data/uploads, none starting with '.', "
+        "without a trailing '/'",
+    ),
 ]
 
 
@@ -98,9 +109,27 @@ class Access(Model):
     )
 
 
-Action = Annotated[str, matching(r"^[a-z0-9-]+:[A-Za-z0-9*?]+$|^\*$", "IAM action", "dynamodb:GetItem")]
+# aws-cdk refuses IAM's `?` wildcard in an action (a Python error at synth), so only `*`.
+Action = Annotated[
+    str,
+    matching(
+        r"^[a-z0-9-]+:[A-Za-z0-9*]+$|^\*$",
+        "IAM action",
+        "dynamodb:GetItem",
+        "write it like dynamodb:GetItem (service:action; * is the one wildcard aws-cdk takes, not ?)",
+    ),
+]
+# As cfn-lint's IAM schema (and aws-cdk's template validation) reads an ARN: a partition
+# starting with aws, a service, an account of 12 digits, aws or * (or none).
 ResourceArn = Annotated[
-    str, matching(r"^arn:[a-z-]+:[a-z0-9-]*:[a-z0-9-]*:[0-9]{0,12}:.+$|^\*$", "resource ARN", "arn:aws:sqs:...")
+    str,
+    matching(
+        r"^arn:(aws[a-z-]*|\*):[a-z0-9-]+:[a-z0-9*?-]*:([0-9]{12}|aws|\*)?:.+$|^\*$",
+        "resource ARN",
+        "arn:aws:sqs:...",
+        "write it like arn:aws:sqs:us-east-1:111111111111:orders (partition, service, region, 12-digit account "
+        "or none, resource) or *",
+    ),
 ]
 ManagedPolicyArn = Annotated[
     str,
@@ -117,8 +146,18 @@ class Permission(Model):
     resources: list[ResourceArn] = Field(min_length=1, description="Required. Resource ARNs (or *).")
     effect: Literal["Allow", "Deny"] = Field("Allow", description="Default: Allow.")
     conditions: dict[str, dict[str, Any]] | None = Field(
-        None, description="Default: none. IAM conditions, {operator: {key: value}}."
+        None,
+        description="Default: none. IAM conditions, {operator: {key: value}}: an IAM condition operator (IfExists "
+        "and ForAllValues:/ForAnyValue: forms too), a condition key, and a string, number, true/false or list of "
+        "strings.",
     )
+
+    def check(self) -> Iterator[Rule]:
+        for index, arn in enumerate(self.resources):
+            problem = policy_variable_problem(arn, in_resource=True)
+            if problem:
+                yield ("resources", index), f"{arn!r}: {problem}"
+        yield from condition_rules(self.conditions or {})
 
     def has_wildcard(self) -> bool:
         return any("*" in value for value in [*self.actions, *self.resources])
