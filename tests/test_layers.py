@@ -110,9 +110,11 @@ def imports_in(source: str, package: str) -> list[Import]:
                 found.append(Import(absolute(name.value[level:], level), node.lineno, deferred))
             else:  # a name the check cannot read: a rule of its own (test_every_import_names_its_module)
                 found.append(Import("<computed>", node.lineno, deferred))
-        deeper = isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) or is_type_checking(node)
+        function = isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda)
         for child in ast.iter_child_nodes(node):
-            visit(child, deferred or deeper)
+            # The body of `if TYPE_CHECKING:` is deferred, not its `else:`.
+            in_type_checking = is_type_checking(node) and child in getattr(node, "body", [])
+            visit(child, deferred or function or in_type_checking)
 
     visit(ast.parse(source), False)
     return found
@@ -124,7 +126,8 @@ def is_string_import(func: ast.expr) -> bool:
 
 
 def is_type_checking(node: ast.AST) -> bool:
-    return isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+    test = node.test if isinstance(node, ast.If) else None
+    return isinstance(test, ast.Name | ast.Attribute) and ast.unparse(test).split(".")[-1] == "TYPE_CHECKING"
 
 
 def part_of(path: Path) -> str:
@@ -273,6 +276,10 @@ from typing import TYPE_CHECKING
 import importlib
 if TYPE_CHECKING:
     from ..stacks import Platform
+else:
+    from .. import names
+if not TYPE_CHECKING:
+    from .. import runtime
 def build():
     from ..platform import build
     importlib.import_module("aws_cdk.aws_ecs")
@@ -284,6 +291,8 @@ def build():
     assert {
         ("importlib", False),
         ("ecsforge.stacks.Platform", True),
+        ("ecsforge.names", False),
+        ("ecsforge.runtime", False),
         ("ecsforge.platform.build", True),
         ("aws_cdk.aws_ecs", True),
         ("ecsforge.diff.names", True),
