@@ -4,6 +4,7 @@ deployment ends (in place on a terminal, as repeated blocks elsewhere)."""
 from __future__ import annotations
 
 import datetime
+import shutil
 from collections.abc import Callable, Sequence
 from typing import TextIO
 
@@ -88,16 +89,19 @@ class Screen:
     """Where --watch draws: in place on a terminal (ANSI: cursor up, clear to the end), else one
     block after the other, each under a time stamp."""
 
-    def __init__(self, out: TextIO) -> None:
+    def __init__(self, out: TextIO, columns: int | None = None) -> None:
         self.out = out
         self.tty = out.isatty()
         self.drawn_lines = 0
+        # Lines are clipped to the terminal's width: a wrapped line would throw the count off.
+        self.columns = columns or shutil.get_terminal_size().columns
 
     def draw(self, text: str, now: datetime.datetime) -> None:
         header = f"-- {now.astimezone(datetime.UTC):%Y-%m-%d %H:%M:%S} UTC --\n"
         if self.tty:
             if self.drawn_lines:
                 self.out.write(f"\x1b[{self.drawn_lines}F\x1b[J")
+            text = "".join(line[: self.columns - 1] + "\n" for line in text.splitlines())
             self.drawn_lines = (header + text).count("\n")
         elif self.drawn_lines:
             self.out.write("\n")
