@@ -10,14 +10,18 @@ import pytest
 from ecsforge import cli
 from ecsforge.ops import commands
 from ecsforge.ops.commands import Context
+from ecsforge.ops.render import Screen
 
+from .helpers import ROOT
 from .ops_stubs import (
     ALARM,
     CLUSTER,
     DEPLOYMENT,
     ECS_NAMES,
     MANIFEST,
+    NOW,
     FakeSession,
+    TTYBuffer,
     context,
     pause_hook,
     stub_service_name,
@@ -244,3 +248,32 @@ def test_missing_credentials_exit_2_with_what_is_missing(monkeypatch, tmp_path, 
     err = capsys.readouterr().err
     assert f"{argv[0]}: no AWS credentials: the standard chain found none" in err
     assert "AWS_PROFILE" in err and "Traceback" not in err
+
+
+def readme_example(monkeypatch) -> str:
+    """`status` of a blue/green deployment waiting on its pause hook, as README shows it."""
+    monkeypatch.chdir(ROOT / "tests" / "manifests" / "ops")
+    session = FakeSession()
+    stub_web_status(
+        session,
+        web_deployment("IN_PROGRESS", "POST_TEST_TRAFFIC_SHIFT", test=100.0, lifecycleHookDetails=[pause_hook()]),
+    )
+    ctx = context(session)
+    code = commands.status("shop.yml", ["web"], watch=False, interval=5, context=ctx)
+    session.done()
+    return f"$ python -m ecsforge status shop.yml web\n{ctx.out.getvalue()}$ echo $?\n{code}\n"
+
+
+def test_readme_shows_what_status_prints(monkeypatch):
+    example = readme_example(monkeypatch)
+    assert example.endswith("$ echo $?\n4\n")
+    assert f"```\n{example}```\n" in (ROOT / "README.md").read_text(), "paste readme_example() into README"
+
+
+def test_a_terminal_line_is_clipped_so_that_redrawing_counts_right():
+    out = TTYBuffer()
+    screen = Screen(out, columns=12)
+    screen.draw("a line much longer than twelve\nshort\n", NOW)
+    screen.draw("next\n", NOW)
+    assert out.getvalue().splitlines()[1:3] == ["a line much", "short"]
+    assert "\x1b[3F\x1b[J" in out.getvalue()
