@@ -277,3 +277,10 @@ def test_a_terminal_line_is_clipped_so_that_redrawing_counts_right():
     screen.draw("next\n", NOW)
     assert out.getvalue().splitlines()[1:3] == ["a line much", "short"]
     assert "\x1b[3F\x1b[J" in out.getvalue()
+
+
+@pytest.mark.parametrize("interval", ["0.5", "61"])
+def test_the_poll_interval_is_bounded(interval, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["status", MANIFEST, "--watch", "--interval", interval])
+    assert exit_.value.code == 2 and "give 2 to 60 seconds" in capsys.readouterr().err
