@@ -30,7 +30,7 @@ HOOK = "ecs-pause-e7tK9G_WRJqNF_EOMjztDXfKenlJuEUVjsNStf4WLKw"
 REVISION = f"arn:aws:ecs:eu-west-1:{ACCOUNT}:service-revision/{CLUSTER}/{ECS_NAMES['web']}/4980306466373577095"
 OLD_REVISION = f"arn:aws:ecs:eu-west-1:{ACCOUNT}:service-revision/{CLUSTER}/{ECS_NAMES['web']}/1111111111111111111"
 LISTENER_RULE = f"arn:aws:elasticloadbalancing:eu-west-1:{ACCOUNT}:listener-rule/app/shop/1/2/3"
-CLIENTS = ("ssm", "ecs", "elbv2", "cloudwatch", "logs")
+CLIENTS = ("ssm", "ecs", "elbv2", "cloudwatch", "logs", "sts")
 
 
 class FakeSession:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import socket
+from pathlib import Path
 
 import pytest
 
@@ -284,3 +285,26 @@ def test_the_poll_interval_is_bounded(interval, capsys):
     with pytest.raises(SystemExit) as exit_:
         cli.main(["status", MANIFEST, "--watch", "--interval", interval])
     assert exit_.value.code == 2 and "give 2 to 60 seconds" in capsys.readouterr().err
+
+
+ACCOUNT_SET = 'region: eu-west-1\naccount: "222222222222"\nnetwork: {availability_zones: [eu-west-1a, eu-west-1b]}\n'
+
+
+@pytest.mark.parametrize(("caller", "code"), [("222222222222", 0), ("333333333333", 2)])
+def test_a_manifest_with_an_account_checks_the_credentials_account_first(tmp_path, caller, code):
+    manifest = tmp_path / "shop.yml"
+    manifest.write_text(Path(MANIFEST).read_text().replace("region: eu-west-1\n", ACCOUNT_SET))
+    session = FakeSession()
+    session.stubs["sts"].add_response(
+        "get_caller_identity", {"Account": caller, "Arn": f"arn:aws:iam::{caller}:user/ops", "UserId": "AIDA"}, {}
+    )
+    if code == 0:
+        stub_web_status(session, web_deployment("SUCCESSFUL", "CLEAN_UP", production=100.0, test=100.0))
+    ctx = context(session)
+    assert commands.status(str(manifest), ["web"], watch=False, interval=5, context=ctx) == code
+    session.done()
+    if code:
+        assert "the credentials are for account 333333333333, the manifest's environment is in 222222222222" in (
+            ctx.err.getvalue()
+        )
+        assert session.calls == ["GetCallerIdentity"]

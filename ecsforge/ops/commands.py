@@ -65,6 +65,13 @@ def _session(manifest: Manifest, context: Context) -> Any:
     # Checked before any call, so that a missing credential never reaches the network.
     if session.get_credentials() is None:
         raise MissingCredentials(MISSING_CREDENTIALS)
+    if manifest.account is not None:
+        caller = session.client("sts").get_caller_identity()["Account"]
+        if caller != manifest.account:
+            raise OpsError(
+                f"the credentials are for account {caller}, the manifest's environment is in {manifest.account}; "
+                "use credentials of that account"
+            )
     return session
 
 
