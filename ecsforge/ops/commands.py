@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 import importlib
+import shlex
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -112,7 +113,8 @@ def _unknown(manifest: Manifest, names: Sequence[str], *, services_only: bool, c
         what = (
             "a scheduled task, which has no deployments" if name in manifest.scheduled_tasks else "not in the manifest"
         )
-        print(f"{name}: {what}; the manifest's services are: {', '.join(known) or 'none'}", file=context.err)
+        kind = "services" if services_only else "services and scheduled tasks"
+        print(f"{name}: {what}; the manifest's {kind}: {', '.join(known) or 'none'}", file=context.err)
     return bool(wrong)
 
 
@@ -130,7 +132,7 @@ def status(path: str, workloads: Sequence[str], *, watch: bool, interval: float,
         return 0
 
     def resume(workload: str) -> str:
-        return f"python -m ecsforge continue {path} {workload}"
+        return f"python -m ecsforge continue {shlex.quote(path)} {workload}"
 
     def run() -> int:
         session = _session(manifest, context)
