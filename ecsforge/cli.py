@@ -113,7 +113,9 @@ def add_ops_parsers(commands: Any) -> None:
         "exit 0 steady, 3 failed or rolled back, 4 waiting on a pause hook, 5 in progress (without --watch)",
     )
     show.add_argument("file", metavar="MANIFEST")
-    show.add_argument("workloads", nargs="*", metavar="SERVICE", help="default: every service")
+    show.add_argument(
+        "workloads", nargs="*", metavar="WORKLOAD", help="services of the manifest; default: every service"
+    )
     show.add_argument("--watch", action="store_true", help="redraw until every deployment ends or waits on a hook")
     show.add_argument("--interval", type=poll_seconds, default=10.0, help="seconds between polls, 2..60 (default 10)")
     resume = commands.add_parser("continue", help="act on the pause hook a service's deployment waits on")

@@ -16,6 +16,8 @@ FORBIDDEN = {
     "stacks": ("ecsforge.platform", "ecsforge.compliance"),
     "names.py": ("ecsforge.stacks", "ecsforge.constructs", "ecsforge.platform", "aws_cdk"),
     "compliance": ("ecsforge.platform",),
+    # Day-2 commands read the manifest and call AWS; they never synthesize.
+    "ops": ("aws_cdk", "cdk_nag", "ecsforge.stacks", "ecsforge.constructs", "ecsforge.platform"),
 }
 
 
