@@ -1,4 +1,5 @@
-"""`python -m ecsforge validate FILE...`, `diff OLD NEW`, `diagram FILE`, `schema` and `release`."""
+"""`python -m ecsforge validate FILE...`, `diff OLD NEW`, `diagram FILE`, `schema`, `release`, and
+`status`, `continue`, `logs` (ecsforge/ops)."""
 
 from __future__ import annotations
 
@@ -97,10 +98,57 @@ def add_import_parser(commands: Any) -> None:
     copilot.add_argument("--out", required=True, metavar="DIR")
 
 
+def poll_seconds(text: str) -> float:
+    """--interval: bounded, so that --watch and --follow neither hammer the APIs nor go quiet."""
+    value = float(text)
+    if not 2 <= value <= 60:
+        raise argparse.ArgumentTypeError("give 2 to 60 seconds")
+    return value
+
+
+def add_ops_parsers(commands: Any) -> None:
+    """`status`, `continue` and `logs`: a deployed environment, with the caller's AWS credentials."""
+    show = commands.add_parser(
+        "status",
+        help="tasks, deployments, hooks, targets and alarms of deployed services (AWS credentials); "
+        "exit 0 steady, 3 failed or rolled back, 4 waiting on a pause hook, 5 in progress (without --watch)",
+    )
+    show.add_argument("file", metavar="MANIFEST")
+    show.add_argument(
+        "workloads", nargs="*", metavar="WORKLOAD", help="services of the manifest; default: every service"
+    )
+    show.add_argument("--watch", action="store_true", help="redraw until every deployment ends or waits on a hook")
+    show.add_argument("--interval", type=poll_seconds, default=10.0, help="seconds between polls, 2..60 (default 10)")
+    resume = commands.add_parser("continue", help="act on the pause hook a service's deployment waits on")
+    resume.add_argument("file", metavar="MANIFEST")
+    resume.add_argument("service", metavar="SERVICE")
+    resume.add_argument("--rollback", action="store_true", help="roll back to the previous revision instead")
+    tail = commands.add_parser("logs", help="a service's or scheduled task's log lines from CloudWatch Logs")
+    tail.add_argument("file", metavar="MANIFEST")
+    tail.add_argument("workload", metavar="WORKLOAD")
+    tail.add_argument("--since", default="10m", help="how far back: 30s, 10m, 2h, 1d (default 10m)")
+    tail.add_argument("--follow", action="store_true", help="keep printing new lines until Ctrl-C")
+    tail.add_argument("--interval", type=poll_seconds, default=5.0, help="seconds between polls, 2..60 (default 5)")
+
+
+def run_ops(args: argparse.Namespace) -> int:
+    from .ops import commands
+
+    context = commands.Context()
+    if args.command == "status":
+        return commands.status(args.file, args.workloads, watch=args.watch, interval=args.interval, context=context)
+    if args.command == "continue":
+        return commands.continue_(args.file, args.service, rollback=args.rollback, context=context)
+    return commands.logs(
+        args.file, args.workload, since=args.since, follow=args.follow, interval=args.interval, context=context
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ecsforge", description="ecsforge manifest tools")
     commands = parser.add_subparsers(dest="command", required=True)
     add_import_parser(commands)
+    add_ops_parsers(commands)
     check = commands.add_parser("validate", help="check manifests; exit 1 if any is invalid")
     check.add_argument("files", nargs="+", metavar="FILE")
     compare = commands.add_parser(
@@ -123,6 +171,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "validate":
         return validate(args.files)
+    if args.command in ("status", "continue", "logs"):
+        return run_ops(args)
     if args.command == "import":
         from .importers.copilot import run as import_copilot
 

@@ -30,6 +30,8 @@ MAY_IMPORT: dict[str, tuple[str, ...]] = {
     "names.py": ("manifest",),
     # `python -m ecsforge release`, and the sources the pipelines ship to CodeBuild (SHIPPED).
     "release": ("manifest", "names.py"),
+    # Day-2 commands (`status`, `continue`, `logs`): read the manifest and call AWS, never synthesize.
+    "ops": ("manifest", "names.py"),
     # Manifest-level: reads another tool's files, writes YAML, never calls AWS.
     "importers": ("manifest",),
     "docs_text.py": ("manifest",),
@@ -43,8 +45,8 @@ MAY_IMPORT: dict[str, tuple[str, ...]] = {
     "compliance": ("manifest", "names.py", "constructs", "stacks"),
     "platform.py": ("manifest", "names.py", "constructs", "stacks", "compliance"),
     # Synthesizes through platform.build() (in a function: DEFERRED_ONLY), compares templates.
-    "diff": ("manifest", "runtime.py", "platform.py"),
-    "cli.py": ("manifest", "release", "importers", "diagram.py", "diff"),
+    "diff": ("manifest", "names.py", "runtime.py", "platform.py"),
+    "cli.py": ("manifest", "release", "ops", "importers", "diagram.py", "diff"),
     "__main__.py": ("runtime.py", "cli.py"),
 }
 CDK = ("aws_cdk", "cdk_nag", "constructs")
@@ -54,7 +56,7 @@ ONLY_IN: dict[str, tuple[str, ...]] = {
     # Stacks and constructs never read YAML.
     "yaml": ("manifest", "importers"),
     "jsii": ("jsii_kernel.py",),
-    **dict.fromkeys(("boto3", "botocore"), ("release", "constructs/unprotect_handler.py")),
+    **dict.fromkeys(("boto3", "botocore"), ("release", "ops", "constructs/unprotect_handler.py")),
 }
 # What a part imports only inside a function: `ecsforge diff` and its pure parts load without
 # aws_cdk, which must not start before runtime.prepare().
