@@ -86,12 +86,14 @@ def synth(tmp_path_factory: pytest.TempPathFactory, scale_manifest: Path) -> Ite
 
 @pytest.fixture(scope="session")
 def templates() -> Callable[[str], Templates]:
-    """Each manifest of tests/manifests/lifecycle synthesized once per session, in this process."""
+    """Each manifest of tests/manifests/lifecycle synthesized once per session, in this process.
+    They stand for deployed stacks, some deployed before a rule was added (canary-discovery.yml):
+    read as `ecsforge diff` reads its OLD manifest."""
     cache: dict[str, Templates] = {}
 
     def get(name: str) -> Templates:
         if name not in cache:
-            cache[name] = synthesize(load_manifest(ROOT / LIFECYCLE / f"{name}.yml"))
+            cache[name] = synthesize(load_manifest(ROOT / LIFECYCLE / f"{name}.yml", deployed=True))
         return cache[name]
 
     return get
