@@ -154,8 +154,7 @@ def run(file: str, given: dict[str, str | None], read: Callable[[str], str] = in
     missing and no terminal can be asked."""
     target = Path(file)
     if target.exists():
-        print(f"error: {file} exists: ecsforge init never overwrites a file; choose another FILE", file=sys.stderr)
-        return 1
+        return refused(target)
     missing = [key for key, value in given.items() if value is None and FLAGS[key].default is None]
     asking = bool(missing) and sys.stdin.isatty()
     if missing and not asking:
@@ -189,13 +188,17 @@ def report(found: dict[str | None, list[str]]) -> None:
             print(f"error: {flag or 'the starter manifest'}: {message}", file=sys.stderr)
 
 
+def refused(target: Path) -> int:
+    print(f"error: {target} exists: ecsforge init never overwrites a file; choose another FILE", file=sys.stderr)
+    return 1
+
+
 def write(target: Path, text: str) -> int:
     try:
         with target.open("x", encoding="utf-8") as out:  # "x": never over a file made meanwhile
             out.write(text)
     except FileExistsError:
-        print(f"error: {target} exists: ecsforge init never overwrites a file; choose another FILE", file=sys.stderr)
-        return 1
+        return refused(target)
     except OSError as error:
         print(f"error: cannot write {target}: {error.strerror}", file=sys.stderr)
         return 1
