@@ -16,9 +16,12 @@ PYTEST_ARGS ?=
 
 .PHONY: setup synth test lint ruff snapshot-update bench fuzz docs clean
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+# Then ecsforge itself, editable, for the `ecsforge` command (.venv/bin/ecsforge): built with the
+# pinned setuptools just installed, nothing fetched for it.
+$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(VENV)/bin/python || python3 -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet -r requirements-dev.txt
+	$(VENV)/bin/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
 # cdk.json runs the app with `python -O`, which skips jsii's argument type checks (the kernel

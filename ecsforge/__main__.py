@@ -1,9 +1,5 @@
 import sys
 
-from .runtime import prepare
-
-prepare()  # before any command imports aws_cdk
-
-from .cli import main  # noqa: E402
+from .console import main
 
 sys.exit(main())

@@ -1,5 +1,5 @@
-"""`python -m ecsforge validate FILE...`, `diff OLD NEW`, `diagram FILE`, `schema`, `release`, and
-`status`, `continue`, `logs` (ecsforge/ops)."""
+"""`ecsforge validate FILE...`, `diff OLD NEW`, `diagram FILE`, `schema`, `release`, `import`, `init`, and
+`status`, `continue`, `logs` (ecsforge/ops) (`python -m ecsforge ...` is the same)."""
 
 from __future__ import annotations
 
@@ -144,11 +144,25 @@ def run_ops(args: argparse.Namespace) -> int:
     )
 
 
+def add_init_parser(commands: Any) -> None:
+    """`init FILE ...`: a commented starter manifest; asks for missing flags in a terminal."""
+    start = commands.add_parser(
+        "init", help="write a commented starter manifest (one Fargate web service); never overwrites"
+    )
+    start.add_argument("file", metavar="FILE")
+    start.add_argument("--app", help="the application name (max 20 characters)")
+    start.add_argument("--environment", help="the environment name (max 12 characters)")
+    start.add_argument("--region", help="the AWS region, e.g. eu-west-1")
+    start.add_argument("--image", help="the container image; default: public.ecr.aws/nginx/nginx:1.27")
+    start.add_argument("--port", type=int, help="the port the container listens on; default: 80")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ecsforge", description="ecsforge manifest tools")
+    parser = argparse.ArgumentParser(prog="ecsforge", description="ecsforge manifest tools")
     commands = parser.add_subparsers(dest="command", required=True)
     add_import_parser(commands)
     add_ops_parsers(commands)
+    add_init_parser(commands)
     check = commands.add_parser("validate", help="check manifests; exit 1 if any is invalid")
     check.add_argument("files", nargs="+", metavar="FILE")
     compare = commands.add_parser(
@@ -177,6 +191,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .importers.copilot import run as import_copilot
 
         return import_copilot(args.workspace, args.region, args.account, args.connection_arn, args.out)
+    if args.command == "init":
+        from .starter import run as init
+
+        flags = ("app", "environment", "region", "image", "port")
+        return init(args.file, {k: None if getattr(args, k) is None else str(getattr(args, k)) for k in flags})
     if args.command == "diff":
         return diff(args.old, args.new)
     if args.command == "diagram":

@@ -31,7 +31,7 @@ turns it into CloudFormation. This page lists every field ecsforge reads, with i
 its limits and what happens when you leave it out. It is generated from the pydantic models
 that validate the manifest, so it always says what this version of ecsforge accepts.
 
-- Check a manifest without synthesizing: `python -m ecsforge validate FILE...`
+- Check a manifest without synthesizing: `ecsforge validate FILE...`
   (exit status 1 and one line per problem when it is invalid).
 - Editors that speak the YAML language server get completion and checks from the JSON
   Schema in `{SCHEMA}`; make this the manifest's first line (with the
@@ -84,7 +84,7 @@ UTF-16/32 with a byte order mark).
 ## Environment variables: `${{NAME}}`
 
 `${{NAME}}` anywhere in a string value is replaced by the environment variable `NAME`
-when the manifest is read (by `cdk synth` and by `python -m ecsforge validate`); keys are
+when the manifest is read (by `cdk synth` and by `ecsforge validate`); keys are
 never replaced.
 
 - An unset variable is an error, and so is one set to the empty string (it would silently

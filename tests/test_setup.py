@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+from pathlib import Path
 
 from .helpers import ROOT
 
@@ -49,3 +51,35 @@ def test_ci_runs_make_test_and_nothing_else():
         if line.strip() and not line.startswith("#") and not line.startswith(("set ", "cd "))
     ]
     assert lines == ["make test"]
+
+
+def test_setup_installs_the_ecsforge_command_from_this_checkout():
+    """`make setup` (which `make synth` and `make test` run) installs the project editable:
+    .venv/bin/ecsforge is pyproject.toml's [project.scripts] entry, running this checkout's code."""
+    import tomllib
+    from importlib import metadata
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    [backend] = project["build-system"]["requires"]
+    assert re.fullmatch(r"setuptools==[0-9.]+", backend)
+    assert backend in (ROOT / "requirements-dev.txt").read_text().splitlines(), "pin the build backend for setup"
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(r"^\$\(VENV\)/\.installed: .*pyproject\.toml", makefile, re.MULTILINE)
+    assert "pip install --quiet --no-deps --no-build-isolation -e ." in makefile
+
+    [entry] = [e for e in metadata.distribution("ecsforge").entry_points if e.group == "console_scripts"]
+    assert f"{entry.name} = {entry.value}" == "ecsforge = " + project["project"]["scripts"]["ecsforge"]
+    command = ROOT / ".venv" / "bin" / "ecsforge"
+    process = subprocess.run(
+        [str(command), "validate", "examples/minimal.yml"], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert (process.returncode, process.stdout) == (0, "examples/minimal.yml: ok\n"), process.stderr
+    # Editable: the command runs the code of this checkout, not a copy that goes stale.
+    imported = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "python"), "-c", "import ecsforge; print(ecsforge.__file__)"],
+        cwd="/",
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert Path(imported.stdout.strip()) == ROOT / "ecsforge" / "__init__.py"
