@@ -12,7 +12,7 @@ with loading_modules():
 
     from ecsforge.cli import print_warnings
     from ecsforge.manifest import ManifestError, load_manifest
-    from ecsforge.platform import build
+    from ecsforge.platform import build, synthesize
 
 
 def main() -> None:
@@ -24,8 +24,11 @@ def main() -> None:
         print(error, file=sys.stderr)
         sys.exit(1)
     print_warnings(loaded.filename, loaded.warnings)
-    build(app, loaded.manifest)
-    app.synth()
+    try:
+        synthesize(app, build(app, loaded.manifest))
+    except ManifestError as error:  # an override whose path is not in the synthesized template
+        print(error, file=sys.stderr)
+        sys.exit(1)
     # Nothing is left to do but exit: the objects now alive are never collected again, so
     # the interpreter's final garbage collection does not walk them (0.3 s at 200 services).
     gc.freeze()

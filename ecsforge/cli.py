@@ -52,6 +52,9 @@ def diff(old: str, new: str) -> int:
         print_warnings(manifest.filename, manifest.warnings)
     try:
         result = diff_manifests(*loaded)
+    except ManifestError as error:  # an override that does not fit its synthesized template
+        print(error, file=sys.stderr)
+        return 1
     except SynthError as error:
         print(error, file=sys.stderr)
         return 2

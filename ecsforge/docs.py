@@ -24,6 +24,7 @@ from .manifest.base import NAME_PATTERN, PATTERN_HINTS
 from .manifest.cluster import _provider_name
 from .manifest.models import Manifest, _no_boolean_version
 from .manifest.network import _cidr
+from .manifest.overrides import _json_value
 from .manifest.scaling import _timezone
 
 # Validators without a regex: what each accepts, in the words the reference uses.
@@ -33,6 +34,7 @@ _VALIDATOR_WORDS: dict[Any, tuple[str | None, str | None, str | None]] = {
     _timezone: ("IANA time zone", "Europe/Berlin or UTC", None),
     _provider_name: (None, None, "must not start with `aws`, `ecs` or `fargate` (reserved by ECS)"),
     _no_boolean_version: (None, None, None),  # rejects `version: true`; nothing to add
+    _json_value: ("JSON value", "ENABLED or [{Name: nofile, SoftLimit: 131072}]", "no YAML dates, .nan or .inf"),
 }
 
 

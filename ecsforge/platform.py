@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from aws_cdk import App, Tags, Validations
 from cdk_nag import AwsSolutionsChecks
 
@@ -12,6 +14,7 @@ from .manifest.models import Manifest
 from .stacks import Platform
 from .stacks.cluster import ClusterStack
 from .stacks.network import NetworkStack
+from .stacks.overrides import start_run
 from .stacks.promotion import PromotionTrustStack
 from .stacks.registries import RegistriesStack
 from .stacks.resources import ResourcesStack, depend_on_resources
@@ -55,6 +58,25 @@ def build(app: App, manifest: Manifest) -> Platform:
         cluster.add_stack_dependency(resources, reason="admits NFS into the volumes' security groups")
     platform = Platform(network, cluster, registries, services, tasks, pipelines, promotions, resources)
     depend_on_resources(platform, manifest)
+    platform.overrides = start_run([s.overrides for s in platform.stacks if s.overrides is not None])
     compliance.acknowledge(platform, manifest)
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return platform
+
+
+def synthesize(app: App, platform: Platform) -> None:
+    """app.synth(). A failed override raises the ManifestError that names its lines (jsii hands
+    CDK, and so app.synth(), only the error's text), as does a value an override wrote that CDK's
+    CloudFormation validation rejects: CDK raises that at synth in a test or in-process, and only
+    reports it (for the CLI to fail) under `cdk synth`."""
+    run = platform.overrides
+    try:
+        app.synth()
+    except Exception:
+        error = None if run is None else run.error or run.schema_errors(Path(app.outdir))
+        if error is None:
+            raise
+        raise error from None
+    error = None if run is None else run.schema_errors(Path(app.outdir))
+    if error is not None:
+        raise error

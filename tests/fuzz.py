@@ -143,6 +143,12 @@ def check_one(text: str, synthesize: bool, outcome: Outcome, label: str) -> None
             return
         try:
             synthesize_into(loaded, Path(folder) / "cdk.out")
+        except ManifestError as error:  # an override's path, checked against the synthesized template
+            bad = [line for line in str(error).splitlines() if not PROMISED.match(line)]
+            if bad or not error.problems:
+                outcome.defects.append(f"{label}: badly formed error {bad[:1]}\n{text}")
+            outcome.rejected += 1
+            return
         except SynthError as error:
             outcome.defects.append(f"{label}: accepted but synth failed: {str(error)[:300]}\n{text}")
             return

@@ -28,6 +28,7 @@ NOT_OURS = {
     *("TYPE_CHECKING", "__import__", "importlib.import_module()", "make", "PATH"),
     *("network.import", "group.min", "min", "max"),
     *("old.yml", "new.yml", "OLD.yml", "NEW.yml", "cdk.out/"),
+    "ecsforge",  # the console command (pyproject's [project.scripts])
 }
 ROOTED = re.compile(r"(?<![\w/.])(?:ecsforge|tests|scripts|examples|docs|schema|bench)/[\w./*<>-]*")
 SUFFIXES = (".py", ".md", ".json", ".yml", ".yaml", ".txt", ".ambr", ".toml")

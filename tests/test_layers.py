@@ -25,6 +25,8 @@ MAY_IMPORT: dict[str, tuple[str, ...]] = {
     "jsii_kernel.py": (),
     # Runs before anything imports aws_cdk: it must not import it itself.
     "runtime.py": ("jsii_kernel.py",),
+    # RFC 6902, pure Python: the overrides' patches.
+    "json_patch.py": (),
     # The manifest file -> the loader -> the pydantic models.
     "manifest": (),
     "names.py": ("manifest",),
@@ -37,24 +39,28 @@ MAY_IMPORT: dict[str, tuple[str, ...]] = {
     "docs_text.py": ("manifest",),
     "docs.py": ("manifest", "docs_text.py"),
     "diagram.py": ("manifest",),
+    # `ecsforge init`: a starter manifest, checked by the loader before it is written.
+    "starter.py": ("manifest",),
     # One construct per concern; release: the shipped sources and the release plan.
     "constructs": ("manifest", "names.py", "release"),
     # One stack per deployment unit.
-    "stacks": ("manifest", "names.py", "constructs"),
+    "stacks": ("manifest", "names.py", "json_patch.py", "constructs"),
     # Acknowledgements, per stack and construct, applied by platform.build().
     "compliance": ("manifest", "names.py", "constructs", "stacks"),
     "platform.py": ("manifest", "names.py", "constructs", "stacks", "compliance"),
     # Synthesizes through platform.build() (in a function: DEFERRED_ONLY), compares templates.
     "diff": ("manifest", "names.py", "runtime.py", "platform.py"),
-    "cli.py": ("manifest", "release", "ops", "importers", "diagram.py", "diff"),
-    "__main__.py": ("runtime.py", "cli.py"),
+    "cli.py": ("manifest", "release", "ops", "importers", "diagram.py", "starter.py", "diff"),
+    # The console script: runtime.prepare() before the CLI imports aws_cdk.
+    "console.py": ("runtime.py", "cli.py"),
+    "__main__.py": ("runtime.py", "cli.py", "console.py"),
 }
 CDK = ("aws_cdk", "cdk_nag", "constructs")
 # Outside packages that only some parts (or files, by path under ecsforge/) may import.
 ONLY_IN: dict[str, tuple[str, ...]] = {
     **dict.fromkeys(CDK, ("constructs", "stacks", "compliance", "platform.py", "diff")),
     # Stacks and constructs never read YAML.
-    "yaml": ("manifest", "importers"),
+    "yaml": ("manifest", "importers", "starter.py"),
     "jsii": ("jsii_kernel.py",),
     **dict.fromkeys(("boto3", "botocore"), ("release", "ops", "constructs/unprotect_handler.py")),
 }

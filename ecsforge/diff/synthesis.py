@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ..manifest import LoadedManifest
+from ..manifest import LoadedManifest, ManifestError
 from ..runtime import APP_CONTEXT
 from .model import Templates
 
@@ -39,17 +39,20 @@ def cdk_context() -> dict[str, Any]:
 
 def synthesize_into(loaded: LoadedManifest, outdir: str | Path) -> None:
     """Synthesize the manifest into outdir in this process, as `cdk synth` would, with CDK's
-    own output swallowed (it is part of the SynthError when synthesis fails)."""
+    own output swallowed (it is part of the SynthError when synthesis fails). Raises
+    ManifestError when an override does not fit the synthesized template."""
     from aws_cdk import App
 
     from ..platform import build
+    from ..platform import synthesize as synthesize_app
 
     captured = io.StringIO()
     with contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):
         try:
             app = App(outdir=str(outdir), context=cdk_context())
-            build(app, loaded.manifest)
-            app.synth()
+            synthesize_app(app, build(app, loaded.manifest))
+        except ManifestError:
+            raise  # an override whose path is not in the template: the manifest's problem, at its line
         except Exception as error:
             raise SynthError(f"{loaded.filename}: synthesis failed: {error}\n{captured.getvalue()}") from None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -11,8 +12,8 @@ from pydantic import ValidationError
 from .base import TOLERATE_DEPLOYED
 from .loader import Document
 from .models import Manifest
-from .overlays import ChainBroken, load_chain, placed
-from .problems import ManifestError, Problem
+from .overlays import Chain, ChainBroken, load_chain, placed
+from .problems import ManifestError, Path, Problem
 from .promotion_checks import resolve_promotions
 from .report import as_written, problems_from
 from .second_pass import semantic_problems
@@ -64,7 +65,20 @@ def load_manifest(
         for path, message in [*kept, *manifest.warnings()]
     ]
     manifest.remember_locations({w.path: w.where(filename) for w in warnings})
+    manifest.remember_anchors(_override_anchors(filename, chain, manifest))
     return LoadedManifest(filename, manifest, sorted(warnings, key=Problem.sort_key))
+
+
+def _override_anchors(filename: str, chain: Chain, manifest: Manifest) -> dict[Path, Problem]:
+    """Where each operation of `overrides` and its members were written, in whichever file of the chain."""
+    anchors: dict[Path, Problem] = {}
+    for unit, operations in manifest.overrides.items():
+        for index in range(len(operations)):
+            for member in ((), ("path",), ("from",), ("value",)):
+                path: Path = ("overrides", unit, index, *member)
+                at = placed(chain, Problem(*chain.document.positions.of_value(path), path, ""))
+                anchors[path] = dataclasses.replace(at, file=at.file or filename)
+    return anchors
 
 
 def _load_model(path: str, environ: Mapping[str, str] | None) -> Manifest:

@@ -22,7 +22,9 @@ from .http import LoadBalancer
 from .isolation import isolation_rules, isolation_warnings
 from .network import Network, Region
 from .nlb import resolve_nlb_cidrs
+from .overrides import Override, UnitName, override_rules
 from .pipelines import Pipeline
+from .problems import Path, Problem
 from .runtime import ARCHITECTURES
 from .services import ScheduledTask, Service
 from .tasks import TaskSpec
@@ -93,10 +95,21 @@ class Manifest(Model):
     pipelines: dict[Name, Pipeline] = Field(
         default_factory=dict, description="Default: none. One CodePipeline (V2) each, keyed by name."
     )
+    overrides: dict[UnitName, list[Override]] = Field(
+        default_factory=dict,
+        description=(
+            "Default: none. RFC 6902 JSON Patch operations applied, in order and last, to the template synthesized "
+            "for one stack, keyed by its unit: network, cluster, registries, resources, service-<name>, "
+            "task-<name>, pipeline-<name>. A path that is not in the template stops synthesis at its line."
+        ),
+    )
 
     # file:line:col of the values warnings() is about, set by load_manifest: an acknowledgement
     # of a finding the user asked for cites the line that asked for it.
     _locations: dict[tuple[str | int, ...], str] = PrivateAttr(default_factory=dict)
+    # Where each value of `overrides` was written (file, line, column), set by load_manifest: a
+    # path missing from a synthesized template is reported at its line.
+    _anchors: dict[Path, Problem] = PrivateAttr(default_factory=dict)
 
     def remember_locations(self, locations: dict[tuple[str | int, ...], str]) -> None:
         self._locations = dict(locations)
@@ -105,6 +118,14 @@ class Manifest(Model):
         from .problems import dotted
 
         return self._locations.get(path) or dotted(path)
+
+    def remember_anchors(self, anchors: dict[Path, Problem]) -> None:
+        self._anchors = dict(anchors)
+
+    def problem_at(self, path: Path, message: str) -> Problem:
+        """A problem found after loading (at synthesis), placed where the value at path was written."""
+        anchor = self._anchors.get(path) or Problem(1, 1, path, "", file="manifest")
+        return Problem(anchor.line, anchor.column, path, message, anchor.file, anchor.via)
 
     @property
     def own_tags(self) -> dict[str, str]:
@@ -197,6 +218,7 @@ class Manifest(Model):
         yield from rules(self)
         yield from wiring_rules(self)
         yield from isolation_rules(self)
+        yield from override_rules(self)
 
     def warnings(self) -> Iterator[Rule]:
         """Legal but worth a second look; printed, never fatal."""

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from .base import PlatformStack
 from .cluster import ClusterStack
 from .network import NetworkStack
+from .overrides import OverrideRun
 from .promotion import PromotionTrustStack
 from .registries import RegistriesStack
 from .resources import ResourcesStack
@@ -24,6 +25,8 @@ class Platform:
     # Stacks of promoted environments (their accounts), keyed by stack name.
     promotions: dict[str, PromotionTrustStack] = field(default_factory=dict)
     resources: ResourcesStack | None = None
+    # The stacks with `overrides`, which report every failed operation together (stacks/overrides.py).
+    overrides: OverrideRun | None = None
 
     @property
     def stacks(self) -> list[PlatformStack]:

@@ -7,6 +7,7 @@ from constructs import Construct
 
 from .. import names
 from ..manifest.models import Manifest
+from .overrides import OverridingSynthesizer, overriding_synthesizer
 
 _AGNOSTIC_ZONES: dict[str, list[str]] = {}
 
@@ -14,14 +15,18 @@ _AGNOSTIC_ZONES: dict[str, list[str]] = {}
 class PlatformStack(Stack):
     def __init__(self, scope: Construct, manifest: Manifest, unit: str, *, description: str) -> None:
         name = manifest.stack_name(unit)
+        # Only a stack with overrides gets a synthesizer of its own: every other one is as before.
+        self.overrides: OverridingSynthesizer | None = overriding_synthesizer(manifest, unit)
         super().__init__(
             scope,
             name,
             stack_name=name,
             env=Environment(account=manifest.account, region=manifest.region),
             description=f"ecsforge {manifest.app}/{manifest.environment}: {description}",
+            synthesizer=self.overrides,
         )
         self.manifest = manifest
+        self.unit = unit
         self._zones = manifest.network.availability_zones
 
     @property
