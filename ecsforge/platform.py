@@ -9,6 +9,7 @@ from . import compliance
 from .constructs.promotion_plan import plans
 from .manifest.models import Manifest
 from .stacks import Platform
+from .stacks.addons import AddonsStack, depend_on_addons
 from .stacks.cluster import ClusterStack
 from .stacks.network import NetworkStack
 from .stacks.promotion import PromotionTrustStack
@@ -23,6 +24,7 @@ def build(app: App, manifest: Manifest) -> Platform:
         Tags.of(app).add(key, value)
     network = NetworkStack(app, manifest) if manifest.network.import_ is None else None
     cluster = ClusterStack(app, manifest, network)
+    addons = AddonsStack(app, manifest, network) if manifest.addons else None
     # CloudFormation rejects a stack with no resources: no registries, no stack.
     registries = RegistriesStack(app, manifest) if manifest.registries else None
     services = {
@@ -50,7 +52,14 @@ def build(app: App, manifest: Manifest) -> Platform:
         for plan in plans(manifest, name)
     }
     resources = ResourcesStack(app, manifest, network) if manifest.has_resources else None
-    platform = Platform(network, cluster, registries, services, tasks, pipelines, promotions, resources)
+    platform = Platform(network, cluster, registries, services, tasks, pipelines, promotions, resources, addons)
+    depend_on_addons(
+        addons,
+        {
+            **{n: (manifest.services[n], s) for n, s in services.items()},
+            **{n: (manifest.scheduled_tasks[n], t) for n, t in tasks.items()},
+        },
+    )
     depend_on_resources(platform, manifest)
     compliance.acknowledge(platform, manifest)
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))

@@ -7,8 +7,11 @@ fails synthesis.
 
 from __future__ import annotations
 
+import sys
+
 from ..manifest.models import Manifest
 from ..stacks import Platform
+from .addons import acknowledge_addons
 from .capacity import INSTANCE_POLICY_FINDINGS, acknowledge_capacity
 from .load_balancer import acknowledge_load_balancer
 from .network import acknowledge_imported_subnets
@@ -58,3 +61,8 @@ def acknowledge(platform: Platform, manifest: Manifest) -> None:
         acknowledge_wiring(
             scheduled.task, scheduled.wiring, manifest.scheduled_tasks[name], manifest, ("scheduled_tasks", name)
         )
+    included = [*(platform.addons.addons if platform.addons is not None else [])]
+    for workload in [*platform.services.values(), *platform.tasks.values()]:
+        included += workload.addons
+    for finding in acknowledge_addons(included):
+        print(f"warning: {finding}", file=sys.stderr)

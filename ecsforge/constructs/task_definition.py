@@ -12,6 +12,7 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from .. import names
+from ..manifest.addons import AddonValue
 from ..manifest.containers import Container, parse_secret
 from ..manifest.models import Manifest
 from ..manifest.nlb import nlb_container
@@ -154,7 +155,24 @@ class TaskDefinition(Construct):
             )
         return ecs.ContainerImage.from_registry(image.reference, credentials=credentials)
 
-    def _secret(self, name: str, variable: str, source: str) -> ecs.Secret:
+    def _addon_output(self, value: AddonValue) -> str:
+        # Read at every deploy, like the other values another stack publishes.
+        return ssm.StringParameter.value_for_string_parameter(
+            self, names.addon_output_parameter(self.manifest, value.addon)
+        )
+
+    def _environment(self, container: Container) -> dict[str, str] | None:
+        return {
+            variable: self._addon_output(value) if isinstance(value, AddonValue) else value
+            for variable, value in container.environment.items()
+        } or None
+
+    def _secret(self, name: str, variable: str, source: str | AddonValue) -> ecs.Secret:
+        if isinstance(source, AddonValue):
+            arn = self._addon_output(source)
+            return ecs.Secret.from_secrets_manager(
+                secretsmanager.Secret.from_secret_complete_arn(self, f"{name}-{variable}", arn)
+            )
         kind, secret_name, field = parse_secret(source)
         if kind == "ssm":
             parameter = ssm.StringParameter.from_secure_string_parameter_attributes(
@@ -228,7 +246,7 @@ class TaskDefinition(Construct):
             memory_reservation_mib=container.memory_reservation,
             command=container.command,
             entry_point=container.entrypoint,
-            environment=dict(container.environment) or None,
+            environment=self._environment(container),
             secrets={v: self._secret(name, v, s) for v, s in container.secrets.items()} or None,
             health_check=health_check,
             readonly_root_filesystem=container.readonly_root_filesystem,

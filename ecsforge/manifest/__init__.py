@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from pydantic import ValidationError
 
+from .addon_checks import read_addons, uses_addons
 from .loader import Document
 from .models import Manifest
 from .overlays import ChainBroken, load_chain, placed
@@ -47,6 +48,10 @@ def load_manifest(path: str | os.PathLike[str], environ: Mapping[str, str] | Non
         raise ManifestError(filename, problems) from None
     if problems:
         raise ManifestError(filename, problems)
+    if uses_addons(manifest):
+        unusable = read_addons(filename, manifest, chain)
+        if unusable:
+            raise ManifestError(filename, unusable)
     if any(p.promote for p in manifest.pipelines.values()):
         promoted = resolve_promotions(filename, manifest, document.positions, environ, _load_model)
         if promoted:

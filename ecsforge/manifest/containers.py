@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field
 
+from .addons import AddonValue
 from .base import Model, Name, Rule, matching
 from .runtime import EnvFileArn, Logging
 from .wiring import Mount
@@ -98,12 +99,15 @@ class Container(Model):
     memory_reservation: int | None = Field(None, ge=6, description="Default: unset. Soft limit in MiB.")
     command: list[str] | None = Field(None, description="Default: the image's CMD.")
     entrypoint: list[str] | None = Field(None, description="Default: the image's ENTRYPOINT.")
-    environment: dict[VariableName, str] = Field(
-        default_factory=dict, description="Default: none. Plain settings; secrets go in `secrets`."
-    )
-    secrets: dict[VariableName, SecretSource] = Field(
+    environment: dict[VariableName, str | AddonValue] = Field(
         default_factory=dict,
-        description="Default: none. NAME: ssm:<name> | secretsmanager:<name>[:<json key>] | generate.",
+        description="Default: none. Plain settings; secrets go in `secrets`. {addon: <Output>}: an output of an "
+        "environment addon, read from its SSM parameter at deploy time.",
+    )
+    secrets: dict[VariableName, SecretSource | AddonValue] = Field(
+        default_factory=dict,
+        description="Default: none. NAME: ssm:<name> | secretsmanager:<name>[:<json key>] | generate, or "
+        "{addon: <Output>}: an environment addon's output holding a Secrets Manager secret's ARN.",
     )
     health_check: ContainerHealthCheck | None = Field(None, description="Default: no container health check.")
     depends_on: dict[Name, Literal["start", "complete", "success", "healthy"]] = Field(
@@ -144,6 +148,8 @@ class Container(Model):
 
     def check(self) -> Iterator[Rule]:
         for name, source in self.secrets.items():
+            if isinstance(source, AddonValue):
+                continue
             try:
                 parse_secret(source)
             except ValueError:

@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field, PrivateAttr
 
+from .addons import Addon
 from .base import Model, Name, Rule, matching, reject
 from .catalog import X86_64, instance_architecture
 from .checks import rules
@@ -90,6 +91,13 @@ class Manifest(Model):
     )
     pipelines: dict[Name, Pipeline] = Field(
         default_factory=dict, description="Default: none. One CodePipeline (V2) each, keyed by name."
+    )
+    addons: list[Addon] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Default: none. CloudFormation templates deployed with the environment as nested stacks of the "
+        "stack <app>-<env>-addons (after the network, before the workloads); each output is published as the SSM "
+        "parameter /ecsforge/<app>/<env>/addons/<Output> (never an export) and read with {addon: <Output>}.",
     )
 
     # file:line:col of the values warnings() is about, set by load_manifest: an acknowledgement
