@@ -13,7 +13,9 @@ from __future__ import annotations
 from cdk_nag import AwsSolutionsChecks
 
 from ..constructs.addons import IncludedAddon
-from .common import ack
+from ..constructs.task_definition import TaskDefinition
+from ..manifest.addons import VARIABLE
+from .common import ack, resource
 
 ADDON_FINDING = (
     "A finding in the user's addon template, shown as a warning at synth: an addon is the user's own "
@@ -26,21 +28,31 @@ def acknowledge_addons(addons: list[IncludedAddon]) -> list[str]:
     findings: list[str] = []
     for included in addons:
         template = included.resolved
-        for logical_id, resource in template.resources.items():
-            for rule, reason in resource.suppressed.items():
+        for logical_id, written in template.resources.items():
+            for rule, reason in written.suppressed.items():
                 ack(included.template.get_resource(logical_id), rule, reason)
         report = AwsSolutionsChecks().validate_scope(included.stack)
         for violation in report.violations:
             for found in violation.violating_resources:
                 path = found.construct_path or ""
                 logical_id = path.rsplit("/", 1)[-1]
-                resource = template.resources.get(logical_id)
-                line, column = (resource.line, resource.column) if resource is not None else (1, 1)
+                found_in = template.resources.get(logical_id)
+                line, column = (found_in.line, found_in.column) if found_in is not None else (1, 1)
                 findings.append(
                     f"{template.shown}:{line}:{column}: Resources.{logical_id}: {violation.rule_name}: "
                     f"{violation.description} (fix the resource, or acknowledge it in its Metadata: cdk_nag: "
                     "rules_to_suppress, with a reason)"
                 )
-                if resource is not None:
+                if found_in is not None:
                     ack(included.template.get_resource(logical_id), violation.rule_name, ADDON_FINDING)
     return findings
+
+
+def acknowledge_addon_variables(task: TaskDefinition, addons: list[IncludedAddon]) -> None:
+    if any(kind == VARIABLE for included in addons for kind in included.resolved.outputs.values()):
+        ack(
+            resource(task.task_definition),
+            "AwsSolutions-ECS2",
+            "These environment variables carry the outputs of the workload's addons (names, endpoints); an output "
+            "that is a Ref to a Secrets Manager secret goes in as a secret instead.",
+        )

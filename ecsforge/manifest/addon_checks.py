@@ -9,7 +9,7 @@ import os
 from collections.abc import Iterator
 
 from .addon_templates import TemplateError, Where, read_template, template_problems
-from .addons import SECRET, VARIABLE, Addon, AddonValue, upper_snake
+from .addons import SECRET, SECURITY_GROUP, VARIABLE, Addon, AddonValue, upper_snake
 from .models import Manifest
 from .overlays import Chain, placed
 from .problems import Path, Problem, show
@@ -66,7 +66,8 @@ class _Reader:
                 )
                 continue
             except TemplateError as error:
-                self.in_template(shown, error.line, error.column, (*here, "template"), f"{shown}: {error.message}")
+                message = f"{show(addon.template)}: {error.message}"
+                self.in_template(shown, error.line, error.column, (*here, "template"), message)
                 continue
             addon.attach(template)
             self.where[template.path], self.shown[template.path] = where, shown
@@ -142,6 +143,16 @@ def _workload_collisions(reader: _Reader, spec: TaskSpec, path: Path) -> None:
     own.update({variable: "access" for variable in access_variables(spec.access)})
     for index, addon in enumerate(spec.addons):
         for output, kind in addon.resolved.outputs.items():
+            if kind == SECURITY_GROUP and spec.network_mode != "awsvpc":
+                shown, line, column = reader.output_line(addon, output)
+                reader.in_template(
+                    shown,
+                    line,
+                    column,
+                    (*path, "addons", index, "template"),
+                    f"output {output!r} is a security group, and only awsvpc tasks have their own; use network_mode "
+                    "awsvpc or drop the output",
+                )
             if kind not in (VARIABLE, SECRET):
                 continue
             variable = upper_snake(output)
@@ -163,8 +174,12 @@ def _addon_values(spec: TaskSpec, path: Path, outputs: set[str]) -> Iterator[tup
         for section in ("environment", "secrets"):
             for variable, value in getattr(container, section).items():
                 if isinstance(value, AddonValue) and value.addon not in outputs:
-                    known = ", ".join(sorted(outputs)) or "none: add a template under top-level addons"
+                    known = (
+                        f"use one of: {', '.join(sorted(outputs))}"
+                        if outputs
+                        else "there are none: add a template that outputs it under top-level addons"
+                    )
                     yield (
                         (*path, "containers", name, section, variable, "addon"),
-                        f"{value.addon!r} is no output of an environment addon; use one of: {known}",
+                        f"{value.addon!r} is no output of an environment addon; {known}",
                     )

@@ -15,6 +15,7 @@ from ..constructs.refs import PlatformRefs
 from ..constructs.scheduled_task import ScheduledEcsTask
 from ..constructs.service import EcsService
 from ..constructs.task_definition import TaskDefinition
+from ..constructs.template import cfn_resource
 from ..manifest.models import Manifest
 from ..manifest.tasks import TaskSpec
 from .base import PlatformStack
@@ -70,8 +71,15 @@ class ServiceStack(WorkloadStack):
             registries=registries,
         )
         self.service = EcsService(self, "Service", manifest=manifest, name=name, service=service, refs=self.refs)
-        for group in self.include_addons(name, service, self.service.task):
-            self.service.service.connections.add_security_group(group)
+        groups = self.include_addons(name, service, self.service.task)
+        if groups:
+            # The service's network configuration is written when it is created: list them again.
+            connections = self.service.service.connections
+            connections.add_security_group(*groups)
+            cfn_resource(self.service.service).add_property_override(
+                "NetworkConfiguration.AwsvpcConfiguration.SecurityGroups",
+                [group.security_group_id for group in connections.security_groups],
+            )
         # For the pipeline that deploys this service, whether or not one does. A parameter, not an
         # export: its template value is always the service's current name, even after a replacement.
         ssm.StringParameter(
