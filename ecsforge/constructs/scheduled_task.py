@@ -68,8 +68,8 @@ class ScheduledEcsTask(Construct):
 
     def add_security_groups(self, groups: list[ec2.ISecurityGroup]) -> None:
         """More groups for the tasks (an addon's), beside the task's own."""
-        assert self.security_group is not None  # awsvpc
-        ids = [self.security_group.security_group_id, *(group.security_group_id for group in groups)]
+        own = [self.security_group.security_group_id] if self.security_group is not None else []
+        ids = [*own, *(group.security_group_id for group in groups)]
         cfn_resource(self.schedule).add_property_override(
             "Target.EcsParameters.NetworkConfiguration.AwsvpcConfiguration.SecurityGroups", ids
         )
