@@ -31,6 +31,8 @@ def acknowledge_addons(addons: list[IncludedAddon]) -> list[str]:
         for logical_id, written in template.resources.items():
             for rule, reason in written.suppressed.items():
                 ack(included.template.get_resource(logical_id), rule, reason)
+        parent = included.stack.nested_stack_parent
+        where = f" (in {parent.stack_name})" if parent is not None else ""
         report = AwsSolutionsChecks().validate_scope(included.stack)
         for violation in report.violations:
             for found in violation.violating_resources:
@@ -40,8 +42,8 @@ def acknowledge_addons(addons: list[IncludedAddon]) -> list[str]:
                 line, column = (found_in.line, found_in.column) if found_in is not None else (1, 1)
                 findings.append(
                     f"{template.shown}:{line}:{column}: Resources.{logical_id}: {violation.rule_name}: "
-                    f"{violation.description} (fix the resource, or acknowledge it in its Metadata: cdk_nag: "
-                    "rules_to_suppress, with a reason)"
+                    f"{violation.description}{where}: fix the resource, or acknowledge the finding in its Metadata "
+                    "(cdk_nag: rules_to_suppress, with a reason)"
                 )
                 if found_in is not None:
                     ack(included.template.get_resource(logical_id), violation.rule_name, ADDON_FINDING)
