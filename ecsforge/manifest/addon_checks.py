@@ -57,7 +57,7 @@ class _Reader:
             folder = os.path.dirname(self._written_in((*here, "template")))
             shown = os.path.normpath(os.path.join(folder, addon.template))
             try:
-                template, where = read_template(shown)
+                template, where, unknown = read_template(shown)
             except OSError as error:
                 reason = error.strerror or str(error)
                 self.at_manifest(
@@ -69,6 +69,8 @@ class _Reader:
                 message = f"{show(addon.template)}: {error.message}"
                 self.in_template(shown, error.line, error.column, (*here, "template"), message)
                 continue
+            for line, column, message in unknown:
+                self.in_template(shown, line, column, (*here, "template"), f"{show(addon.template)}: {message}")
             addon.attach(template)
             self.where[template.path], self.shown[template.path] = where, shown
             key = "".join(c for c in template.key if c.isalnum())

@@ -10,6 +10,7 @@ attached to the `Addon` model; aws-cdk's CfnInclude reads the file again at synt
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path as FilePath
 from typing import Any
@@ -131,15 +132,16 @@ def describe(path: str, data: dict[str, Any], where: Where) -> AddonTemplate:
     )
 
 
-def read_template(path: str) -> tuple[AddonTemplate, Where]:
-    """Raises OSError when the file cannot be read, TemplateError when it is no template."""
+def read_template(path: str) -> tuple[AddonTemplate, Where, list[tuple[int, int, str]]]:
+    """The template, where its entries are, and its unknown references. Raises OSError when the
+    file cannot be read, TemplateError when it is no template."""
     raw = FilePath(path).read_bytes()
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise TemplateError(1, 1, "is not UTF-8 text; save the template as UTF-8") from None
     data, where = parse_template(text)
-    return describe(path, data, where), where
+    return describe(path, data, where), where, list(unknown_references(data, where))
 
 
 def template_problems(addon: Addon, path: Path, shown: str, where: Where, automatic: set[str]) -> Iterator[Problem]:
@@ -168,3 +170,52 @@ def template_problems(addon: Addon, path: Path, shown: str, where: Where, automa
 def _manifest(path: Path, rest: Path, message: str) -> Problem:
     # Placed at the manifest's line by the caller (positions are the manifest's).
     return Problem(0, 0, (*path, *rest), message)
+
+
+_SUB_NAME = re.compile(r"\$\{(?!!)\s*([^}]+?)\s*\}")
+
+
+def _references(value: Any) -> Iterator[str]:
+    """The logical ids and parameters a value refers to (Ref, GetAtt, Sub)."""
+    if isinstance(value, list):
+        for item in value:
+            yield from _references(item)
+        return
+    if not isinstance(value, dict):
+        return
+    for key, inner in value.items():
+        if key == "Ref" and isinstance(inner, str):
+            yield inner
+        elif key == "Fn::GetAtt":
+            target = inner.split(".", 1)[0] if isinstance(inner, str) else inner[0] if inner else None
+            if isinstance(target, str):
+                yield target
+            continue
+        elif key == "Fn::Sub":
+            text, local = (
+                (inner, {}) if isinstance(inner, str) else (inner[0], inner[1]) if len(inner) == 2 else ("", {})
+            )
+            for name in _SUB_NAME.findall(text if isinstance(text, str) else ""):
+                if name.split(".", 1)[0] not in (local if isinstance(local, dict) else {}):
+                    yield name.split(".", 1)[0]
+            yield from _references(local)
+            continue
+        yield from _references(inner)
+
+
+def unknown_references(data: dict[str, Any], where: Where) -> Iterator[tuple[int, int, str]]:
+    """References to no parameter or resource of the template: CloudFormation (and aws-cdk's
+    CfnInclude, at synth) rejects them."""
+    known = {*data["Resources"], *(data.get("Parameters") or {})}
+    for section in ("Resources", "Outputs"):
+        entries = data.get(section)
+        for name, body in (entries or {}).items() if isinstance(entries, dict) else ():
+            missing = sorted({r for r in _references(body) if r not in known and not r.startswith("AWS::")})
+            if missing:
+                line, column = where.get((section, name), (1, 1))
+                yield (
+                    line,
+                    column,
+                    f"{section}.{name} refers to {', '.join(missing)}, which the template neither "
+                    "declares as a parameter nor defines as a resource; fix the reference",
+                )
