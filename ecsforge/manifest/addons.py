@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Annotated
 
-from pydantic import Field, PrivateAttr
+from pydantic import Discriminator, Field, PrivateAttr, Tag
 
 from .base import Model
 
@@ -95,3 +95,15 @@ def upper_snake(name: str) -> str:
     spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name)
     spaced = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", spaced)
     return re.sub(r"[^A-Za-z0-9]+", "_", spaced).upper()
+
+
+def shape(value: object) -> str:
+    """Which form of a plain value or `{addon: <Output>}` was written: told apart before validation,
+    so that a mistake in one is reported once, for that form (an untagged union would add the
+    other form's complaint)."""
+    return "(mapping)" if isinstance(value, dict | AddonValue) else "(value)"
+
+
+EnvironmentValue = Annotated[
+    Annotated[str, Tag("(value)")] | Annotated[AddonValue, Tag("(mapping)")], Discriminator(shape)
+]
