@@ -230,3 +230,18 @@ def test_nested_stacks_are_keyed_by_file_name_not_list_position(tmp_path: Path):
         )
     assert ids[0] == ids[1]
     assert len(set(ids[0].values())) == 2
+
+
+def test_listing_another_addon_first_leaves_the_first_one_in_place(diff):
+    """Day 2: the nested stack is keyed by the template's file name, so the table's stack (and
+    the table in it) is neither replaced nor removed when another addon comes before it."""
+    result = diff("addons-table", "addons-access-and-table")
+    changes = {(stack, c.logical_id): c.action for stack, c in result.changes()}
+    nested = [key for key in changes if key[1].startswith("Addons")]
+    assert [changes[key] for key in nested] == ["added"] and "access" in nested[0][1]
+    # A new task definition revision (the access outputs reach the containers) is all that is replaced.
+    replaced = [key[1] for key, action in changes.items() if action in ("removed", "replaced")]
+    assert replaced == ["ServiceTaskTaskDefinition2B6F6746"]
+    table = only({s.name: s for s in result.stacks if "Addonstable" in s.name})
+    assert table.status == "unchanged"
+    assert result.hazards == []
