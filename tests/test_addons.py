@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from ecsforge.manifest import load_manifest
-from ecsforge.manifest.addon_templates import parse_template
+from ecsforge.manifest.addon_templates import TemplateError, parse_template, unknown_references
 from ecsforge.manifest.addons import upper_snake
 
 from .helpers import ROOT, only
@@ -94,6 +94,29 @@ def test_short_form_intrinsics_read_as_their_long_form_with_lines():
     assert data["Outputs"]["Name"]["Value"] == {"Ref": "Bucket"}
     assert where[("Resources", "Bucket")] == (2, 3)
     assert where[("Outputs", "Name")] == (8, 3)
+
+
+def test_what_cfn_include_would_reject_is_found_first_at_its_line():
+    data, where = parse_template(
+        "Parameters:\n  App: {Type: String}\n"
+        "Resources:\n"
+        "  Broken: 1\n"
+        "  Table:\n"
+        "    Type: AWS::DynamoDB::Table\n"
+        "    Properties: {TableName: !Sub '${App}-${Env}-${!Literal}-${AWS::Region}', X: {'Fn::Sub': {a: 1}}}\n"
+        "Outputs:\n  Arn: {Value: !GetAtt Tabel.Arn}\n"
+    )
+    found = [
+        (line, message.split(" ", 1)[0], message.split(" refers to ")[-1].split(",")[0])
+        for line, _, message in unknown_references(data, where)
+    ]
+    assert found == [
+        (4, "Resources.Broken", "Resources.Broken has no Type; give it one"),
+        (5, "Resources.Table", "Env"),
+        (9, "Outputs.Arn", "Tabel"),
+    ]
+    with pytest.raises(TemplateError):
+        parse_template("Resources:\n  A: &a\n    Type: X\n    P: [*a]\n")
 
 
 def test_workload_addon_outputs_reach_the_task_role_and_every_container(shop: Built):

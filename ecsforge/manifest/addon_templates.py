@@ -81,6 +81,8 @@ def parse_template(text: str) -> tuple[dict[str, Any], Where]:
         raise TemplateError(line, column, message) from None
     except yaml.YAMLError as error:
         raise TemplateError(1, 1, f"is not valid YAML or JSON ({error}); fix the template") from None
+    except RecursionError:
+        raise TemplateError(1, 1, "nests too deeply (or an alias contains itself); fix the template") from None
     finally:
         loader.dispose()
     if not isinstance(data, dict) or not isinstance(data.get("Resources"), dict) or not data["Resources"]:
@@ -187,13 +189,23 @@ def _references(value: Any) -> Iterator[str]:
         if key == "Ref" and isinstance(inner, str):
             yield inner
         elif key == "Fn::GetAtt":
-            target = inner.split(".", 1)[0] if isinstance(inner, str) else inner[0] if inner else None
+            target = (
+                inner.split(".", 1)[0]
+                if isinstance(inner, str)
+                else inner[0]
+                if isinstance(inner, list) and inner
+                else None
+            )
             if isinstance(target, str):
                 yield target
             continue
         elif key == "Fn::Sub":
             text, local = (
-                (inner, {}) if isinstance(inner, str) else (inner[0], inner[1]) if len(inner) == 2 else ("", {})
+                (inner, {})
+                if isinstance(inner, str)
+                else (inner[0], inner[1])
+                if isinstance(inner, list) and len(inner) == 2
+                else ("", {})
             )
             for name in _SUB_NAME.findall(text if isinstance(text, str) else ""):
                 if name.split(".", 1)[0] not in (local if isinstance(local, dict) else {}):
@@ -210,6 +222,10 @@ def unknown_references(data: dict[str, Any], where: Where) -> Iterator[tuple[int
     for section in ("Resources", "Outputs"):
         entries = data.get(section)
         for name, body in (entries or {}).items() if isinstance(entries, dict) else ():
+            if section == "Resources" and not (isinstance(body, dict) and isinstance(body.get("Type"), str)):
+                line, column = where.get((section, name), (1, 1))
+                yield line, column, f"Resources.{name} has no Type; give it one, like Type: AWS::S3::Bucket"
+                continue
             missing = sorted({r for r in _references(body) if r not in known and not r.startswith("AWS::")})
             if missing:
                 line, column = where.get((section, name), (1, 1))
