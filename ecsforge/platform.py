@@ -53,13 +53,7 @@ def build(app: App, manifest: Manifest) -> Platform:
     }
     resources = ResourcesStack(app, manifest, network) if manifest.has_resources else None
     platform = Platform(network, cluster, registries, services, tasks, pipelines, promotions, resources, addons)
-    depend_on_addons(
-        addons,
-        {
-            **{n: (manifest.services[n], s) for n, s in services.items()},
-            **{n: (manifest.scheduled_tasks[n], t) for n, t in tasks.items()},
-        },
-    )
+    depend_on_addons(addons, [*services.values(), *tasks.values()])
     depend_on_resources(platform, manifest)
     compliance.acknowledge(platform, manifest)
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))

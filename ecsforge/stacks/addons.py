@@ -12,9 +12,7 @@ from constructs import Construct
 from .. import names
 from ..constructs.addons import IncludedAddon, include_addons
 from ..constructs.refs import PlatformRefs
-from ..manifest.addons import AddonValue
 from ..manifest.models import Manifest
-from ..manifest.tasks import TaskSpec
 from .base import PlatformStack
 
 
@@ -55,18 +53,10 @@ class AddonsStack(PlatformStack):
         return passed
 
 
-def reads_addon_outputs(spec: TaskSpec) -> bool:
-    return any(
-        isinstance(value, AddonValue)
-        for container in spec.containers.values()
-        for value in [*container.environment.values(), *container.secrets.values()]
-    )
-
-
-def depend_on_addons(addons: AddonsStack | None, workloads: dict[str, tuple[TaskSpec, Stack]]) -> None:
-    """A workload reading `{addon: X}` deploys after the parameter exists."""
+def depend_on_addons(addons: AddonsStack | None, workloads: list[Stack]) -> None:
+    """Every workload deploys after the environment's addons: those reading `{addon: X}` need the
+    parameter, and the others may use what an addon made by name."""
     if addons is None:
         return
-    for spec, stack in workloads.values():
-        if reads_addon_outputs(spec):
-            stack.add_stack_dependency(addons, reason="reads the addons' outputs from SSM")
+    for stack in workloads:
+        stack.add_stack_dependency(addons, reason="deploys after the environment's addons")
