@@ -17,7 +17,6 @@ from .tasks import TaskSpec
 from .wiring import access_variables
 
 WORKLOAD_PARAMETERS = {"App", "Env", "Name"}
-NETWORK_PARAMETERS = {"VpcId", "PrivateSubnets", "PublicSubnets"}
 
 
 def environment_parameters(manifest: Manifest) -> set[str]:
