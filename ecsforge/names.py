@@ -182,3 +182,12 @@ def volume_id_parameter(manifest: Manifest, volume: str) -> str:
 
 def volume_security_group_parameter(manifest: Manifest, volume: str) -> str:
     return _resources_parameter(manifest, "volumes", volume, "security-group-id")
+
+
+# --- addons (manifest v1.2): the environment's templates, in a stack of their own -------------
+ADDONS_UNIT = "addons"
+
+
+def addon_output_parameter(manifest: Manifest, output: str) -> str:
+    """An environment addon's output, which `{addon: <output>}` reads at every deploy."""
+    return _resources_parameter(manifest, "addons", output)

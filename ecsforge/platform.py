@@ -12,6 +12,7 @@ from .constructs.promotion_plan import plans
 from .manifest.instances import volume_clients
 from .manifest.models import Manifest
 from .stacks import Platform
+from .stacks.addons import AddonsStack, depend_on_addons
 from .stacks.cluster import ClusterStack
 from .stacks.network import NetworkStack
 from .stacks.overrides import start_run
@@ -27,6 +28,7 @@ def build(app: App, manifest: Manifest) -> Platform:
         Tags.of(app).add(key, value)
     network = NetworkStack(app, manifest) if manifest.network.import_ is None else None
     cluster = ClusterStack(app, manifest, network)
+    addons = AddonsStack(app, manifest, network) if manifest.addons else None
     # CloudFormation rejects a stack with no resources: no registries, no stack.
     registries = RegistriesStack(app, manifest) if manifest.registries else None
     services = {
@@ -56,7 +58,8 @@ def build(app: App, manifest: Manifest) -> Platform:
     resources = ResourcesStack(app, manifest, network) if manifest.has_resources else None
     if resources is not None and volume_clients(manifest):
         cluster.add_stack_dependency(resources, reason="admits NFS into the volumes' security groups")
-    platform = Platform(network, cluster, registries, services, tasks, pipelines, promotions, resources)
+    platform = Platform(network, cluster, registries, services, tasks, pipelines, promotions, resources, addons=addons)
+    depend_on_addons(addons, [*services.values(), *tasks.values()])
     depend_on_resources(platform, manifest)
     platform.overrides = start_run([s.overrides for s in platform.stacks if s.overrides is not None])
     compliance.acknowledge(platform, manifest)

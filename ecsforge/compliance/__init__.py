@@ -7,8 +7,11 @@ fails synthesis.
 
 from __future__ import annotations
 
+import sys
+
 from ..manifest.models import Manifest
 from ..stacks import Platform
+from .addons import acknowledge_addon_variables, acknowledge_addons
 from .capacity import INSTANCE_POLICY_FINDINGS, acknowledge_capacity
 from .load_balancer import acknowledge_load_balancer
 from .network import acknowledge_imported_subnets
@@ -58,3 +61,12 @@ def acknowledge(platform: Platform, manifest: Manifest) -> None:
         acknowledge_wiring(
             scheduled.task, scheduled.wiring, manifest.scheduled_tasks[name], manifest, ("scheduled_tasks", name)
         )
+    included = [*(platform.addons.addons if platform.addons is not None else [])]
+    for stack in platform.services.values():
+        acknowledge_addon_variables(stack.service.task, stack.addons)
+        included += stack.addons
+    for task_stack in platform.tasks.values():
+        acknowledge_addon_variables(task_stack.task.task, task_stack.addons)
+        included += task_stack.addons
+    for finding in acknowledge_addons(included):
+        print(f"warning: {finding}", file=sys.stderr)

@@ -64,6 +64,14 @@ class ScheduledEcsTask(Construct):
             # The family ARN names no resource of this stack: the first revision must exist first.
             self.schedule.node.add_dependency(cfn_resource(definition))
 
+    def add_security_groups(self, groups: list[ec2.ISecurityGroup]) -> None:
+        """More groups for the tasks (an addon's), beside the task's own."""
+        own = [self.security_group.security_group_id] if self.security_group is not None else []
+        ids = [*own, *(group.security_group_id for group in groups)]
+        cfn_resource(self.schedule).add_property_override(
+            "Target.EcsParameters.NetworkConfiguration.AwsvpcConfiguration.SecurityGroups", ids
+        )
+
     def _scheduler_role(self, name: str, task_definitions: list[str], cluster_arn: str) -> iam.Role:
         definition = self.task.task_definition
         role = iam.Role(

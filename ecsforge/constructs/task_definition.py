@@ -13,6 +13,7 @@ from constructs import Construct
 
 from .. import names
 from ..manifest import containers
+from ..manifest.addons import AddonValue
 from ..manifest.containers import Container, parse_secret
 from ..manifest.models import Manifest
 from ..manifest.nlb import nlb_container
@@ -160,7 +161,24 @@ class TaskDefinition(Construct):
             )
         return ecs.ContainerImage.from_registry(image.reference, credentials=credentials)
 
-    def _secret(self, name: str, variable: str, source: str) -> ecs.Secret:
+    def _addon_output(self, value: AddonValue) -> str:
+        # Read at every deploy, like the other values another stack publishes.
+        return ssm.StringParameter.value_for_string_parameter(
+            self, names.addon_output_parameter(self.manifest, value.addon)
+        )
+
+    def _environment(self, container: Container) -> dict[str, str] | None:
+        return {
+            variable: self._addon_output(value) if isinstance(value, AddonValue) else literal(value)
+            for variable, value in container.environment.items()
+        } or None
+
+    def _secret(self, name: str, variable: str, source: str | AddonValue) -> ecs.Secret:
+        if isinstance(source, AddonValue):
+            arn = self._addon_output(source)
+            return ecs.Secret.from_secrets_manager(
+                secretsmanager.Secret.from_secret_complete_arn(self, f"{name}-{variable}", arn)
+            )
         kind, secret_name, field = parse_secret(source)
         if kind == "ssm":
             parameter = ssm.StringParameter.from_secure_string_parameter_attributes(
@@ -232,7 +250,7 @@ class TaskDefinition(Construct):
             memory_reservation_mib=container.memory_reservation,
             command=_literals(container.command),
             entry_point=_literals(container.entrypoint),
-            environment={variable: literal(value) for variable, value in container.environment.items()} or None,
+            environment=self._environment(container),
             secrets={v: self._secret(name, v, s) for v, s in container.secrets.items()} or None,
             health_check=health_check,
             readonly_root_filesystem=container.readonly_root_filesystem,

@@ -23,6 +23,9 @@ STATEFUL_TYPES = frozenset(
         "AWS::EFS::FileSystem",
         "AWS::SQS::Queue",
         "AWS::SNS::Topic",
+        # What addon templates (manifest v1.2) commonly hold.
+        "AWS::DynamoDB::Table",
+        "AWS::RDS::DBCluster",
     }
 )
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from pydantic import ValidationError
 
+from .addon_checks import read_addons, uses_addons
 from .base import TOLERATE_DEPLOYED
 from .loader import Document
 from .models import Manifest
@@ -52,6 +53,10 @@ def load_manifest(
         raise ManifestError(filename, problems) from None
     if problems:
         raise ManifestError(filename, problems)
+    if uses_addons(manifest):
+        unusable = read_addons(filename, manifest, chain)
+        if unusable:
+            raise ManifestError(filename, unusable)
     if any(p.promote for p in manifest.pipelines.values()):
         promoted = resolve_promotions(filename, manifest, document.positions, environ, _load_model)
         if promoted:

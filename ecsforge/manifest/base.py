@@ -31,6 +31,10 @@ RULES_ERROR = "manifest_rules"
 # Validation context key under which models record their broken rules instead of raising.
 RECORD_RULES = "ecsforge.record_rules"
 
+# The tags of tagged unions (a plain value or a mapping, told apart before validation): pydantic
+# puts them in an error's location, where the user wrote nothing; report.py leaves them out.
+UNION_TAGS = frozenset({"(value)", "(mapping)"})
+
 # (path relative to the model, message). The message starts with the value it is about.
 Rule = tuple[Path, str]
 # Validation context key: when set, rules whose message is a DeployedMayBreak do not fail.

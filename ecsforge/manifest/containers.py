@@ -6,8 +6,9 @@ import re
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Discriminator, Field, Tag
 
+from .addons import AddonValue, EnvironmentValue, shape
 from .base import Model, Name, Rule, matching, pattern
 from .problems import show
 from .runtime import EnvFileArn, Logging, env_file_location
@@ -115,6 +116,9 @@ class Image(Model):
 
 
 SecretSource = Annotated[str, Field(min_length=1)]
+SecretValue = Annotated[
+    Annotated[SecretSource, Tag("(value)")] | Annotated[AddonValue, Tag("(mapping)")], Discriminator(shape)
+]
 CredentialsSource = Annotated[
     str, matching(r"^secretsmanager:[A-Za-z0-9/_+=.@-]+$", "credentials source", "secretsmanager:dockerhub")
 ]
@@ -193,12 +197,15 @@ class Container(Model):
     memory_reservation: int | None = Field(None, ge=6, description="Default: unset. Soft limit in MiB.")
     command: list[str] | None = Field(None, description="Default: the image's CMD.")
     entrypoint: list[str] | None = Field(None, description="Default: the image's ENTRYPOINT.")
-    environment: dict[VariableName, str] = Field(
-        default_factory=dict, description="Default: none. Plain settings; secrets go in `secrets`."
-    )
-    secrets: dict[VariableName, SecretSource] = Field(
+    environment: dict[VariableName, EnvironmentValue] = Field(
         default_factory=dict,
-        description="Default: none. NAME: ssm:<name> | secretsmanager:<name>[:<json key>] | generate.",
+        description="Default: none. Plain settings; secrets go in `secrets`. {addon: <Output>}: an output of an "
+        "environment addon, read from its SSM parameter at deploy time.",
+    )
+    secrets: dict[VariableName, SecretValue] = Field(
+        default_factory=dict,
+        description="Default: none. NAME: ssm:<name> | secretsmanager:<name>[:<json key>] | generate, or "
+        "{addon: <Output>}: an environment addon's output holding a Secrets Manager secret's ARN.",
     )
     health_check: ContainerHealthCheck | None = Field(None, description="Default: no container health check.")
     depends_on: dict[Name, Literal["start", "complete", "success", "healthy"]] = Field(
@@ -239,6 +246,8 @@ class Container(Model):
 
     def check(self) -> Iterator[Rule]:
         for name, source in self.secrets.items():
+            if isinstance(source, AddonValue):
+                continue
             try:
                 parse_secret(source)
             except ValueError:

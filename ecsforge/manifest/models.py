@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field, PrivateAttr
 
+from .addons import Addon
 from .base import DeployedMayBreak, Model, Name, Rule, matching, reject
 from .catalog import X86_64, instance_architecture
 from .checks import rules
@@ -95,11 +96,18 @@ class Manifest(Model):
     pipelines: dict[Name, Pipeline] = Field(
         default_factory=dict, description="Default: none. One CodePipeline (V2) each, keyed by name."
     )
+    addons: list[Addon] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Default: none. CloudFormation templates deployed with the environment as nested stacks of the "
+        "stack <app>-<env>-addons (after the network, before the workloads); each output is published as the SSM "
+        "parameter /ecsforge/<app>/<env>/addons/<Output> (never an export) and read with {addon: <Output>}.",
+    )
     overrides: dict[UnitName, list[Override]] = Field(
         default_factory=dict,
         description=(
             "Default: none. RFC 6902 JSON Patch operations applied, in order and last, to the template synthesized "
-            "for one stack, keyed by its unit: network, cluster, registries, resources, service-<name>, "
+            "for one stack, keyed by its unit: network, cluster, registries, resources, addons, service-<name>, "
             "task-<name>, pipeline-<name>. A path that is not in the template stops synthesis at its line."
         ),
     )

@@ -140,6 +140,8 @@ def stack_units(manifest: Manifest) -> list[str]:
         units.append("registries")
     if manifest.has_resources:
         units.append("resources")
+    if manifest.addons:
+        units.append("addons")
     units += [f"service-{name}" for name in manifest.services]
     units += [f"task-{name}" for name in manifest.scheduled_tasks]
     units += [f"pipeline-{name}" for name in manifest.pipelines]

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
-from .base import RULES_ERROR
+from .base import RULES_ERROR, UNION_TAGS
 from .loader import Positions
 from .problems import Path, Problem, show
 
@@ -104,7 +104,7 @@ def _range_message(value: Any, lower: Any, upper: Any, ctx: dict[str, Any]) -> s
 
 def _one(root: type[BaseModel], error: Any, positions: Positions) -> list[Problem]:
     kind = error["type"]
-    loc: Path = tuple(error["loc"])
+    loc: Path = tuple(part for part in error["loc"] if part not in UNION_TAGS)
     value = error.get("input")
     ctx = error.get("ctx") or {}
     at_key = False

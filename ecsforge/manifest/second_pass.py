@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from .base import RECORD_RULES, RULES_ERROR, Rule
+from .base import RECORD_RULES, RULES_ERROR, UNION_TAGS, Rule
 from .loader import Positions
 from .models import Manifest
 from .problems import Path, Problem
@@ -53,7 +53,7 @@ def semantic_problems(data: dict[str, Any], error: ValidationError, positions: P
 
 
 def _prune_target(work: Any, item: Any) -> Path:
-    loc: Path = tuple(part for part in item["loc"] if part != "[key]")
+    loc: Path = tuple(part for part in item["loc"] if part != "[key]" and part not in UNION_TAGS)
     target = loc[:-1] if item["type"] == "missing" else loc
     # The deepest part of the path that the document has (a shorthand may hide list indices).
     node: Any = work

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field
 
+from .addons import Addon
 from .base import Model, Name, Rule
 from .containers import SECRET_NAME_HINTS, Container
 from .placement import (
@@ -74,6 +75,15 @@ class TaskSpec(Model):
     )
     managed_policies: list[ManagedPolicyArn] = Field(
         default_factory=list, max_length=10, description="Default: none. Managed policies for the task role."
+    )
+    addons: list[Addon] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Default: none. CloudFormation templates deployed inside this workload's stack, each as a nested "
+        "stack (deleted with it; resources the template retains stay). Outputs: a Ref to an AWS::IAM::ManagedPolicy "
+        "is attached to the task role, to an AWS::EC2::SecurityGroup added to the tasks (awsvpc), to an "
+        "AWS::SecretsManager::Secret a secret of every container; any other output an environment variable of every "
+        "container, in upper snake case (OrdersTableName: ORDERS_TABLE_NAME).",
     )
 
     @property

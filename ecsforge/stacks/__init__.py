@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .addons import AddonsStack
 from .base import PlatformStack
 from .cluster import ClusterStack
 from .network import NetworkStack
@@ -25,12 +26,13 @@ class Platform:
     # Stacks of promoted environments (their accounts), keyed by stack name.
     promotions: dict[str, PromotionTrustStack] = field(default_factory=dict)
     resources: ResourcesStack | None = None
+    addons: AddonsStack | None = None
     # The stacks with `overrides`, which report every failed operation together (stacks/overrides.py).
     overrides: OverrideRun | None = None
 
     @property
     def stacks(self) -> list[PlatformStack]:
-        fixed = [s for s in (self.network, self.cluster, self.registries, self.resources) if s is not None]
+        fixed = [s for s in (self.network, self.cluster, self.registries, self.resources, self.addons) if s is not None]
         return [
             *fixed,
             *self.services.values(),

@@ -4,14 +4,18 @@ so adding or removing one touches no other stack."""
 from __future__ import annotations
 
 from aws_cdk import CfnOutput, Stack
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from .. import names
+from ..constructs.addons import IncludedAddon, include_addons, wire_addon_outputs
 from ..constructs.pipeline import ContainerPipeline
 from ..constructs.refs import PlatformRefs
 from ..constructs.scheduled_task import ScheduledEcsTask
 from ..constructs.service import EcsService
+from ..constructs.task_definition import TaskDefinition
+from ..constructs.template import cfn_resource
 from ..manifest.models import Manifest
 from ..manifest.tasks import TaskSpec
 from .base import PlatformStack
@@ -39,6 +43,17 @@ class WorkloadStack(PlatformStack):
         # Only a public NLB of the service's own sits in the public subnets.
         nlb = getattr(spec, "nlb", None)
         self.refs = PlatformRefs(self, manifest, public_subnets=nlb is not None and nlb.public)
+        self.addons: list[IncludedAddon] = []
+
+    def include_addons(self, name: str, spec: TaskSpec, task: TaskDefinition) -> list[ec2.ISecurityGroup]:
+        """The workload's addons, nested stacks of this stack; returns the security groups they
+        give the tasks."""
+        if not spec.addons:
+            return []
+        scope = Construct(self, "Addons")
+        passed = {"App": self.manifest.app, "Env": self.manifest.environment, "Name": name}
+        self.addons = include_addons(scope, spec.addons, passed)
+        return wire_addon_outputs(scope, self.addons, task)
 
 
 class ServiceStack(WorkloadStack):
@@ -56,6 +71,15 @@ class ServiceStack(WorkloadStack):
             registries=registries,
         )
         self.service = EcsService(self, "Service", manifest=manifest, name=name, service=service, refs=self.refs)
+        groups = self.include_addons(name, service, self.service.task)
+        if groups:
+            # The service's network configuration is written when it is created: list them again.
+            connections = self.service.service.connections
+            connections.add_security_group(*groups)
+            cfn_resource(self.service.service).add_property_override(
+                "NetworkConfiguration.AwsvpcConfiguration.SecurityGroups",
+                [group.security_group_id for group in connections.security_groups],
+            )
         # For the pipeline that deploys this service, whether or not one does. A parameter, not an
         # export: its template value is always the service's current name, even after a replacement.
         ssm.StringParameter(
@@ -90,6 +114,9 @@ class TaskStack(WorkloadStack):
             registries=registries,
         )
         self.task = ScheduledEcsTask(self, "ScheduledTask", manifest=manifest, name=name, task=task, refs=self.refs)
+        groups = self.include_addons(name, task, self.task.task)
+        if groups and self.task.security_group is not None:
+            self.task.add_security_groups(groups)
 
 
 class PipelineStack(PlatformStack):
