@@ -36,7 +36,7 @@ MAY_IMPORT: dict[str, tuple[str, ...]] = {
     "importers": ("manifest",),
     "docs_text.py": ("manifest",),
     "docs.py": ("manifest", "docs_text.py"),
-    "diagram.py": ("manifest",),
+    "diagram": ("manifest",),
     # One construct per concern; release: the shipped sources and the release plan.
     "constructs": ("manifest", "names.py", "release"),
     # One stack per deployment unit.
@@ -46,7 +46,7 @@ MAY_IMPORT: dict[str, tuple[str, ...]] = {
     "platform.py": ("manifest", "names.py", "constructs", "stacks", "compliance"),
     # Synthesizes through platform.build() (in a function: DEFERRED_ONLY), compares templates.
     "diff": ("manifest", "names.py", "runtime.py", "platform.py"),
-    "cli.py": ("manifest", "release", "ops", "importers", "diagram.py", "diff"),
+    "cli.py": ("manifest", "release", "ops", "importers", "diagram", "diff"),
     "__main__.py": ("runtime.py", "cli.py"),
 }
 CDK = ("aws_cdk", "cdk_nag", "constructs")
