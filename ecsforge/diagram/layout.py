@@ -23,7 +23,7 @@ TITLE_CHAR_WIDTH = 9.6  # the page title is 16px
 NODE_PAD = 8
 GROUP_PAD = 12
 TITLE_HEIGHT = 22
-ROW_GAP = 14
+ROW_GAP = 18
 LANE = 10  # between two vertical edge segments in one channel
 ROOT = ""
 
@@ -63,7 +63,8 @@ class Layout:
     graph: Graph
     boxes: dict[str, Box] = field(default_factory=dict)  # "n:<id>" and "g:<id>" keys, ROOT for the page
     columns: dict[str, list[Column]] = field(default_factory=dict)
-    routes: list[Route] = field(default_factory=list)
+    routes: list[Route] = field(default_factory=list)  # set by route.py
+    where: dict[str, list[str]] = field(default_factory=dict)  # node id -> paths()
 
 
 def text_width(text: str, char_width: float = CHAR_WIDTH) -> int:
@@ -150,11 +151,14 @@ def columns_of(keys: list[str], links: list[tuple[str, str, Edge]]) -> list[Colu
     return [Column([k for k in keys if rank[k] == r]) for r in used]
 
 
-def channel(column: Column, links: list[tuple[str, str, Edge]]) -> int:
-    """The room before a column for the labels and vertical segments of the edges entering it."""
-    entering = [edge for _, target, edge in links if target in column.keys]
-    labels = max((text_width(e.label, LABEL_CHAR_WIDTH) for e in entering), default=0)
-    return max(3 * GROUP_PAD, labels + 16 + len(entering) * LANE)
+def channel(columns: list[Column], index: int, links: list[tuple[str, str, Edge]]) -> int:
+    """The room before a column for the labels and vertical segments of the edges entering it, and
+    of those from the column before that leap over it (route.py puts them in these lanes)."""
+    keys, before = columns[index].keys, columns[index - 1].keys
+    entering = [edge for _, target, edge in links if target in keys]
+    leaping = [edge for source, target, edge in links if source in before and target not in keys]
+    labels = max((text_width(e.label, LABEL_CHAR_WIDTH) for e in [*entering, *leaping]), default=0)
+    return max(3 * GROUP_PAD, labels + 16 + (len(entering) + len(leaping)) * LANE)
 
 
 class Measure:
@@ -179,7 +183,7 @@ class Measure:
         columns = columns_of(children(members), links)
         x, bottom = GROUP_PAD, top
         for index, column in enumerate(columns):
-            x += channel(column, links) if index else 0
+            x += channel(columns, index, links) if index else 0
             column.x, column.width = x, max(self.size[k][0] for k in column.keys)
             y = top
             for member in column.keys:
@@ -208,43 +212,5 @@ def layout(graph: Graph) -> Layout:
     page = Group(ROOT, graph.title, groups=graph.groups)
     measure.size[ROOT] = measure.group(ROOT, graph.title, page, 2 * TITLE_HEIGHT)
     measure.place(ROOT, 0, 0, page)
-    result = measure.layout
-    result.routes = route(result, measure.where)
-    return result
-
-
-def port(box: Box, index: int, count: int) -> int:
-    return box.y + box.height * (index + 1) // (count + 1)
-
-
-def route(result: Layout, where: dict[str, list[str]]) -> list[Route]:
-    """Orthogonal connectors: out of the source's right side, down or up in the channel before the
-    target's column, into the target's left side; each edge its own port and lane."""
-    edges = result.graph.edges
-    outgoing = defaultdict(list)
-    incoming = defaultdict(list)
-    for index, edge in enumerate(edges):
-        outgoing[edge.source].append(index)
-        incoming[edge.target].append(index)
-    lanes: dict[tuple[str, int], int] = defaultdict(int)
-    routes = []
-    for index, edge in enumerate(edges):
-        container, source_child, target_child = lift(edge, where)
-        source, target = result.boxes[f"n:{edge.source}"], result.boxes[f"n:{edge.target}"]
-        start_y = port(source, outgoing[edge.source].index(index), len(outgoing[edge.source]))
-        end_y = port(target, incoming[edge.target].index(index), len(incoming[edge.target]))
-        columns = result.columns[container]
-        source_column = next(i for i, c in enumerate(columns) if source_child in c.keys)
-        target_column = next(i for i, c in enumerate(columns) if target_child in c.keys)
-        lane = lanes[container, target_column]
-        lanes[container, target_column] += 1
-        if target_column > source_column:
-            middle = columns[target_column].x - 8 - lane * LANE
-            points = [(source.right, start_y), (middle, start_y), (middle, end_y), (target.x, end_y)]
-        else:  # only an edge that closed a cycle: around, below both children
-            below = max(result.boxes[source_child].bottom, result.boxes[target_child].bottom) + 6 + lane * LANE
-            out, back = source.right + 8 + lane * LANE, target.x - 8 - lane * LANE
-            points = [(source.right, start_y), (out, start_y), (out, below), (back, below), (back, end_y)]
-            points.append((target.x, end_y))
-        routes.append(Route(edge, points, (source.right + 4, start_y - 4)))
-    return routes
+    measure.layout.where = measure.where
+    return measure.layout

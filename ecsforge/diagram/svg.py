@@ -9,7 +9,8 @@ from __future__ import annotations
 from xml.sax.saxutils import escape
 
 from .graph import Graph, Group, Node
-from .layout import FONT_SIZE, LINE_HEIGHT, NODE_PAD, TITLE_HEIGHT, Box, Layout, Route, layout
+from .layout import FONT_SIZE, LINE_HEIGHT, NODE_PAD, TITLE_HEIGHT, Box, Layout, Route
+from .route import arrange
 
 FONT = "DejaVu Sans Mono, Menlo, Consolas, monospace"
 STYLE = f"""
@@ -79,7 +80,7 @@ def edge_svg(route: Route) -> list[str]:
 
 def svg_document(graph: Graph) -> str:
     """The SVG element alone (no XML declaration), so that it can sit inline in the HTML page."""
-    drawn = layout(graph)
+    drawn = arrange(graph)
     page = drawn.boxes[""]
     lines = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="ecsforge" width="{page.width}" height="{page.height}" '
