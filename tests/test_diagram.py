@@ -289,6 +289,28 @@ def test_svg_edges_run_from_source_to_target(pictures):
         assert all(a[0] == b[0] or a[1] == b[1] for a, b in pairwise(points))
 
 
+def crosses(a: tuple[int, int], b: tuple[int, int], rectangle: tuple[int, int, int, int]) -> bool:
+    """Whether an axis-parallel segment runs through the inside of a rectangle (its border is not inside)."""
+    (low_x, high_x), (low_y, high_y) = sorted((a[0], b[0])), sorted((a[1], b[1]))
+    left, top, right, bottom = rectangle
+    return low_x < right and left < high_x + (low_x == high_x) and low_y < bottom and top < high_y + (low_y == high_y)
+
+
+def test_svg_edges_go_around_other_nodes(pictures):
+    # Not promised for every graph the layout could get, but true of every example: keep it so.
+    _, svg, _ = pictures
+    root = ET.fromstring(svg.encode())
+    boxes = {g.get("id"): box(g) for g in root.iter(f"{SVG}g") if g.get("class", "").startswith("node ")}
+    for element in (g for g in root.iter(f"{SVG}g") if g.get("class", "").startswith("edge")):
+        path = element.find(f"{SVG}path")
+        assert path is not None
+        points = [tuple(map(int, p[1:].split())) for p in re.findall(r"[ML]-?\d+ -?\d+", path.attrib["d"])]
+        ends = (element.get("data-source"), element.get("data-target"))
+        for node, rectangle in boxes.items():
+            hits = [(a, b) for a, b in pairwise(points) if crosses(a, b, rectangle)]
+            assert node in ends or not hits, (ends, node, hits)
+
+
 def test_html_is_one_self_contained_page(pictures):
     graph, svg, html = pictures
     page = ET.fromstring(html.encode())  # written as well-formed XHTML-compatible HTML
