@@ -22,6 +22,7 @@ svg.ecsforge {{ font-family: {FONT}; font-size: {FONT_SIZE}px; }}
 .ecsforge .group-title {{ font-weight: bold; fill: #2b3a55; }}
 .ecsforge .node > rect {{ fill: #ffffff; stroke: #2b3a55; stroke-width: 1.2; }}
 .ecsforge .node.cylinder > rect {{ fill: #fff7e6; }}
+.ecsforge .node > path {{ fill: none; stroke: #2b3a55; stroke-width: 1; }}
 .ecsforge .node.round > rect {{ fill: #eefaf0; }}
 .ecsforge .edge path {{ fill: none; stroke: #4a5a78; stroke-width: 1.2; }}
 .ecsforge .edge.dashed path {{ stroke-dasharray: 5 4; }}
@@ -43,7 +44,7 @@ def node_svg(node: Node, box: Box) -> list[str]:
     lines = [f'<g class="node {node.shape}" id="{attr(node.id)}">', rect(box, CORNERS[node.shape])]
     if node.shape == "cylinder":  # the lid of a drum: a registry stores
         lid = box.y + 8
-        lines.append(f'<path d="M{box.x} {lid} Q{box.x + box.width // 2} {lid + 8} {box.right} {lid}" fill="none"/>')
+        lines.append(f'<path d="M{box.x} {lid} Q{box.x + box.width // 2} {lid + 8} {box.right} {lid}"/>')
     lines.append(f'<text x="{box.x + NODE_PAD}" y="{box.y + NODE_PAD}">')
     for line in node.lines:
         lines.append(f'<tspan x="{box.x + NODE_PAD}" dy="{LINE_HEIGHT}">{escape(line)}</tspan>')
