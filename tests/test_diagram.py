@@ -175,6 +175,8 @@ def test_cli_exit_codes(tmp_path):
     assert refused.returncode == validated.returncode == 1
     assert "pipelines.web.deploy.services[1]" in refused.stderr
     assert refused.stderr == validated.stderr and refused.stdout == ""
+    dot = cli("diagram", "examples/minimal.yml", "--format", "dot")
+    assert dot.returncode == 0 and dot.stdout.startswith("digraph ecsforge {") and dot.stdout.endswith("}\n")
 
 
 def test_the_readme_shows_the_current_diagram_of_platform_yml():
