@@ -63,8 +63,8 @@ def diff(old: str, new: str) -> int:
 
 
 def diagram(path: str, fmt: str, output: str | None) -> int:
-    """Exit 0: drawn; 1: the manifest is invalid; 2: svg asked for but Graphviz is missing."""
-    from .diagram import GraphvizMissing, render
+    """Exit 0: drawn; 1: the manifest is invalid. SVG and HTML are drawn in pure Python: no Graphviz."""
+    from .diagram import FORMATS, render
 
     try:
         loaded = load_manifest(path)
@@ -72,11 +72,7 @@ def diagram(path: str, fmt: str, output: str | None) -> int:
         print(error, file=sys.stderr)
         return 1
     print_warnings(loaded.filename, loaded.warnings)
-    try:
-        text = render(loaded.manifest, "svg" if fmt == "svg" else "mermaid")
-    except GraphvizMissing as error:
-        print(error, file=sys.stderr)
-        return 2
+    text = render(loaded.manifest, next(f for f in FORMATS if f == fmt), source=Path(path).name)
     if output is None:
         sys.stdout.write(text)
     else:
@@ -173,9 +169,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     compare.add_argument("old", metavar="OLD")
     compare.add_argument("new", metavar="NEW")
-    draw = commands.add_parser("diagram", help="draw the environment, offline (Mermaid, or SVG through Graphviz)")
+    draw = commands.add_parser("diagram", help="draw the environment, offline (Mermaid, DOT, SVG or an HTML page)")
     draw.add_argument("file", metavar="MANIFEST")
-    draw.add_argument("--format", choices=("mermaid", "svg"), default="mermaid")
+    draw.add_argument("--format", choices=("mermaid", "dot", "svg", "html"), default="mermaid")
     draw.add_argument("--output", metavar="FILE", help="default: standard output")
     commands.add_parser("schema", help="print the manifest's JSON Schema")
     publish = commands.add_parser(

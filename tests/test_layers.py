@@ -38,7 +38,7 @@ MAY_IMPORT: dict[str, tuple[str, ...]] = {
     "importers": ("manifest",),
     "docs_text.py": ("manifest",),
     "docs.py": ("manifest", "docs_text.py"),
-    "diagram.py": ("manifest",),
+    "diagram": ("manifest",),
     # `ecsforge init`: a starter manifest, checked by the loader before it is written.
     "starter.py": ("manifest",),
     # One construct per concern; release: the shipped sources and the release plan.
@@ -50,7 +50,7 @@ MAY_IMPORT: dict[str, tuple[str, ...]] = {
     "platform.py": ("manifest", "names.py", "constructs", "stacks", "compliance"),
     # Synthesizes through platform.build() (in a function: DEFERRED_ONLY), compares templates.
     "diff": ("manifest", "names.py", "runtime.py", "platform.py"),
-    "cli.py": ("manifest", "release", "ops", "importers", "diagram.py", "starter.py", "diff"),
+    "cli.py": ("manifest", "release", "ops", "importers", "diagram", "starter.py", "diff"),
     # The console script: runtime.prepare() before the CLI imports aws_cdk.
     "console.py": ("runtime.py", "cli.py"),
     "__main__.py": ("runtime.py", "cli.py", "console.py"),
