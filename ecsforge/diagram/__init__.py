@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Literal
 
 from ..manifest.models import Manifest
-from .graph import Edge, Graph, Group, Node, build, node_id, source_text
+from .graph import Edge, Graph, Group, Node, build, node_id, service_node, source_text
 from .svg import render_html, render_svg
 from .text import render_dot, render_mermaid
 
@@ -31,6 +31,7 @@ __all__ = [
     "render_html",
     "render_mermaid",
     "render_svg",
+    "service_node",
     "source_text",
 ]
 
