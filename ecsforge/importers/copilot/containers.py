@@ -188,7 +188,9 @@ def depends_on(node: Node, container: dict[str, Any]) -> None:
         container.setdefault("depends_on", {})[convert.name(name)] = text
 
 
-def command_and_entrypoint(node: Node, container: dict[str, Any]) -> None:
+def command_and_entrypoint(node: Node, env: Env, workload: str, container: dict[str, Any]) -> None:
+    """Copilot's own ${COPILOT_...} variables are replaced per environment, as in `variables`:
+    ecsforge would read them from the shell at synth, where nothing sets them."""
     for key in ("command", "entrypoint"):
         raw = node.raw(key)
         if raw is None:
@@ -197,4 +199,4 @@ def command_and_entrypoint(node: Node, container: dict[str, Any]) -> None:
         if words is None:
             node.skip(key, "expected a string or a list of strings")
         else:
-            container[key] = words
+            container[key] = [env.interpolate(word, workload) for word in words]

@@ -58,9 +58,17 @@ def pipeline(node: Node, name: str, envs: dict[str, Env], connection_arn: str | 
     if source is None or not built:
         return None
     out: dict[str, dict[str, Any]] = {}
+    taken = set(env.doc.get("pipelines", {}))
     for workload in built:
         info = env.builds[workload]
-        key = convert.name(name) if len(built) == 1 else convert.name(f"{name}-{workload}")
+        key = _unique_key(name if len(built) == 1 else f"{name}-{workload}", workload, taken)
+        taken.add(key)
+        if key != convert.name(name if len(built) == 1 else f"{name}-{workload}", 1000):
+            node.doc.note(
+                ("name",),
+                "approximate",
+                f"the pipeline of {workload!r} is named {key!r} (ecsforge names are unique and at most 32 characters)",
+            )
         build: dict[str, Any] = {"registry": info.registry, "dockerfile": info.dockerfile, "context": info.context}
         entry: dict[str, Any] = {"source": source, "build": build}
         entry.update({k: v for k, v in first.items() if k != ONLY})
@@ -74,6 +82,22 @@ def pipeline(node: Node, name: str, envs: dict[str, Env], connection_arn: str | 
             entry["promote"] = promote
         out[key] = entry
     return Placed(home, out)
+
+
+def _unique_key(wanted: str, workload: str, taken: set[str]) -> str:
+    """At most 32 characters, the workload's name kept whole (a plain cut makes two long names
+    one), and unlike every pipeline already placed."""
+    key = convert.name(wanted)
+    if key != convert.name(wanted, 1000):
+        suffix = convert.name(workload)
+        prefix = convert.name(wanted, 31 - len(suffix)) if len(suffix) < 30 else ""
+        key = convert.name(f"{prefix}-{suffix}" if prefix else suffix)
+    base, number = key, 2
+    while key in taken:
+        ending = f"-{number}"
+        key = convert.name(base, 32 - len(ending)) + ending
+        number += 1
+    return key
 
 
 def _deploys(stage: dict[str, Any], workload: str) -> bool:
