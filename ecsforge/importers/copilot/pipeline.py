@@ -47,6 +47,15 @@ def pipeline(node: Node, name: str, envs: dict[str, Env], connection_arn: str | 
     env = envs[home]
     services = env.doc.get("services", {})
     built = [w for w in env.builds if w in services and _deploys(first, w)]
+    owners = {s: key for key, entry in env.doc.get("pipelines", {}).items() for s in entry["deploy"]["services"]}
+    for workload in [w for w in built if w in owners]:
+        built.remove(workload)
+        node.doc.note(
+            ("stages",),
+            "not imported",
+            f"{workload!r} is deployed by the ecsforge pipeline {owners[workload]!r} (from another Copilot pipeline) "
+            "already; ecsforge deploys a service from one pipeline; merge the two pipelines by hand",
+        )
     for workload in env.builds:
         if workload not in services:
             node.doc.note(
