@@ -513,3 +513,15 @@ def test_docker_hub_logins_are_told_from_other_registries(tmp_path: Path, line: 
     logins = [entry for entry in lines if entry.startswith("copilot/pipelines/p/buildspec.yml:4:")]
     assert len(logins) == hub
     assert any(entry.startswith("copilot/pipelines/p/buildspec.yml:1:1: buildspec: not imported") for entry in lines)
+
+
+def test_a_buildspec_the_pipeline_names_outside_copilot_is_read_for_docker_hub_logins(tmp_path: Path) -> None:
+    pipeline = {**_github("p", ["web"]), "build": {"buildspec": "ci/buildspec.yml"}}
+    root = workspace(tmp_path, {"web": web(http={"path": "/"})}, pipelines={"p": pipeline})
+    (root / "ci").mkdir()
+    (root / "ci" / "buildspec.yml").write_text("phases:\n  build:\n    commands:\n      - docker login -u a -p b\n")
+    lines = import_workspace(root, Options("us-east-1", {}, CONNECTION)).report.lines()
+    assert any(
+        line.startswith("ci/buildspec.yml:4:9: docker login: not imported; a Docker Hub login") for line in lines
+    )
+    assert any(line.startswith("copilot/pipelines/p/manifest.yml:") and "build.buildspec" in line for line in lines)

@@ -32,8 +32,24 @@ _DOCKER_HUB = ("docker.io", "index.docker.io", "registry-1.docker.io", "https://
 _VALUE_OPTIONS = ("-u", "--username", "-p", "--password")
 
 
+def custom_buildspecs(ws: Workspace) -> None:
+    """A pipeline's `build.buildspec` outside copilot/ (the repository root is copilot/'s parent)."""
+    for doc in ws.pipelines.values():
+        build = doc.data.get("build")
+        written = build.get("buildspec") if isinstance(build, dict) else None
+        if not isinstance(written, str):
+            continue
+        path = (ws.root.parent / written).resolve()
+        inside = path.is_relative_to(ws.root.parent.resolve()) and not path.is_relative_to(ws.root.resolve())
+        if inside and path.is_file() and path not in ws.others:
+            ws.others.append(path)
+
+
 def report_files(ws: Workspace, report: Report) -> None:
     for path in ws.others:
+        if not path.is_relative_to(ws.root):
+            buildspec(path, path.relative_to(ws.root.parent.resolve()).as_posix(), report)
+            continue
         where = label(ws.root, path)
         folders = path.relative_to(ws.root).parts[:-1]
         if "addons" in folders:

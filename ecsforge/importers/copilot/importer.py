@@ -12,7 +12,7 @@ from ...manifest.problems import Path as DataPath
 from . import convert, layout
 from .context import Env
 from .environment import certificates, choose_zones, environment
-from .files import report_files
+from .files import custom_buildspecs, report_files
 from .node import Doc, Node, dotted
 from .notes import APPROXIMATE, NOT_IMPORTED, Note, Report
 from .pipeline import pipeline
@@ -159,8 +159,9 @@ def import_workspace(workspace: Path, options: Options) -> Result:
         doc.leftovers()
         report.mapped.update((doc.file, dotted(doc.written(path))) for path in doc.used if path)
     report.application = ws.app
-    report.files_read, report.files_not_used = len(ws.read) + len(ws.others), len(ws.others)
+    custom_buildspecs(ws)
     report_files(ws, report)
+    report.files_read, report.files_not_used = len(ws.read) + len(ws.others), len(ws.others)
     full = {name: _clean(layout.ordered(env.doc)) for name, env in envs.items()}
     order = _env_order(names, ws)
     base, overlays = layout.split(full, order[0])
