@@ -31,31 +31,11 @@ def pipeline(node: Node, name: str, envs: dict[str, Env], connection_arn: str | 
         node.use()
         return None
     source = _source(node, envs[stages[0][0]], connection_arn)
-    build_node = node.child("build")
-    if build_node is not None:
-        if build_node.has("buildspec"):
-            build_node.skip(
-                "buildspec",
-                "Copilot's buildspec runs `copilot svc package`; ecsforge generates its own build (tag with the "
-                "commit id, push, imagedefinitions.json); port custom steps into `build.buildspec` that does the same",
-            )
-        if build_node.has("image"):
-            build_node.skip("image", "ecsforge builds on CodeBuild's standard image; use `build.compute` for its size")
-        if build_node.has("additional_policy"):
-            build_node.skip("additional_policy", "ecsforge's build role is fixed; ask for the permission as a field")
+    _build_fields(node)
     home, first = stages[0]
     env = envs[home]
     services = env.doc.get("services", {})
-    built = [w for w in env.builds if w in services and _deploys(first, w)]
-    owners = {s: key for key, entry in env.doc.get("pipelines", {}).items() for s in entry["deploy"]["services"]}
-    for workload in [w for w in built if w in owners]:
-        built.remove(workload)
-        node.doc.note(
-            ("stages",),
-            "not imported",
-            f"{workload!r} is deployed by the ecsforge pipeline {owners[workload]!r} (from another Copilot pipeline) "
-            "already; ecsforge deploys a service from one pipeline; merge the two pipelines by hand",
-        )
+    built = _not_deployed_yet(node, env, [w for w in env.builds if w in services and _deploys(first, w)])
     for workload in env.builds:
         if workload not in services:
             node.doc.note(
@@ -91,6 +71,37 @@ def pipeline(node: Node, name: str, envs: dict[str, Env], connection_arn: str | 
             entry["promote"] = promote
         out[key] = entry
     return Placed(home, out)
+
+
+def _build_fields(node: Node) -> None:
+    build_node = node.child("build")
+    if build_node is None:
+        return
+    if build_node.has("buildspec"):
+        build_node.skip(
+            "buildspec",
+            "Copilot's buildspec runs `copilot svc package`; ecsforge generates its own build (tag with the "
+            "commit id, push, imagedefinitions.json); port custom steps into `build.buildspec` that does the same",
+        )
+    if build_node.has("image"):
+        build_node.skip("image", "ecsforge builds on CodeBuild's standard image; use `build.compute` for its size")
+    if build_node.has("additional_policy"):
+        build_node.skip("additional_policy", "ecsforge's build role is fixed; ask for the permission as a field")
+
+
+def _not_deployed_yet(node: Node, env: Env, built: list[str]) -> list[str]:
+    """ecsforge deploys a service from one pipeline: a workload that an earlier Copilot pipeline
+    deploys already stays with that one."""
+    owners = {s: key for key, entry in env.doc.get("pipelines", {}).items() for s in entry["deploy"]["services"]}
+    for workload in built:
+        if workload in owners:
+            node.doc.note(
+                ("stages",),
+                "not imported",
+                f"{workload!r} is deployed by the ecsforge pipeline {owners[workload]!r} (from another Copilot "
+                "pipeline) already; ecsforge deploys a service from one pipeline; merge the two pipelines by hand",
+            )
+    return [w for w in built if w not in owners]
 
 
 def _unique_key(wanted: str, workload: str, taken: set[str]) -> str:
