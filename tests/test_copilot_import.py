@@ -7,7 +7,6 @@ new VPC, one importing a VPC with a certificate) and a two-stage pipeline.
 from __future__ import annotations
 
 import contextlib
-import copy
 import io
 from pathlib import Path
 from typing import Any
@@ -251,47 +250,6 @@ def test_the_pipeline_lives_in_the_first_stage_and_promotes_to_the_next(imported
     assert web["deploy"] == {"services": ["frontend"]}
     assert web["promote"] == [{"manifest": "prod.yml", "approval": {}, "services": ["frontend"]}]
     assert set(test["pipelines"]) == {"shop-continuous-deliver-frontend", "shop-continuous-de-orders-worker"}
-
-
-V11_TOP = ("topics", "queues", "buckets", "volumes")
-V11_TASK = (
-    "platform",
-    "ephemeral_storage_gib",
-    "access",
-    "permissions",
-    "managed_policies",
-    "tracing",
-    "nlb",
-    "connect",
-)
-
-
-def _v1_part(doc: dict[str, Any]) -> dict[str, Any]:
-    """The document without the v1.1 fields, which this branch's models do not know yet."""
-    doc = copy.deepcopy(doc)
-    doc.pop("extends", None)
-    for key in V11_TOP:
-        doc.pop(key, None)
-    doc.get("cluster", {}).pop("service_connect", None)
-    for section in ("services", "scheduled_tasks"):
-        for workload in doc.get(section, {}).values():
-            for key in V11_TASK:
-                workload.pop(key, None)
-            (workload.get("scaling") or {}).pop("queue_backlog_per_task", None)
-            for container in workload["containers"].values():
-                for key in ("mounts", "env_files", "logging"):
-                    container.pop(key, None)
-    for pipeline in doc.get("pipelines", {}).values():
-        pipeline.pop("promote", None)
-    return doc
-
-
-@pytest.mark.parametrize("name", ["base", "test", "prod"])
-def test_the_v1_part_of_every_file_validates(imported: tuple[Path, list[str]], tmp_path: Path, name: str) -> None:
-    out, _ = imported
-    path = tmp_path / f"{name}.yml"
-    path.write_text(yaml.safe_dump(_v1_part(_full(out, name))).replace("${ACCOUNT_TEST}", '"${ACCOUNT_TEST}"'))
-    load_manifest(path, {"CODECONNECTIONS_ARN": CONNECTION, "ACCOUNT_TEST": "111111111111"})
 
 
 ENVIRON = {"CODECONNECTIONS_ARN": CONNECTION, "ACCOUNT_TEST": "111111111111"}

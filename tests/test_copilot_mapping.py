@@ -525,3 +525,18 @@ def test_a_buildspec_the_pipeline_names_outside_copilot_is_read_for_docker_hub_l
         line.startswith("ci/buildspec.yml:4:9: docker login: not imported; a Docker Hub login") for line in lines
     )
     assert any(line.startswith("copilot/pipelines/p/manifest.yml:") and "build.buildspec" in line for line in lines)
+
+
+def test_a_cdk_override_is_one_report_line_and_unknown_files_are_reported(tmp_path: Path) -> None:
+    root = workspace(tmp_path, {"web": web(http={"path": "/"})}) / "copilot"
+    for name in ("overrides/stack.ts", "overrides/cdk.json", "overrides/node_modules/x/index.js", "notes.txt"):
+        (root / "web" / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / "web" / name).write_text("x\n")
+    lines = import_workspace(root.parent, Options("us-east-1")).report.lines()
+    assert [line for line in lines if line.startswith("copilot/web/") and ": not imported; " in line] == [
+        "copilot/web/notes.txt:1:1: (file): not imported; the importer does not read this file; port what it does by "
+        "hand",
+        "copilot/web/overrides/:1:1: overrides: not imported; a CDK override (`copilot svc override`) changes "
+        "Copilot's template; port what it changes by hand (2 files)",
+    ]
+    assert lines[-1].endswith("; 6 files read, 3 of them not used (each reported above)")

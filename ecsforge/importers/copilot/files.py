@@ -26,6 +26,7 @@ _DOCKER_HUB_LOGIN = (
     "a Docker Hub login; ecsforge's `build.login` will take it; until then ecsforge's build pulls from Docker Hub "
     "without logging in (rate-limited): pull base images from ECR Public, or log in in your own `build.buildspec`"
 )
+_OVERRIDES = {"overrides", "override"}  # Copilot's documentation spells the CDK one both ways
 _UNKNOWN = "the importer does not read this file; port what it does by hand"
 _DOCKER_LOGIN = re.compile(r"\bdocker\s+login\b")
 _DOCKER_HUB = ("docker.io", "index.docker.io", "registry-1.docker.io", "https://index.docker.io/v1/")
@@ -46,6 +47,7 @@ def custom_buildspecs(ws: Workspace) -> None:
 
 
 def report_files(ws: Workspace, report: Report) -> None:
+    cdk: dict[Path, int] = {}  # a CDK override is one report line: a folder of a TypeScript app
     for path in ws.others:
         if not path.is_relative_to(ws.root):
             buildspec(path, path.relative_to(ws.root.parent.resolve()).as_posix(), report)
@@ -54,14 +56,20 @@ def report_files(ws: Workspace, report: Report) -> None:
         folders = path.relative_to(ws.root).parts[:-1]
         if "addons" in folders:
             report.add(Note(where, 1, 1, "addons", NOT_IMPORTED, ADDONS))
-        elif "overrides" in folders and path.name == "cfn.patches.yml":
+        elif _OVERRIDES & set(folders) and path.name == "cfn.patches.yml":
             _patches(path, where, report)
-        elif "overrides" in folders:
-            report.add(Note(where, 1, 1, "overrides", NOT_IMPORTED, _CDK_OVERRIDES))
+        elif _OVERRIDES & set(folders):
+            end = next(i for i, part in enumerate(folders) if part in _OVERRIDES) + 1
+            folder = ws.root.joinpath(*folders[:end])
+            cdk[folder] = cdk.get(folder, 0) + 1
         elif path.name in ("buildspec.yml", "buildspec.yaml"):
             buildspec(path, where, report)
         else:
             report.add(Note(where, 1, 1, "(file)", NOT_IMPORTED, _UNKNOWN))
+    for folder, count in cdk.items():
+        report.add(
+            Note(label(ws.root, folder) + "/", 1, 1, "overrides", NOT_IMPORTED, f"{_CDK_OVERRIDES} ({count} files)")
+        )
 
 
 def _patches(path: Path, where: str, report: Report) -> None:

@@ -70,5 +70,5 @@ class Report:
         return (
             f"copilot workspace {self.application!r}: {imported} imported, {approximate} approximate, {skipped} "
             f"not imported (fields and files); {self.files_read} files read, {self.files_not_used} of them not "
-            "manifests (each reported above)"
+            "used (each reported above)"
         )

@@ -130,11 +130,14 @@ def read_workspace(workspace: Path, report: Report) -> Workspace:
 
 
 def _other_files(root: Path, read: set[Path]) -> list[Path]:
-    """Every file of copilot/ that is not a manifest read above (hidden files aside)."""
+    """Every file of copilot/ that is not a manifest read above (hidden files and a CDK override's
+    installed node_modules aside)."""
     return [
         path
         for path in sorted(root.rglob("*"))
-        if path.is_file() and path not in read and not any(p.startswith(".") for p in path.relative_to(root).parts)
+        if path.is_file()
+        and path not in read
+        and not any(p.startswith(".") or p == "node_modules" for p in path.relative_to(root).parts)
     ]
 
 
