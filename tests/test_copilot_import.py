@@ -1,7 +1,10 @@
 """`python -m ecsforge import copilot`: Copilot workspaces -> ecsforge manifests and a report.
 
 The fixture workspace tests/copilot/shop has every workload type, two environments (one with a
-new VPC, one importing a VPC with a certificate) and a two-stage pipeline.
+new VPC, one importing a VPC with three subnets per tier and a certificate) and a two-stage pipeline
+with a long name and a customized buildspec; and what teams committed that the import used to get
+wrong (issue 23): Copilot's variables in commands, two services on one path, YAML patch overrides
+(one declaring a sidecar's volume), a port that is not a number.
 """
 
 from __future__ import annotations

@@ -485,6 +485,7 @@ def test_a_sidecar_mount_of_a_volume_that_is_not_imported_is_dropped_and_reporte
     sidecar = {
         "image": "busybox:1",
         "command": "run ${COPILOT_SERVICE_NAME}",
+        "healthcheck": {"command": ["CMD-SHELL", "test -f /x/${COPILOT_ENVIRONMENT_NAME}"]},
         "mount_points": [{"source_volume": "local", "path": "/x"}, {"source_volume": "shared", "path": "/y"}],
     }
     storage = {"volumes": {"local": {"path": "/x"}, "shared": {"path": "/y", "efs": True}}}
@@ -493,6 +494,7 @@ def test_a_sidecar_mount_of_a_volume_that_is_not_imported_is_dropped_and_reporte
     assert containers["side"]["mounts"] == [{"volume": "web-shared", "path": "/y", "read_only": True}]
     assert containers["web"]["mounts"] == [{"volume": "web-shared", "path": "/y", "read_only": True}]
     assert containers["side"]["command"] == ["run", "web"]
+    assert containers["side"]["health_check"] == {"command": "test -f /x/test"}
     assert any("sidecars.side.mount_points[0]: not imported; its volume was not imported" in line for line in lines)
 
 

@@ -63,12 +63,13 @@ def _build(node: Node, build: Any, registry: str) -> BuildInfo | None:
     return BuildInfo(registry, dockerfile, context or (posixpath.dirname(dockerfile) or "."))
 
 
-def health_check(node: Node, container: dict[str, Any]) -> None:
+def health_check(node: Node, env: Env, workload: str, container: dict[str, Any]) -> None:
     check = node.child("healthcheck")
     if check is None:
         return
     command = check.raw("command")
     words = convert.split_command(command)
+    words = [env.interpolate(word, workload) for word in words] if words else words
     if not words:
         check.skip(None, "a container health check needs `command`; add one")
         return

@@ -60,7 +60,7 @@ def _main_container(node: Node, env: Env, workload: str) -> dict[str, Any]:
         if picture.has("labels"):
             picture.skip("labels", "ecsforge sets no Docker labels; bake them into the image (LABEL) if you read them")
         c.depends_on(picture, container)
-        c.health_check(picture, container)
+        c.health_check(picture, env, workload, container)
     else:
         if picture is not None:
             picture.skip(None, "expected a mapping with `build` or `location`")
@@ -146,7 +146,7 @@ def _sidecars(node: Node, env: Env, workload: str, spec: dict[str, Any], mounts:
         c.variables(sidecar, env, workload, container)
         c.secrets(sidecar, env, workload, container)
         c.depends_on(sidecar, container)
-        c.health_check(sidecar, container)
+        c.health_check(sidecar, env, workload, container)
         if sidecar.has("labels"):
             sidecar.skip("labels", "ecsforge sets no Docker labels; bake them into the image if you read them")
         if sidecar.has("env_file"):
