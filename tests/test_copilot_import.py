@@ -123,9 +123,9 @@ EXPECTED_REPORT = [
     "copilot/pipelines/release/manifest.yml:16:5: stages[0].test_commands: approximate; ecsforge's test stage "
     "runs after the build, before the deployment",
     "copilot/status-next/manifest.yml:10:3: http.path: approximate; Copilot deploys both status and status-next "
-    "on /status* with no host: one listener rule shadows the other (in Copilot, the one deployed first); "
-    "ecsforge gives status-next http.priority 43803, after status's 43802, so status receives these requests; "
-    "give one of them another path or a host, or swap the priorities",
+    "on /status* with no host: one listener rule shadows the other (which one followed Copilot's rule order); "
+    "ecsforge gives status-next http.priority 43803, after status's 43802, so status receives these requests; give "
+    "one of them another path or a host, or swap the priorities",
     "copilot/status-next/manifest.yml:10:3: http.path: approximate; Copilot matches /status and /status/*; "
     "ecsforge's rule matches /status*",
     "copilot/status/manifest.yml:10:3: http.path: approximate; Copilot matches /status and /status/*; ecsforge's "

@@ -239,9 +239,9 @@ def distinct_priorities(env: Env, docs: dict[str, Doc]) -> None:
         env.report.add(
             Note(doc.file, line, column, "http.path", APPROXIMATE,
                  f"Copilot deploys both {first} and {name} on {http.get('path', '/*')} with {host}: one listener rule "
-                 f"shadows the other (in Copilot, the one deployed first); ecsforge gives {name} http.priority {free}, "
-                 f"after {first}'s {priority}, so {first} receives these requests; give one of them another path or a "
-                 "host, or swap the priorities")
+                 "shadows the other (which one followed Copilot's rule order); ecsforge gives "
+                 f"{name} http.priority {free}, after {first}'s {priority}, so {first} receives these requests; give "
+                 "one of them another path or a host, or swap the priorities")
         )  # fmt: skip
 
 
