@@ -1,13 +1,15 @@
 """`python -m ecsforge import copilot`: Copilot workspaces -> ecsforge manifests and a report.
 
 The fixture workspace tests/copilot/shop has every workload type, two environments (one with a
-new VPC, one importing a VPC with a certificate) and a two-stage pipeline.
+new VPC, one importing a VPC with three subnets per tier and a certificate) and a two-stage pipeline
+with a long name and a customized buildspec; and what teams committed that the import used to get
+wrong (issue 23): Copilot's variables in commands, two services on one path, YAML patch overrides
+(one declaring a sidecar's volume), a port that is not a number.
 """
 
 from __future__ import annotations
 
 import contextlib
-import copy
 import io
 from pathlib import Path
 from typing import Any
@@ -47,28 +49,48 @@ EXPECTED_REPORT = [
     "deploying this template as its own stack, or use topics/queues/buckets/volumes and `access`",
     "copilot/docs-site/manifest.yml:2:1: type: not imported; Static Site: S3 + CloudFront sites are outside "
     "ecsforge; keep the site where it is, or serve it from a container",
-    "copilot/environments/prod/manifest.yml:26:1: cdn: not imported; ecsforge has no CloudFront distribution; put "
-    "one in front of the load balancer yourself",
-    "copilot/frontend/manifest.yml:21:5: image.build.args: not imported; the generated ecsforge build runs a plain "
-    "`docker build`; pass it in your own `build.buildspec`, or bake it into the Dockerfile",
+    "copilot/environments/overrides/cfn.patches.yml:1:3: [0] add "
+    "/Resources/PublicLoadBalancer/Properties/LoadBalancerAttributes/-: not imported; overrides "
+    "(cfn.patches.yml) — ecsforge's `overrides` will take it",
+    "copilot/environments/prod/manifest.yml:28:1: cdn: not imported; ecsforge has no CloudFront distribution; "
+    "put one in front of the load balancer yourself",
+    "copilot/frontend/manifest.yml:21:5: image.build.args: not imported; the generated ecsforge build runs a "
+    "plain `docker build`; pass it in your own `build.buildspec`, or bake it into the Dockerfile",
     "copilot/frontend/manifest.yml:48:1: env_file: not imported; Copilot uploads this local file to S3 at deploy "
     "time; upload it yourself and list its S3 object ARN in the container's `env_files`",
+    "copilot/legacy/manifest.yml:6:3: image.port: not imported; expected a port number",
+    "copilot/legacy/manifest.yml:8:1: http: not imported; the load balancer sends traffic to a container port, "
+    "and no container has one (see image.port); write the port as a number and import again",
     "copilot/nightly-report/manifest.yml:6:1: retries: not imported; ecsforge's scheduled tasks do not retry a "
     "failed run; make the job idempotent and rerun it",
     "copilot/nightly-report/manifest.yml:7:1: timeout: not imported; ecsforge's scheduled tasks have no time "
     "limit; stop long runs inside the job",
+    "copilot/pipelines/release/buildspec.yml:1:1: buildspec: not imported; Copilot's pipeline build (it runs "
+    "`copilot svc package`); ecsforge generates its own build (tag with the commit id, push, "
+    "imagedefinitions.json); port custom steps into the pipeline's `build.buildspec`",
+    "copilot/pipelines/release/buildspec.yml:12:35: docker login: not imported; a Docker Hub login; ecsforge's "
+    "`build.login` will take it; until then ecsforge's build pulls from Docker Hub without logging in "
+    "(rate-limited): pull base images from ECR Public, or log in in your own `build.buildspec`",
     "copilot/pipelines/release/manifest.yml:12:3: build.image: not imported; ecsforge builds on CodeBuild's "
     "standard image; use `build.compute` for its size",
+    "copilot/status-next/manifest.yml:16:9: sidecars.cache.mount_points[0]: not imported; its source_volume is "
+    "not in storage.volumes (a cfn.patches.yml override may declare it; overrides are not imported), so the "
+    "mount was dropped; add the volume to storage.volumes and import again",
+    "copilot/status-next/overrides/cfn.patches.yml:2:3: [0] add /Resources/TaskDefinition/Properties/Volumes/-: "
+    "not imported; overrides (cfn.patches.yml) — ecsforge's `overrides` will take it",
+    "copilot/status-next/overrides/cfn.patches.yml:6:3: [1] replace "
+    "/Resources/Service/Properties/DeploymentConfiguration/MaximumPercent: not imported; overrides "
+    "(cfn.patches.yml) — ecsforge's `overrides` will take it",
     "",
     "Mapped approximately:",
     "copilot/api/manifest.yml:29:3: network.connect: approximate; reachable through Service Connect as "
     "http://api:<port>; ecsforge registers a service in one of Service Connect or Cloud Map DNS, so "
     "api.<namespace> no longer resolves",
-    "copilot/environments/prod/manifest.yml:1:1: network: approximate; zones us-east-1a, us-east-1b chosen for "
-    "prod (synth never looks them up); check that your account has them (and, with network.import, that its "
-    "subnets are in them, in this order)",
-    "copilot/environments/prod/manifest.yml:6:5: network.vpc.id: approximate; Copilot's namespace prod.shop.local "
-    "is in this VPC, so ecsforge's is prod.shop.ecsforge.local: services find each other as "
+    "copilot/environments/prod/manifest.yml:1:1: network: approximate; zones us-east-1a, us-east-1b, us-east-1c "
+    "chosen for prod, as many as its imported subnets per tier (3), (synth never looks them up); check that your "
+    "account has them (and, with network.import, that its subnets are in them, in this order)",
+    "copilot/environments/prod/manifest.yml:6:5: network.vpc.id: approximate; Copilot's namespace "
+    "prod.shop.local is in this VPC, so ecsforge's is prod.shop.ecsforge.local: services find each other as "
     "<service>.prod.shop.ecsforge.local; set cluster.namespace back to prod.shop.local after deleting Copilot's "
     "environment",
     "copilot/environments/test/manifest.yml:8:5: network.vpc.subnets: approximate; ecsforge divides network.cidr "
@@ -83,19 +105,31 @@ EXPECTED_REPORT = [
     "(Copilot's default duration)",
     "copilot/frontend/manifest.yml:66:7: publish.topics[0].name: approximate; the topic's ARN is in "
     "TOPIC_ORDERS_ARN (Copilot's COPILOT_SNS_TOPIC_ARNS is not set); update the code that reads it",
-    "copilot/orders-worker/manifest.yml:7:1: subscribe: approximate; the queue's URL is in "
+    "copilot/orders-worker/manifest.yml:9:1: subscribe: approximate; the queue's URL is in "
     "QUEUE_ORDERS_WORKER_URL (Copilot's COPILOT_QUEUE_URI is not set); update the code that reads it",
-    "copilot/orders-worker/manifest.yml:24:3: count.range: approximate; spot_from: 3 -> the first 2 tasks on "
+    "copilot/orders-worker/manifest.yml:26:3: count.range: approximate; spot_from: 3 -> the first 2 tasks on "
     "Fargate, every further task on Spot (a capacity provider strategy, applied by ECS when it places tasks)",
-    "copilot/orders-worker/manifest.yml:28:3: count.queue_delay: approximate; essential containers get "
+    "copilot/orders-worker/manifest.yml:30:3: count.queue_delay: approximate; essential containers get "
     "stop_timeout_seconds: 60, so a scale-in lets a message in flight finish",
-    "copilot/orders-worker/manifest.yml:33:3: secrets.STRIPE_KEY: approximate; the secret's ARN became its name "
+    "copilot/orders-worker/manifest.yml:35:3: secrets.STRIPE_KEY: approximate; the secret's ARN became its name "
     "'shop/stripe' (same account and region as the service)",
+    "copilot/pipelines/release/manifest.yml:1:1: name: approximate; the pipeline of 'frontend' is named "
+    "'shop-continuous-deliver-frontend' (ecsforge names are unique and at most 32 characters)",
+    "copilot/pipelines/release/manifest.yml:1:1: name: approximate; the pipeline of 'orders-worker' is named "
+    "'shop-continuous-de-orders-worker' (ecsforge names are unique and at most 32 characters)",
     "copilot/pipelines/release/manifest.yml:14:1: stages: approximate; 'nightly-report' is not a service; its "
     "image is built by no ecsforge pipeline; push it and run `python -m ecsforge release` (its scheduled task "
     "runs the released tag)",
     "copilot/pipelines/release/manifest.yml:16:5: stages[0].test_commands: approximate; ecsforge's test stage "
     "runs after the build, before the deployment",
+    "copilot/status-next/manifest.yml:10:3: http.path: approximate; Copilot deploys both status and status-next "
+    "on /status* with no host: one listener rule shadows the other (which one followed Copilot's rule order); "
+    "ecsforge gives status-next http.priority 43803, after status's 43802, so status receives these requests; give "
+    "one of them another path or a host, or swap the priorities",
+    "copilot/status-next/manifest.yml:10:3: http.path: approximate; Copilot matches /status and /status/*; "
+    "ecsforge's rule matches /status*",
+    "copilot/status/manifest.yml:10:3: http.path: approximate; Copilot matches /status and /status/*; ecsforge's "
+    "rule matches /status*",
     "",
     "Still missing, written as ${VAR} references (export them, or edit the files):",
     "  ACCOUNT_TEST: the AWS account id of test (or pass --account test=ID)",
@@ -109,7 +143,8 @@ EXPECTED_REPORT = [
 def test_the_report_names_every_field_not_imported_then_the_approximations(imported: tuple[Path, list[str]]) -> None:
     out, lines = imported
     assert lines[: len(EXPECTED_REPORT)] == EXPECTED_REPORT
-    assert lines[len(EXPECTED_REPORT) :] == [f"  {out / name}" for name in ("base.yml", "prod.yml", "test.yml")]
+    written = [f"  {out / name}" for name in ("base.yml", "prod.yml", "test.yml")]
+    assert lines[len(EXPECTED_REPORT) : -2] == written
 
 
 def test_every_file_starts_with_the_schema_comment_and_environments_extend_the_base(
@@ -144,8 +179,8 @@ def test_each_environment_gets_its_own_settings(imported: tuple[Path, list[str]]
     assert test["network"] == {"cidr": "10.1.0.0/16", "availability_zones": ["us-east-1a", "us-east-1b"]}
     assert prod["network"]["import"] == {
         "vpc_id": "vpc-0123456789abcdef0",
-        "private_subnet_ids": ["subnet-0bbbbbbbbbbbbbbb1", "subnet-0bbbbbbbbbbbbbbb2"],
-        "public_subnet_ids": ["subnet-0aaaaaaaaaaaaaaa1", "subnet-0aaaaaaaaaaaaaaa2"],
+        "private_subnet_ids": ["subnet-0bbbbbbbbbbbbbbb1", "subnet-0bbbbbbbbbbbbbbb2", "subnet-0bbbbbbbbbbbbbbb3"],
+        "public_subnet_ids": ["subnet-0aaaaaaaaaaaaaaa1", "subnet-0aaaaaaaaaaaaaaa2", "subnet-0aaaaaaaaaaaaaaa3"],
     }
     assert "cidr" not in prod["network"]  # null in the overlay: the imported VPC has its own
     assert prod["load_balancer"]["certificate_arn"].startswith("arn:aws:acm:us-east-1:222222222222:")
@@ -208,7 +243,8 @@ def test_the_pipeline_lives_in_the_first_stage_and_promotes_to_the_next(imported
     test = yaml.safe_load((out / "test.yml").read_text())
     assert "pipelines" not in yaml.safe_load((out / "prod.yml").read_text())
     assert "pipelines" not in yaml.safe_load((out / "base.yml").read_text())
-    web = test["pipelines"]["release-frontend"]
+    # "shop-continuous-delivery-pipeline" plus each workload, cut to 32 characters, keeping the workload's name
+    web = test["pipelines"]["shop-continuous-deliver-frontend"]
     assert web["source"] == {
         "github": {"connection_arn": "${CODECONNECTIONS_ARN}", "owner": "acme", "repository": "shop", "branch": "main"}
     }
@@ -216,62 +252,109 @@ def test_the_pipeline_lives_in_the_first_stage_and_promotes_to_the_next(imported
     assert web["test"] == {"commands": ["make integration-test"]}
     assert web["deploy"] == {"services": ["frontend"]}
     assert web["promote"] == [{"manifest": "prod.yml", "approval": {}, "services": ["frontend"]}]
-    assert set(test["pipelines"]) == {"release-frontend", "release-orders-worker"}
+    assert set(test["pipelines"]) == {"shop-continuous-deliver-frontend", "shop-continuous-de-orders-worker"}
 
 
-V11_TOP = ("topics", "queues", "buckets", "volumes")
-V11_TASK = (
-    "platform",
-    "ephemeral_storage_gib",
-    "access",
-    "permissions",
-    "managed_policies",
-    "tracing",
-    "nlb",
-    "connect",
-)
-
-
-def _v1_part(doc: dict[str, Any]) -> dict[str, Any]:
-    """The document without the v1.1 fields, which this branch's models do not know yet."""
-    doc = copy.deepcopy(doc)
-    doc.pop("extends", None)
-    for key in V11_TOP:
-        doc.pop(key, None)
-    doc.get("cluster", {}).pop("service_connect", None)
-    for section in ("services", "scheduled_tasks"):
-        for workload in doc.get(section, {}).values():
-            for key in V11_TASK:
-                workload.pop(key, None)
-            (workload.get("scaling") or {}).pop("queue_backlog_per_task", None)
-            for container in workload["containers"].values():
-                for key in ("mounts", "env_files", "logging"):
-                    container.pop(key, None)
-    for pipeline in doc.get("pipelines", {}).values():
-        pipeline.pop("promote", None)
-    return doc
+ENVIRON = {"CODECONNECTIONS_ARN": CONNECTION, "ACCOUNT_TEST": "111111111111"}
 
 
 @pytest.mark.parametrize("name", ["base", "test", "prod"])
-def test_the_v1_part_of_every_file_validates(imported: tuple[Path, list[str]], tmp_path: Path, name: str) -> None:
+def test_every_written_file_validates(imported: tuple[Path, list[str]], name: str) -> None:
     out, _ = imported
-    path = tmp_path / f"{name}.yml"
-    path.write_text(yaml.safe_dump(_v1_part(_full(out, name))).replace("${ACCOUNT_TEST}", '"${ACCOUNT_TEST}"'))
-    load_manifest(path, {"CODECONNECTIONS_ARN": CONNECTION, "ACCOUNT_TEST": "111111111111"})
-
-
-@pytest.mark.parametrize("name", ["base", "test", "prod"])
-def test_imported_files_validate_and_synthesize(
-    imported: tuple[Path, list[str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
-) -> None:
-    """Needs the v1.1 fields (extends, topics, queues, access, nlb, ...) from the other branches."""
-    out, _ = imported
-    monkeypatch.setenv("CODECONNECTIONS_ARN", CONNECTION)
-    monkeypatch.setenv("ACCOUNT_TEST", "111111111111")
     try:
-        load_manifest(out / f"{name}.yml")
+        load_manifest(out / f"{name}.yml", ENVIRON)
     except ManifestError as error:
         pytest.fail(str(error))
-    synth = inprocess_synth(out / f"{name}.yml", tmp_path / "cdk.out")
+
+
+def test_the_imported_vpc_environment_synthesizes(
+    imported: tuple[Path, list[str]], tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One synthesis for the module: prod imports a VPC with three subnets per tier."""
+    out, _ = imported
+    for key, value in ENVIRON.items():
+        monkeypatch.setenv(key, value)
+    synth = inprocess_synth(out / "prod.yml", tmp_path_factory.mktemp("cdk") / "cdk.out")
     assert synth.returncode == 0, synth.stderr
     assert any(stack.endswith("service-orders-worker") for stack in synth.templates())
+
+
+def _report(lines: list[str], start: str) -> list[str]:
+    return [line for line in lines if line.startswith(start)]
+
+
+def test_three_subnets_per_tier_get_three_zones(imported: tuple[Path, list[str]]) -> None:
+    out, lines = imported
+    prod = _full(out, "prod")
+    assert prod["network"]["availability_zones"] == ["us-east-1a", "us-east-1b", "us-east-1c"]
+    assert len(prod["network"]["import"]["private_subnet_ids"]) == 3
+    assert any(
+        "as many as its imported subnets per tier (3)" in line for line in _report(lines, "copilot/environments/prod/")
+    )
+
+
+def test_copilot_variables_in_commands_are_replaced_per_environment(imported: tuple[Path, list[str]]) -> None:
+    out, _ = imported
+    for env in ("test", "prod"):
+        full = _full(out, env)
+        command = full["services"]["api"]["containers"]["api"]["command"]
+        assert command[-1] == f"ServerName api.{env}.shop.local"
+        entrypoint = full["services"]["orders-worker"]["containers"]["orders-worker"]["entrypoint"]
+        assert entrypoint == ["/app/worker", f"--queue-env={env}"]
+
+
+def test_two_services_on_one_path_get_distinct_priorities_and_a_report_line(imported: tuple[Path, list[str]]) -> None:
+    out, lines = imported
+    services = _full(out, "test")["services"]
+    first, second = services["status"]["http"], services["status-next"]["http"]
+    assert first["path"] == second["path"] == "/status*"
+    assert "priority" not in first and second["priority"] > 0
+    assert _report(lines, "copilot/status-next/manifest.yml:10:3: http.path: approximate; Copilot deploys both")
+
+
+def test_yaml_patch_overrides_are_reported_per_operation(imported: tuple[Path, list[str]]) -> None:
+    out, lines = imported
+    text = "overrides (cfn.patches.yml) — ecsforge's `overrides` will take it"
+    assert [line.split(": ", 1)[0] for line in lines if line.endswith(text)] == [
+        "copilot/environments/overrides/cfn.patches.yml:1:3",
+        "copilot/status-next/overrides/cfn.patches.yml:2:3",
+        "copilot/status-next/overrides/cfn.patches.yml:6:3",
+    ]
+    cache = _full(out, "test")["services"]["status-next"]["containers"]["cache"]
+    assert "mounts" not in cache  # its volume exists only through the patch
+    assert _report(lines, "copilot/status-next/manifest.yml:16:9: sidecars.cache.mount_points[0]: not imported;")
+
+
+def test_a_customized_buildspec_and_its_docker_hub_login_are_reported(imported: tuple[Path, list[str]]) -> None:
+    _, lines = imported
+    reported = _report(lines, "copilot/pipelines/release/buildspec.yml:")
+    assert [line.split(": ", 1)[0] for line in reported] == [
+        "copilot/pipelines/release/buildspec.yml:1:1",
+        "copilot/pipelines/release/buildspec.yml:12:35",  # Docker Hub; the ECR login below is not one
+    ]
+    assert "`build.login`" in reported[1]
+
+
+def test_every_built_workload_keeps_its_own_pipeline(imported: tuple[Path, list[str]]) -> None:
+    out, _ = imported
+    pipelines = yaml.safe_load((out / "test.yml").read_text())["pipelines"]
+    deployed = sorted(service for entry in pipelines.values() for service in entry["deploy"]["services"])
+    assert deployed == ["frontend", "orders-worker"]
+    assert all(len(key) <= 32 for key in pipelines)
+
+
+def test_a_port_that_is_not_a_number_leaves_no_http_behind(imported: tuple[Path, list[str]]) -> None:
+    out, lines = imported
+    legacy = _full(out, "test")["services"]["legacy"]
+    assert "http" not in legacy and "port" not in legacy["containers"]["legacy"]
+    assert _report(lines, "copilot/legacy/manifest.yml:6:3: image.port: not imported;")
+    assert _report(lines, "copilot/legacy/manifest.yml:8:1: http: not imported;")
+
+
+def test_the_summary_counts_what_was_imported(imported: tuple[Path, list[str]]) -> None:
+    _, lines = imported
+    summary = lines[-1]
+    approximate = sum(1 for line in lines if ": approximate; " in line)
+    skipped = sum(1 for line in lines if ": not imported; " in line)
+    assert summary.startswith("copilot workspace 'shop': ")
+    assert f" imported, {approximate} approximate, {skipped} not imported" in summary

@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 import yaml
 
-from ecsforge.importers.copilot import Options, WorkspaceError, import_workspace, run
+from ecsforge.importers.copilot import Options, Result, WorkspaceError, import_workspace, run, write
 from ecsforge.importers.copilot.convert import duration_seconds, schedule
+from ecsforge.manifest import ManifestError, load_manifest
 
 from .helpers import ROOT
 
@@ -40,7 +41,31 @@ def workspace(
 def imported(tmp_path: Path, workloads: dict[str, Any], **kwargs: Any) -> tuple[dict[str, dict[str, Any]], list[str]]:
     connection = kwargs.pop("connection_arn", None)
     result = import_workspace(workspace(tmp_path, workloads, **kwargs), Options("us-east-1", {}, connection))
+    validate_written(result, tmp_path / "out")
     return result.full, result.report.lines()
+
+
+CONNECTION = "arn:aws:codeconnections:us-east-1:111111111111:connection/abc-123"
+
+
+def _example_value(variable: str) -> str:
+    if variable.startswith("ACCOUNT_"):
+        return "111111111111"
+    if variable == "CODECONNECTIONS_ARN":
+        return CONNECTION
+    if variable.startswith("IMAGE_"):
+        return "public.ecr.aws/docker/library/busybox:1.36"
+    return "example"
+
+
+def validate_written(result: Result, out: Path) -> None:
+    """Every file the import writes validates, once its ${VAR} references are exported."""
+    environ = {name: _example_value(name) for name in result.report.variables}
+    for path in write(result, out):
+        try:
+            load_manifest(path, environ)
+        except ManifestError as error:
+            pytest.fail(f"{path.name} does not validate:\n{error}")
 
 
 def web(**fields: Any) -> dict[str, Any]:
@@ -253,24 +278,32 @@ def test_odd_shapes_become_report_lines_not_tracebacks(tmp_path: Path, manifest:
 
 
 def test_pipelines_from_codecommit_bitbucket_and_the_legacy_file(tmp_path: Path) -> None:
-    stages = [{"name": "test"}, {"name": "prod", "requires_approval": True, "test_commands": ["make smoke"]}]
+    def stages(workload: str) -> list[dict[str, Any]]:
+        return [{"name": "test", "deployments": {workload: None}}, {"name": "prod", "requires_approval": True,
+                "test_commands": ["make smoke"], "deployments": {workload: None}}]  # fmt: skip
+
     pipelines = {
         "cc": {"name": "cc", "source": {"provider": "CodeCommit", "properties": {
             "repository": "https://git-codecommit.us-east-1.amazonaws.com/v1/repos/demo", "branch": "trunk"}},
-            "stages": stages},
+            "stages": stages("web")},
         "bb": {"name": "bb", "source": {"provider": "Bitbucket", "properties": {
-            "repository": "https://bitbucket.org/acme/demo"}}, "stages": stages},
+            "repository": "https://bitbucket.org/acme/demo"}}, "stages": stages("api")},
     }  # fmt: skip
     built = web(http={"path": "/"}, image={"build": "Dockerfile", "port": 80})
+    api = {"name": "api", "type": "Backend Service", "image": {"build": "api/Dockerfile", "port": 80}}
     full, lines = imported(
-        tmp_path, {"web": built}, environments={"test": {}, "prod": {}}, pipelines=pipelines, connection_arn="arn:x"
+        tmp_path,
+        {"web": built, "api": api},
+        environments={"test": {}, "prod": {}},
+        pipelines=pipelines,
+        connection_arn=CONNECTION,
     )
     cc = full["test"]["pipelines"]["cc"]
     assert cc["source"] == {"codecommit": {"repository": "demo", "branch": "trunk", "create": False}}
     assert cc["build"] == {"registry": "web", "dockerfile": "Dockerfile", "context": "."}
     assert cc["promote"] == [{"manifest": "prod.yml", "approval": {}, "services": ["web"]}]
     bb = full["test"]["pipelines"]["bb"]["source"]["github"]
-    assert bb == {"connection_arn": "arn:x", "owner": "acme", "repository": "demo", "branch": "main"}
+    assert bb == {"connection_arn": CONNECTION, "owner": "acme", "repository": "demo", "branch": "main"}
     text = "\n".join(lines)
     assert "stages[1].test_commands: not imported" in text
     assert "source.provider: approximate; Bitbucket" in text
@@ -321,7 +354,7 @@ def test_a_stage_with_deployments_deploys_only_the_workloads_it_lists(tmp_path: 
         {"web": web(**built), "api": api},
         environments={"test": {}, "prod": {}},
         pipelines=pipelines,
-        connection_arn="arn:x",
+        connection_arn=CONNECTION,
     )
     pipelines_out = full["test"]["pipelines"]
     assert set(pipelines_out) == {"p-web", "p-api"}
@@ -401,3 +434,111 @@ def test_an_override_for_an_environment_the_workspace_does_not_have_is_reported(
     full, lines = imported(tmp_path, {"web": manifest}, environments={"test": {}})
     assert set(full) == {"test"}
     assert any("environments.gone: not imported; no such environment in this workspace" in line for line in lines)
+
+
+def _github(name: str, deployments: list[str]) -> dict[str, Any]:
+    return {
+        "name": name,
+        "source": {"provider": "GitHub", "properties": {"repository": "https://github.com/acme/demo"}},
+        "stages": [{"name": "test", "deployments": dict.fromkeys(deployments)}],
+    }
+
+
+def test_two_copilot_pipelines_with_one_long_name_keep_a_pipeline_each(tmp_path: Path) -> None:
+    long = "the-storefront-continuous-delivery-pipeline"
+    pipelines = {"a": _github(long, ["web"]), "b": _github(long, ["api"]), "c": _github("again", ["web"])}
+    api = {"name": "api", "type": "Backend Service", "image": {"build": "api/Dockerfile", "port": 80}}
+    built = web(http={"path": "/"}, image={"build": "Dockerfile", "port": 80})
+    full, lines = imported(tmp_path, {"web": built, "api": api}, pipelines=pipelines, connection_arn=CONNECTION)
+    placed = {key: entry["deploy"]["services"] for key, entry in full["test"]["pipelines"].items()}
+    assert sorted(placed.values()) == [["api"], ["web"]]
+    assert all(len(key) <= 32 for key in placed) and len(placed) == 2
+    text = "\n".join(lines)
+    assert "copilot/pipelines/c/manifest.yml:" in text and "'web' is deployed by the ecsforge pipeline" in text
+    assert "(ecsforge names are unique and at most 32 characters)" in text
+
+
+def test_an_imported_vpc_with_three_subnets_per_tier_and_no_account_gets_three_zones(tmp_path: Path) -> None:
+    subnets = {
+        tier: [{"id": f"subnet-0{digit}{n}{'0' * 14}"} for n in range(3)]
+        for tier, digit in (("public", 1), ("private", 2))
+    }
+    environments = {"test": {"network": {"vpc": {"id": "vpc-0123456789abcdef0", "subnets": subnets}}}}
+    full, lines = imported(tmp_path, {"web": web(http={"path": "/"})}, environments=environments)
+    assert full["test"]["network"]["availability_zones"] == ["us-east-1a", "us-east-1b", "us-east-1c"]
+    assert any("as many as its imported subnets per tier (3)" in line for line in lines)
+
+
+def test_an_unknown_port_leaves_neither_http_nor_nlb(tmp_path: Path) -> None:
+    implied = {"name": "a", "type": "Load Balanced Web Service", "image": {"location": "nginx:1", "port": "web"}}
+    with_nlb = {**implied, "name": "b", "http": False, "nlb": {"port": "80/tcp"}}
+    full, lines = imported(tmp_path, {"a": implied, "b": with_nlb})
+    services = full["test"]["services"]
+    assert "http" not in services["a"] and "nlb" not in services["b"]
+    assert any(line.startswith("copilot/a/manifest.yml:1:1: http: not imported; the load balancer") for line in lines)
+    assert any(
+        line.startswith("copilot/b/manifest.yml:") and "nlb: not imported; the network" in line for line in lines
+    )
+
+
+def test_a_sidecar_mount_of_a_volume_that_is_not_imported_is_dropped_and_reported(tmp_path: Path) -> None:
+    sidecar = {
+        "image": "busybox:1",
+        "command": "run ${COPILOT_SERVICE_NAME}",
+        "healthcheck": {"command": ["CMD-SHELL", "test -f /x/${COPILOT_ENVIRONMENT_NAME}"]},
+        "mount_points": [{"source_volume": "local", "path": "/x"}, {"source_volume": "shared", "path": "/y"}],
+    }
+    storage = {"volumes": {"local": {"path": "/x"}, "shared": {"path": "/y", "efs": True}}}
+    full, lines = imported(tmp_path, {"web": web(http={"path": "/"}, sidecars={"side": sidecar}, storage=storage)})
+    containers = full["test"]["services"]["web"]["containers"]
+    assert containers["side"]["mounts"] == [{"volume": "web-shared", "path": "/y", "read_only": True}]
+    assert containers["web"]["mounts"] == [{"volume": "web-shared", "path": "/y", "read_only": True}]
+    assert containers["side"]["command"] == ["run", "web"]
+    assert containers["side"]["health_check"] == {"command": "test -f /x/test"}
+    assert any("sidecars.side.mount_points[0]: not imported; its volume was not imported" in line for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("line", "hub"),
+    [
+        ('echo "$T" | docker login --username acme --password-stdin', True),
+        ("docker login -u acme -p $T docker.io && make", True),
+        ("docker login --username AWS --password-stdin 111111111111.dkr.ecr.us-east-1.amazonaws.com", False),
+        ("docker login ghcr.io -u acme", False),
+    ],
+)
+def test_docker_hub_logins_are_told_from_other_registries(tmp_path: Path, line: str, hub: bool) -> None:
+    root = workspace(tmp_path, {"web": web(http={"path": "/"})}) / "copilot"
+    (root / "pipelines" / "p").mkdir(parents=True)
+    (root / "pipelines" / "p" / "buildspec.yml").write_text(f"phases:\n  pre_build:\n    commands:\n      - {line}\n")
+    lines = import_workspace(root.parent, Options("us-east-1")).report.lines()
+    logins = [entry for entry in lines if entry.startswith("copilot/pipelines/p/buildspec.yml:4:")]
+    assert len(logins) == hub
+    assert any(entry.startswith("copilot/pipelines/p/buildspec.yml:1:1: buildspec: not imported") for entry in lines)
+
+
+def test_a_buildspec_the_pipeline_names_outside_copilot_is_read_for_docker_hub_logins(tmp_path: Path) -> None:
+    pipeline = {**_github("p", ["web"]), "build": {"buildspec": "ci/buildspec.yml"}}
+    root = workspace(tmp_path, {"web": web(http={"path": "/"})}, pipelines={"p": pipeline})
+    (root / "ci").mkdir()
+    (root / "ci" / "buildspec.yml").write_text("phases:\n  build:\n    commands:\n      - docker login -u a -p b\n")
+    lines = import_workspace(root, Options("us-east-1", {}, CONNECTION)).report.lines()
+    assert any(
+        line.startswith("ci/buildspec.yml:4:9: docker login: not imported; a Docker Hub login") for line in lines
+    )
+    assert any(line.startswith("copilot/pipelines/p/manifest.yml:") and "build.buildspec" in line for line in lines)
+
+
+def test_a_cdk_override_is_one_report_line_and_unknown_files_are_reported(tmp_path: Path) -> None:
+    root = workspace(tmp_path, {"web": web(http={"path": "/"})}) / "copilot"
+    for name in ("overrides/stack.ts", "overrides/cdk.json", "overrides/node_modules/x/index.js", "notes.txt"):
+        (root / "web" / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / "web" / name).write_text("x\n")
+    lines = import_workspace(root.parent, Options("us-east-1")).report.lines()
+    assert [line for line in lines if line.startswith("copilot/web/") and ": not imported; " in line] == [
+        "copilot/web/notes.txt:1:1: (file): not imported; the importer does not read this file; port what it does by "
+        "hand",
+        "copilot/web/overrides/:1:1: overrides: not imported; a CDK override (`copilot svc override`) changes "
+        "Copilot's template; port what it changes by hand (2 files)",
+    ]
+    assert lines[-1].endswith("; 6 files read, 3 of them not used (each reported above)")

@@ -63,12 +63,13 @@ def _build(node: Node, build: Any, registry: str) -> BuildInfo | None:
     return BuildInfo(registry, dockerfile, context or (posixpath.dirname(dockerfile) or "."))
 
 
-def health_check(node: Node, container: dict[str, Any]) -> None:
+def health_check(node: Node, env: Env, workload: str, container: dict[str, Any]) -> None:
     check = node.child("healthcheck")
     if check is None:
         return
     command = check.raw("command")
     words = convert.split_command(command)
+    words = [env.interpolate(word, workload) for word in words] if words else words
     if not words:
         check.skip(None, "a container health check needs `command`; add one")
         return
@@ -188,7 +189,9 @@ def depends_on(node: Node, container: dict[str, Any]) -> None:
         container.setdefault("depends_on", {})[convert.name(name)] = text
 
 
-def command_and_entrypoint(node: Node, container: dict[str, Any]) -> None:
+def command_and_entrypoint(node: Node, env: Env, workload: str, container: dict[str, Any]) -> None:
+    """Copilot's own ${COPILOT_...} variables are replaced per environment, as in `variables`:
+    ecsforge would read them from the shell at synth, where nothing sets them."""
     for key in ("command", "entrypoint"):
         raw = node.raw(key)
         if raw is None:
@@ -197,4 +200,4 @@ def command_and_entrypoint(node: Node, container: dict[str, Any]) -> None:
         if words is None:
             node.skip(key, "expected a string or a list of strings")
         else:
-            container[key] = words
+            container[key] = [env.interpolate(word, workload) for word in words]

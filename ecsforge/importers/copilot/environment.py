@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import math
 from importlib import resources
 from typing import Any
 
 from .context import Env
 from .node import Node
+from .notes import APPROXIMATE, Note
 
 
 def certificates(node: Node | None) -> list[str]:
@@ -130,3 +132,36 @@ def zones_for(region: str, every: bool = False) -> list[str]:
     )
     zones = list(data.get(region, []))
     return zones if every else zones[:2]
+
+
+def choose_zones(env: Env, file: str | None) -> None:
+    """Zones for an environment that lists none: needed with an account (synth never looks them
+    up), and with an imported VPC whose subnets per tier are not two (one subnet per zone)."""
+    network = env.doc.get("network", {})
+    if network.get("availability_zones"):
+        return
+    per_tier = _subnets_per_tier(network.get("import", {}))
+    if "account" not in env.doc and per_tier in (None, 2):
+        return
+    known = zones_for(env.region, every=True)
+    count = per_tier or 2
+    # The most zones, up to one per subnet, that every tier spreads over evenly.
+    count = max((n for n in range(2, count + 1) if count % n == 0 and n <= len(known)), default=2)
+    zones = known[:count]
+    if len(zones) < 2:
+        return
+    network["availability_zones"] = zones
+    env.doc["network"] = network
+    why = f", as many as its imported subnets per tier ({per_tier})," if per_tier and per_tier == count else ""
+    env.report.add(
+        Note(file or "copilot/.workspace", 1, 1, "network", APPROXIMATE,
+             f"zones {', '.join(zones)} chosen for {env.copilot_name}{why} (synth never looks them up); check that "
+             "your account has them (and, with network.import, that its subnets are in them, in this order)")
+    )  # fmt: skip
+
+
+def _subnets_per_tier(imported: dict[str, Any]) -> int | None:
+    """Subnets per zone that both tiers allow: 3 private and 3 public subnets are 3 zones."""
+    counts = [len(imported.get(k) or []) for k in ("private_subnet_ids", "public_subnet_ids")]
+    counts = [n for n in counts if n]
+    return math.gcd(*counts) if counts else None

@@ -11,11 +11,13 @@ from typing import Any
 from ...manifest.problems import Path as DataPath
 from . import convert, layout
 from .context import Env
-from .environment import certificates, environment, zones_for
-from .node import Doc, Node
+from .environment import certificates, choose_zones, environment
+from .files import custom_buildspecs, report_files
+from .node import Doc, Node, dotted
 from .notes import APPROXIMATE, NOT_IMPORTED, Note, Report
 from .pipeline import pipeline
 from .reading import Workspace, WorkspaceError, read_workspace
+from .traffic import distinct_priorities
 from .workloads import workload
 
 
@@ -152,21 +154,18 @@ def import_workspace(workspace: Path, options: Options) -> Result:
             envs[placed.home].section("pipelines").update(placed.pipelines)
             _accounts_for_promotion(envs, placed.home, placed.pipelines)
     for env in envs.values():
-        _zones(env, ws)
+        choose_zones(env, ws.environments[env.copilot_name].file if env.copilot_name in ws.environments else None)
     for doc in docs:
         doc.leftovers()
-    for addon in ws.addons:
-        report.add(Note(addon, 1, 1, "addons", NOT_IMPORTED, _ADDONS))
+        report.mapped.update((doc.file, dotted(doc.written(path))) for path in doc.used if path)
+    report.application = ws.app
+    custom_buildspecs(ws)
+    report_files(ws, report)
+    report.files_read, report.files_not_used = len(ws.read) + len(ws.others), len(ws.others)
     full = {name: _clean(layout.ordered(env.doc)) for name, env in envs.items()}
     order = _env_order(names, ws)
     base, overlays = layout.split(full, order[0])
     return Result(report, base, overlays, full)
-
-
-_ADDONS = (
-    "CloudFormation addons are outside ecsforge; keep deploying this template as its own stack, or use "
-    "topics/queues/buckets/volumes and `access`"
-)
 
 
 def _environment(
@@ -190,6 +189,7 @@ def _environment(
         workload(Node(merged, (), merged.data), env, _workload_name(doc, folder))
         docs.append(merged)
     _load_balancer(env, ws)
+    distinct_priorities(env, {_workload_name(doc, folder): doc for folder, doc in ws.workloads.items()})
     _namespace(env, ws)
     _insights_for_backlog(env, ws)
     return env
@@ -276,27 +276,6 @@ def _namespace(env: Env, ws: Workspace) -> None:
              f"Copilot's namespace {copilot} is in this VPC, so ecsforge's is {ours}: services find each other as "
              f"<service>.{ours}; set cluster.namespace back to {copilot} after deleting Copilot's environment")
     )  # fmt: skip
-
-
-def _zones(env: Env, ws: Workspace) -> None:
-    network = env.doc.get("network", {})
-    if "account" not in env.doc or network.get("availability_zones"):
-        return
-    zones = zones_for(env.region)
-    if zones:
-        env.section("network")["availability_zones"] = zones
-        file = ws.environments[env.copilot_name].file if env.copilot_name in ws.environments else "copilot/.workspace"
-        env.report.add(
-            Note(
-                file,
-                1,
-                1,
-                "network",
-                APPROXIMATE,
-                f"zones {', '.join(zones)} chosen for {env.copilot_name} (synth never looks them up); check that "
-                "your account has them (and, with network.import, that its subnets are in them, in this order)",
-            )
-        )
 
 
 def _unknown_overrides(doc: Doc, names: list[str]) -> None:

@@ -29,6 +29,11 @@ class Report:
     # ${VAR} references the written files hold, with what each one is.
     variables: dict[str, str] = field(default_factory=dict)
     written: list[str] = field(default_factory=list)
+    application: str = ""
+    # (file, field) of every Copilot field a mapper read; those without a note were imported as written.
+    mapped: set[tuple[str, str]] = field(default_factory=set)
+    files_read: int = 0
+    files_not_used: int = 0
 
     def add(self, note: Note) -> None:
         self.notes.add(note)
@@ -53,4 +58,17 @@ class Report:
             out.append("")
             out.append("Wrote:")
             out.extend(f"  {path}" for path in self.written)
+        out.append("")
+        out.append(self.summary())
         return out
+
+    def summary(self) -> str:
+        noted = {(n.file, n.field) for n in self.notes}
+        imported = len(self.mapped - noted)
+        approximate = sum(1 for n in self.notes if n.kind == APPROXIMATE)
+        skipped = sum(1 for n in self.notes if n.kind == NOT_IMPORTED)
+        return (
+            f"copilot workspace {self.application!r}: {imported} imported, {approximate} approximate, {skipped} "
+            f"not imported (fields and files); {self.files_read} files read, {self.files_not_used} of them not "
+            "used (each reported above)"
+        )

@@ -31,22 +31,11 @@ def pipeline(node: Node, name: str, envs: dict[str, Env], connection_arn: str | 
         node.use()
         return None
     source = _source(node, envs[stages[0][0]], connection_arn)
-    build_node = node.child("build")
-    if build_node is not None:
-        if build_node.has("buildspec"):
-            build_node.skip(
-                "buildspec",
-                "Copilot's buildspec runs `copilot svc package`; ecsforge generates its own build (tag with the "
-                "commit id, push, imagedefinitions.json); port custom steps into `build.buildspec` that does the same",
-            )
-        if build_node.has("image"):
-            build_node.skip("image", "ecsforge builds on CodeBuild's standard image; use `build.compute` for its size")
-        if build_node.has("additional_policy"):
-            build_node.skip("additional_policy", "ecsforge's build role is fixed; ask for the permission as a field")
+    _build_fields(node)
     home, first = stages[0]
     env = envs[home]
     services = env.doc.get("services", {})
-    built = [w for w in env.builds if w in services and _deploys(first, w)]
+    built = _not_deployed_yet(node, env, [w for w in env.builds if w in services and _deploys(first, w)])
     for workload in env.builds:
         if workload not in services:
             node.doc.note(
@@ -58,9 +47,17 @@ def pipeline(node: Node, name: str, envs: dict[str, Env], connection_arn: str | 
     if source is None or not built:
         return None
     out: dict[str, dict[str, Any]] = {}
+    taken = set(env.doc.get("pipelines", {}))
     for workload in built:
         info = env.builds[workload]
-        key = convert.name(name) if len(built) == 1 else convert.name(f"{name}-{workload}")
+        key = _unique_key(name if len(built) == 1 else f"{name}-{workload}", workload, taken)
+        taken.add(key)
+        if key != convert.name(name if len(built) == 1 else f"{name}-{workload}", 1000):
+            node.doc.note(
+                ("name",),
+                "approximate",
+                f"the pipeline of {workload!r} is named {key!r} (ecsforge names are unique and at most 32 characters)",
+            )
         build: dict[str, Any] = {"registry": info.registry, "dockerfile": info.dockerfile, "context": info.context}
         entry: dict[str, Any] = {"source": source, "build": build}
         entry.update({k: v for k, v in first.items() if k != ONLY})
@@ -74,6 +71,53 @@ def pipeline(node: Node, name: str, envs: dict[str, Env], connection_arn: str | 
             entry["promote"] = promote
         out[key] = entry
     return Placed(home, out)
+
+
+def _build_fields(node: Node) -> None:
+    build_node = node.child("build")
+    if build_node is None:
+        return
+    if build_node.has("buildspec"):
+        build_node.skip(
+            "buildspec",
+            "Copilot's buildspec runs `copilot svc package`; ecsforge generates its own build (tag with the "
+            "commit id, push, imagedefinitions.json); port custom steps into `build.buildspec` that does the same",
+        )
+    if build_node.has("image"):
+        build_node.skip("image", "ecsforge builds on CodeBuild's standard image; use `build.compute` for its size")
+    if build_node.has("additional_policy"):
+        build_node.skip("additional_policy", "ecsforge's build role is fixed; ask for the permission as a field")
+
+
+def _not_deployed_yet(node: Node, env: Env, built: list[str]) -> list[str]:
+    """ecsforge deploys a service from one pipeline: a workload that an earlier Copilot pipeline
+    deploys already stays with that one."""
+    owners = {s: key for key, entry in env.doc.get("pipelines", {}).items() for s in entry["deploy"]["services"]}
+    for workload in built:
+        if workload in owners:
+            node.doc.note(
+                ("stages",),
+                "not imported",
+                f"{workload!r} is deployed by the ecsforge pipeline {owners[workload]!r} (from another Copilot "
+                "pipeline) already; ecsforge deploys a service from one pipeline; merge the two pipelines by hand",
+            )
+    return [w for w in built if w not in owners]
+
+
+def _unique_key(wanted: str, workload: str, taken: set[str]) -> str:
+    """At most 32 characters, the workload's name kept whole (a plain cut makes two long names
+    one), and unlike every pipeline already placed."""
+    key = convert.name(wanted)
+    if key != convert.name(wanted, 1000):
+        suffix = convert.name(workload)
+        prefix = convert.name(wanted, 31 - len(suffix)) if len(suffix) < 30 else ""
+        key = convert.name(f"{prefix}-{suffix}" if prefix else suffix)
+    base, number = key, 2
+    while key in taken:
+        ending = f"-{number}"
+        key = convert.name(base, 32 - len(ending)) + ending
+        number += 1
+    return key
 
 
 def _deploys(stage: dict[str, Any], workload: str) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from . import containers as c
@@ -26,8 +27,9 @@ def task(node: Node, env: Env, workload: str, port_required: bool = False) -> di
     _platform(node, spec)
     main = _main_container(node, env, workload)
     spec["containers"] = {workload: main}
-    _sidecars(node, env, workload, spec)
-    _storage(node, env, workload, spec, main)
+    mounts: list[Mount] = []
+    _sidecars(node, env, workload, spec, mounts)
+    _storage(node, env, workload, spec, main, mounts)
     _logging(node, env, spec)
     _network(node, env, spec)
     _observability(node, spec)
@@ -58,12 +60,12 @@ def _main_container(node: Node, env: Env, workload: str) -> dict[str, Any]:
         if picture.has("labels"):
             picture.skip("labels", "ecsforge sets no Docker labels; bake them into the image (LABEL) if you read them")
         c.depends_on(picture, container)
-        c.health_check(picture, container)
+        c.health_check(picture, env, workload, container)
     else:
         if picture is not None:
             picture.skip(None, "expected a mapping with `build` or `location`")
         c.image(Node(node.doc, (*node.path, "image"), {}), env, workload, container, workload)
-    c.command_and_entrypoint(node, container)
+    c.command_and_entrypoint(node, env, workload, container)
     c.variables(node, env, workload, container)
     c.secrets(node, env, workload, container)
     return {"image": container.pop("image"), **container}
@@ -95,7 +97,16 @@ def _platform(node: Node, spec: dict[str, Any]) -> None:
         node.skip("platform", f"{text!r}: use linux/amd64 or linux/arm64")
 
 
-def _sidecars(node: Node, env: Env, workload: str, spec: dict[str, Any]) -> None:
+@dataclass
+class Mount:
+    """A sidecar's mount point, kept once its volume is known to be imported."""
+
+    node: Node
+    container: dict[str, Any]
+    entry: dict[str, Any]
+
+
+def _sidecars(node: Node, env: Env, workload: str, spec: dict[str, Any], mounts: list[Mount]) -> None:
     block = node.child("sidecars")
     if block is None:
         return
@@ -131,35 +142,57 @@ def _sidecars(node: Node, env: Env, workload: str, spec: dict[str, Any]) -> None
         credentials = sidecar.text("credentialsParameter")
         if credentials is not None:
             container["credentials"] = "secretsmanager:" + _secret_name(sidecar, credentials)
-        c.command_and_entrypoint(sidecar, container)
+        c.command_and_entrypoint(sidecar, env, workload, container)
         c.variables(sidecar, env, workload, container)
         c.secrets(sidecar, env, workload, container)
         c.depends_on(sidecar, container)
-        c.health_check(sidecar, container)
+        c.health_check(sidecar, env, workload, container)
         if sidecar.has("labels"):
             sidecar.skip("labels", "ecsforge sets no Docker labels; bake them into the image if you read them")
         if sidecar.has("env_file"):
             sidecar.skip("env_file", _ENV_FILE)
-        _sidecar_mounts(sidecar, container)
         spec["containers"][name] = {"image": container.pop("image"), **container}
+        _sidecar_mounts(sidecar, spec["containers"][name], mounts)
 
 
-def _sidecar_mounts(sidecar: Node, container: dict[str, Any]) -> None:
-    mounts = sidecar.child("mount_points")
-    if mounts is None:
+def _sidecar_mounts(sidecar: Node, container: dict[str, Any], mounts: list[Mount]) -> None:
+    block = sidecar.child("mount_points")
+    if block is None:
         return
-    for mount in mounts.elements():
+    for mount in block.elements():
         source, path = mount.text("source_volume"), mount.text("path")
         if source is None or path is None:
             mount.skip(None, "a mount point needs source_volume and path")
             continue
         read_only = mount.flag("read_only")
         entry = {"volume": source, "path": path, "read_only": True if read_only is None else read_only}
-        container.setdefault("mounts", []).append(entry)
+        mounts.append(Mount(mount, container, entry))
 
 
-def _storage(node: Node, env: Env, workload: str, spec: dict[str, Any], main: dict[str, Any]) -> None:
+def _storage(
+    node: Node, env: Env, workload: str, spec: dict[str, Any], main: dict[str, Any], mounts: list[Mount]
+) -> None:
     storage = node.child("storage")
+    volumes = storage.child("volumes") if storage is not None else None
+    renamed: dict[str, str] = {}
+    declared = set(volumes.value) if volumes is not None and isinstance(volumes.value, dict) else set()
+    for raw_name, volume in volumes.items() if volumes is not None else ():
+        key = _volume(volume, env, workload, raw_name)
+        if key is None:
+            continue
+        renamed[raw_name] = key
+        path = volume.text("path")
+        read_only = volume.flag("read_only")
+        if path is not None:
+            main.setdefault("mounts", []).append(
+                {"volume": key, "path": path, "read_only": True if read_only is None else read_only}
+            )
+    for mount in mounts:
+        source = mount.entry["volume"]
+        if source in renamed:
+            mount.container.setdefault("mounts", []).append({**mount.entry, "volume": renamed[source]})
+        else:
+            mount.node.skip(None, _UNKNOWN_VOLUME if source not in declared else _VOLUME_NOT_IMPORTED)
     if storage is None:
         return
     ephemeral = storage.number("ephemeral")
@@ -169,27 +202,13 @@ def _storage(node: Node, env: Env, workload: str, spec: dict[str, Any], main: di
     if readonly is not None:
         for container in spec["containers"].values():
             container["readonly_root_filesystem"] = readonly
-    volumes = storage.child("volumes")
-    renamed: dict[str, str] = {}
-    for raw_name, volume in volumes.items() if volumes is not None else ():
-        key = _volume(volume, env, workload, raw_name)
-        if key is None:
-            continue
-        renamed[raw_name] = key
-        path = volume.text("path")
-        read_only = volume.flag("read_only")
-        if path is not None:
-            entry = {"volume": key, "path": path, "read_only": True if read_only is None else read_only}
-            main.setdefault("mounts", []).append(entry)
-    for container in spec["containers"].values():
-        kept = []
-        for mount in container.get("mounts", []):
-            if mount["volume"] in renamed:
-                kept.append({**mount, "volume": renamed[mount["volume"]]})
-        if "mounts" in container:
-            container["mounts"] = kept
-            if not kept:
-                del container["mounts"]
+
+
+_UNKNOWN_VOLUME = (
+    "its source_volume is not in storage.volumes (a cfn.patches.yml override may declare it; overrides are "
+    "not imported), so the mount was dropped; add the volume to storage.volumes and import again"
+)
+_VOLUME_NOT_IMPORTED = "its volume was not imported (see storage.volumes), so the mount was dropped"
 
 
 def _volume(volume: Node, env: Env, workload: str, raw_name: str) -> str | None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from itertools import chain
 from typing import Any
 
+from ...manifest.http import derived_priority
 from . import convert
 from .context import Env
-from .node import Node
+from .node import Doc, Node
+from .notes import APPROXIMATE, Note
 
 _HTTP_SKIP = {
     "alb": "an imported ALB; ecsforge creates the environment's load balancer itself",
@@ -16,6 +19,16 @@ _HTTP_SKIP = {
     "redirect_to_https": "with a certificate ecsforge always redirects 80 to 443",
     "targetContainer": "deprecated spelling; use target_container",
 }
+
+
+_NO_PORT = (
+    "{what} sends traffic to a container port, and no container has one (see image.port); write the port as a "
+    "number and import again"
+)
+
+
+def _has_port(spec: dict[str, Any]) -> bool:
+    return any("port" in container for container in spec["containers"].values())
 
 
 def http(node: Node, env: Env, name: str, service: dict[str, Any], spec: dict[str, Any], public: bool) -> bool:
@@ -30,6 +43,9 @@ def http(node: Node, env: Env, name: str, service: dict[str, Any], spec: dict[st
     block = node.child("http") or Node(node.doc, (*node.path, "http"), raw)
     if block is None or not isinstance(raw, dict):
         node.skip("http", "expected false or a mapping")
+        return False
+    if not _has_port(spec):
+        node.skip("http", _NO_PORT.format(what="the load balancer"))
         return False
     if not public:
         # One shared ALB per ecsforge environment: internal only when no service is public.
@@ -156,6 +172,9 @@ def nlb(node: Node, env: Env, name: str, service: dict[str, Any], spec: dict[str
     if not isinstance(block.value, dict):
         node.skip("nlb", "expected a mapping with `port`")
         return
+    if not _has_port(spec):
+        node.skip("nlb", _NO_PORT.format(what="the network load balancer"))
+        return
     port = block.text("port")
     number, _, protocol = (port or "").partition("/")
     if not number.isdigit():
@@ -193,3 +212,39 @@ def nlb(node: Node, env: Env, name: str, service: dict[str, Any], spec: dict[str
         if block.has(key):
             block.skip(key, why)
     service["nlb"] = result
+
+
+def distinct_priorities(env: Env, docs: dict[str, Doc]) -> None:
+    """Copilot deploys two services on one path and host (one rule shadows the other); ecsforge
+    derives one priority for both and rejects that. The later one gets the nearest free priority
+    after the first, and the shadowing is reported."""
+    services = env.doc.get("services", {})
+    wanted = {name: _priority(service["http"]) for name, service in services.items() if "http" in service}
+    taken = set(wanted.values())
+    owner: dict[int, str] = {}
+    for name, priority in wanted.items():
+        if priority not in owner:
+            owner[priority] = name
+            continue
+        free = next(p for p in chain(range(priority + 1, 50001), range(priority - 1, 0, -1)) if p not in taken)
+        taken.add(free)
+        http = services[name]["http"]
+        http["priority"] = free
+        first = owner[priority]
+        host = f"host {http['host']}" if http.get("host") else "no host"
+        doc = docs.get(name)
+        if doc is None:
+            continue
+        line, column = doc.positions.of_key(("http", "path"))
+        env.report.add(
+            Note(doc.file, line, column, "http.path", APPROXIMATE,
+                 f"Copilot deploys both {first} and {name} on {http.get('path', '/*')} with {host}: one listener rule "
+                 "shadows the other (which one followed Copilot's rule order); ecsforge gives "
+                 f"{name} http.priority {free}, after {first}'s {priority}, so {first} receives these requests; give "
+                 "one of them another path or a host, or swap the priorities")
+        )  # fmt: skip
+
+
+def _priority(http: dict[str, Any]) -> int:
+    explicit = http.get("priority")
+    return explicit if isinstance(explicit, int) else derived_priority(http.get("host"), http.get("path", "/*"))
