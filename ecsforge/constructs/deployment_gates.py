@@ -1,0 +1,148 @@
+"""`services.*.deployment.hooks` and `test_traffic`: ECS deployment lifecycle hooks (Lambda and
+pause), the role that lets ECS invoke exactly each hook's function, the test listener rule, and
+the email that says a deployment waits on a pause hook, with the command that ends the wait."""
+
+from __future__ import annotations
+
+import json
+import shlex
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as events_targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from constructs import Construct
+
+from ..manifest.deployment import Deployment, Hook, test_rule_priority
+from ..manifest.http import Http
+from .template import cfn_resource
+
+# The file `continue` is run with: the one this synthesis read (app.py's context), or its default.
+DEFAULT_MANIFEST = "platform.yml"
+# EventBridge's event for a pause hook that waits ("Pause hooks for Amazon ECS service deployments").
+HOOK_EVENT = "ECS Hook State Change"
+HOOK_AWAITING = "HOOK_AWAITING_ACTION"
+TIMEOUT_ACTIONS = {"rollback": "ROLLBACK", "continue": "CONTINUE"}
+
+
+def test_listener_rule(
+    scope: Construct, *, http: Http, deployment: Deployment, listener: elbv2.IApplicationListener,
+    target_group: elbv2.IApplicationTargetGroup,
+) -> elbv2.ApplicationListenerRule | None:
+    """The production rule's conditions plus the test header, one priority before it (ALB evaluates
+    the lowest first). A header on the production listener rather than a test port: no second
+    listener, security group rule or certificate on the shared load balancer, and test requests
+    take the same path (WAF, TLS, host names) as production ones. ECS rewrites its forward at each
+    test traffic shift, like the production rule's (see EcsService._keep_rule_to_ecs)."""
+    test = deployment.test_traffic
+    if test is None:
+        return None
+    conditions = [
+        elbv2.ListenerCondition.path_patterns([http.path]),
+        elbv2.ListenerCondition.http_header(test.header.name, [test.header.value]),
+    ]
+    if http.host:
+        conditions.append(elbv2.ListenerCondition.host_headers([http.host]))
+    rule = elbv2.ApplicationListenerRule(
+        scope,
+        "TestListenerRule",
+        listener=listener,
+        priority=test_rule_priority(http.rule_priority),
+        conditions=conditions,
+        action=elbv2.ListenerAction.forward([target_group]),
+    )
+    cfn_resource(rule).add_property_deletion_override("Tags")
+    return rule
+
+
+class DeploymentGates(Construct):
+    """LifecycleHooks of the service's DeploymentConfiguration, and for pause hooks with `notify`
+    one topic, its key and the EventBridge rule that mails when this service's deployment waits."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, name: str, deployment: Deployment, service: ecs.BaseService
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.roles: dict[str, iam.Role] = {}
+        hooks = [self._hook(hook) for hook in deployment.hooks]
+        cfn_resource(service).add_property_override("DeploymentConfiguration.LifecycleHooks", hooks)
+        emails = sorted({a for hook in deployment.hooks if hook.pause for a in hook.pause.notify})
+        self.topic = self._notification(name, service, emails) if emails else None
+
+    def _hook(self, hook: Hook) -> dict[str, object]:
+        stages = list(hook.stages)
+        if hook.pause is not None:
+            return {
+                "TargetType": "PAUSE",
+                "LifecycleStages": stages,
+                "TimeoutConfiguration": {
+                    "TimeoutInMinutes": hook.pause.timeout_minutes,
+                    "Action": TIMEOUT_ACTIONS[hook.pause.on_timeout],
+                },
+            }
+        assert hook.lambda_ is not None
+        result: dict[str, object] = {
+            "TargetType": "AWS_LAMBDA",
+            "HookTargetArn": hook.lambda_,
+            "RoleArn": self._invoke_role(hook.lambda_).role_arn,
+            "LifecycleStages": stages,
+        }
+        if hook.details is not None:
+            result["HookDetails"] = json.dumps(hook.details, sort_keys=True, separators=(",", ":"))
+        return result
+
+    def _invoke_role(self, function_arn: str) -> iam.Role:
+        """One role per function, allowed to invoke that function and nothing else."""
+        if function_arn not in self.roles:
+            key = function_arn.split(":function:", 1)[1].replace(":", "-")
+            role = iam.Role(
+                self,
+                f"Invoke-{key}",
+                assumed_by=iam.ServicePrincipal("ecs.amazonaws.com"),
+                description=f"Lets ECS run the deployment hook {function_arn}",
+            )
+            role.add_to_policy(iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[function_arn]))
+            self.roles[function_arn] = role
+        return self.roles[function_arn]
+
+    def _notification(self, name: str, service: ecs.BaseService, emails: list[str]) -> sns.Topic:
+        # EventBridge publishes to an encrypted topic only under a customer-managed key that admits it.
+        key = kms.Key(
+            self,
+            "NotifyKey",
+            description=f"Pause hook notifications of service {name}",
+            enable_key_rotation=True,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        key.grant(iam.ServicePrincipal("events.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*")
+        topic = sns.Topic(
+            self, "Notify", display_name=f"{name}: deployment waits", master_key=key, enforce_ssl=True
+        )
+        for address in emails:
+            topic.add_subscription(subscriptions.EmailSubscription(address))
+        manifest = self.node.try_get_context("manifest") or DEFAULT_MANIFEST
+        command = f"python -m ecsforge continue {shlex.quote(str(manifest))} {name}"
+        message = events.RuleTargetInput.from_text(
+            f"The deployment of service {name} waits on pause hook {events.EventField.from_path('$.detail.hookId')} "
+            f"at stage {events.EventField.from_path('$.detail.lifecycleStage')}. "
+            f"To continue: {command} ; to roll back: {command} --rollback"
+        )
+        events.Rule(
+            self,
+            "Waiting",
+            description=f"A deployment of service {name} waits on a pause hook",
+            # The event's `resources` name the service deployment; its detail names the service. The
+            # rule depends on the service, so it exists from the service's second deployment on.
+            event_pattern=events.EventPattern(
+                source=["aws.ecs"],
+                detail_type=[HOOK_EVENT],
+                detail={"eventName": [HOOK_AWAITING], "hookType": ["PAUSE"], "serviceArn": [service.service_arn]},
+            ),
+            targets=[events_targets.SnsTopic(topic, message=message)],
+        )
+        return topic
