@@ -181,7 +181,7 @@ def _check_deploy_timeout(
     fix = (
         f"raise timeout_minutes to {needed} or more, or {shorten}"
         if needed <= limit
-        else f"CodePipeline's ECS deploy action waits at most {limit} minutes: {shorten}"
+        else f"the deploy action waits at most {limit} minutes: {shorten}"
     )
     yield (
         ("pipelines", name, "deploy", "timeout_minutes"),
