@@ -142,3 +142,26 @@ def test_waiting_pause_mails_the_command(gated):
     assert f"python -m ecsforge continue {GATED} web --rollback" in text
     emails = [s["Properties"]["Endpoint"] for s in of_type(gated, "AWS::SNS::Subscription").values()]
     assert emails == ["ops@example.com"]
+
+
+# --- day 2 (tests/manifests/lifecycle/blue-green*.yml) ------------------------------------------
+
+RULE = "AWS::ElasticLoadBalancingV2::ListenerRule"
+
+
+def test_adding_gates_adds_a_rule_and_leaves_the_production_rule_alone(diff):
+    result = diff("blue-green", "blue-green-gated")
+    changes = result.stack("life-dev-service-web").changes
+    rules = [c for c in changes if c.type == RULE]
+    assert [(c.action, c.logical_id.startswith("ServiceTestListenerRule")) for c in rules] == [("added", True)]
+    assert "listener-rule" not in [h.kind for h in result.hazards]
+    (deployment,) = result.deployments
+    # The diff reads the pause back from the template: 90 minutes on top of bake and margin.
+    assert deployment.minutes == 15 + DEPLOYMENT_MARGIN_MINUTES + 90
+
+
+def test_test_header_edit_flags_the_test_rule_ecs_owns(diff):
+    result = diff("blue-green-gated", "blue-green-gated-header-edit")
+    hazards = [h for h in result.hazards if h.kind == "listener-rule"]
+    assert len(hazards) == 1 and "ServiceTestListenerRule" in hazards[0].what
+    assert result.exit_code == 3
