@@ -31,7 +31,11 @@ TIMEOUT_ACTIONS = {"rollback": "ROLLBACK", "continue": "CONTINUE"}
 
 
 def test_listener_rule(
-    scope: Construct, *, http: Http, deployment: Deployment, listener: elbv2.IApplicationListener,
+    scope: Construct,
+    *,
+    http: Http,
+    deployment: Deployment,
+    listener: elbv2.IApplicationListener,
     target_group: elbv2.IApplicationTargetGroup,
 ) -> elbv2.ApplicationListenerRule | None:
     """The production rule's conditions plus the test header, one priority before it (ALB evaluates
@@ -85,11 +89,11 @@ class DeploymentGates(Construct):
                     "Action": TIMEOUT_ACTIONS[hook.pause.on_timeout],
                 },
             }
-        assert hook.lambda_ is not None
+        function = hook.lambda_ or ""  # the manifest's check: a hook that is no pause has a function
         result: dict[str, object] = {
             "TargetType": "AWS_LAMBDA",
-            "HookTargetArn": hook.lambda_,
-            "RoleArn": self._invoke_role(hook.lambda_).role_arn,
+            "HookTargetArn": function,
+            "RoleArn": self._invoke_role(function).role_arn,
             "LifecycleStages": stages,
         }
         if hook.details is not None:
@@ -120,9 +124,7 @@ class DeploymentGates(Construct):
             removal_policy=RemovalPolicy.RETAIN,
         )
         key.grant(iam.ServicePrincipal("events.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*")
-        topic = sns.Topic(
-            self, "Notify", display_name=f"{name}: deployment waits", master_key=key, enforce_ssl=True
-        )
+        topic = sns.Topic(self, "Notify", display_name=f"{name}: deployment waits", master_key=key, enforce_ssl=True)
         for address in emails:
             topic.add_subscription(subscriptions.EmailSubscription(address))
         manifest = self.node.try_get_context("manifest") or DEFAULT_MANIFEST

@@ -62,13 +62,13 @@ HEADER_NAME = Annotated[
 
 
 class TestTrafficHeader(Model):
-    name: HEADER_NAME = Field(description="The request header that marks test traffic (ALB http-header condition).")
+    name: HEADER_NAME = Field(description="Required. The request header that marks test traffic (an ALB condition).")
     # An ALB condition value: up to 128 characters, * and ? are wildcards.
-    value: str = Field(min_length=1, max_length=128, description="Its value; * and ? match any characters.")
+    value: str = Field(min_length=1, max_length=128, description="Required. Its value; * and ? match any characters.")
 
 
 class TestTraffic(Model):
-    header: TestTrafficHeader = Field(description="Requests with this header reach the new revision first.")
+    header: TestTrafficHeader = Field(description="Required. Requests with this header reach the new revision first.")
 
 
 class Pause(Model):
@@ -80,10 +80,17 @@ class Pause(Model):
 
 
 class Hook(Model):
-    stages: list[HookStage] = Field(min_length=1, description="ECS lifecycle stages at which the hook runs.")
-    pause: Pause | None = Field(None, description="A PAUSE hook: the deployment waits for `ecsforge continue`.")
+    stages: list[HookStage] = Field(
+        min_length=1, description="Required. ECS lifecycle stages at which the hook runs, valid for the strategy."
+    )
+    pause: Pause | None = Field(
+        None,
+        description="Default: none. A PAUSE hook: the deployment waits for `ecsforge continue`. Give this or lambda.",
+    )
     lambda_: LAMBDA_ARN | None = Field(
-        None, alias="lambda", description="An AWS_LAMBDA hook: ECS invokes this function at each stage."
+        None,
+        alias="lambda",
+        description="Default: none. An AWS_LAMBDA hook: ECS invokes this function at each stage. Give this or pause.",
     )
     details: dict[str, Any] | None = Field(
         None, description="Default: none. HookDetails, passed to the Lambda function (lambda hooks only)."
@@ -131,13 +138,12 @@ class Deployment(Model):
     )
 
     def check(self) -> Iterator[Rule]:
-        for index, hook in enumerate(self.hooks):
-            if self.strategy == "rolling":
-                yield (
-                    ("hooks", index, "stages"),
-                    "ecsforge runs lifecycle hooks in blue_green, canary and linear deployments (a rolling one has "
-                    "no test traffic or production shift to gate); set strategy to one of them or remove the hook",
-                )
+        for index in range(len(self.hooks) if self.strategy == "rolling" else 0):
+            yield (
+                ("hooks", index, "stages"),
+                "ecsforge runs lifecycle hooks in blue_green, canary and linear deployments (a rolling one has "
+                "no test traffic or production shift to gate); set strategy to one of them or remove the hook",
+            )
         if self.test_traffic is not None and self.strategy == "rolling":
             yield (
                 ("test_traffic",),
@@ -176,9 +182,7 @@ def pause_minutes(strategy: str, pauses: list[tuple[list[str], int]], linear_ste
     """The longest a deployment may wait on its pause hooks, each (stages, timeout): a pause at a
     production traffic stage waits again at each of the strategy's production shifts."""
     shifts = production_shifts(strategy, linear_step_percent)
-    return sum(
-        timeout * (shifts if stage in REPEATED_STAGES else 1) for stages, timeout in pauses for stage in stages
-    )
+    return sum(timeout * (shifts if stage in REPEATED_STAGES else 1) for stages, timeout in pauses for stage in stages)
 
 
 def modelled_minutes(
@@ -202,7 +206,11 @@ def modelled_minutes(
 
 
 def service_pause_minutes(deployment: Deployment) -> int:
-    pauses = [(list(hook.stages), hook.pause.timeout_minutes) for hook in deployment.hooks if hook.pause is not None]
+    pauses = [
+        ([str(stage) for stage in hook.stages], hook.pause.timeout_minutes)
+        for hook in deployment.hooks
+        if hook.pause is not None
+    ]
     return pause_minutes(deployment.strategy, pauses, deployment.linear_step_percent)
 
 

@@ -177,7 +177,9 @@ def _check_deploy_timeout(
     limit = cast(int, next(m.le for m in Deploy.model_fields["timeout_minutes"].metadata if isinstance(m, Le)))
     shorten = "shorten the service's bake_minutes or step_minutes"
     if any(hook.pause is not None for hook in service.deployment.hooks):
-        shorten += ", or its pause hooks' timeout_minutes (or deploy it outside the pipeline and gate with `ecsforge continue`)"
+        shorten += (
+            ", or its pause hooks' timeout_minutes (or deploy it outside the pipeline, gated with `ecsforge continue`)"
+        )
     fix = (
         f"raise timeout_minutes to {needed} or more, or {shorten}"
         if needed <= limit
