@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -101,6 +102,14 @@ class Hook(Model):
             yield ("stages",), "a hook is either a pause or a lambda; give exactly one of `pause:` and `lambda:`"
         if self.details is not None and self.lambda_ is None:
             yield ("details",), "details are passed to a Lambda function; remove them or add `lambda:`"
+        if self.details is not None:
+            try:
+                json.dumps(self.details, allow_nan=False)
+            except (TypeError, ValueError):
+                yield (
+                    ("details",),
+                    "HookDetails is JSON: a date, time or non-finite number is not; write such values in quotes",
+                )
         if len(set(self.stages)) != len(self.stages):
             yield ("stages",), "lists a stage twice; list each stage once"
         for index, stage in enumerate(self.stages):
