@@ -17,6 +17,8 @@ from ecsforge.manifest.deployment import (
     traffic_shift_minutes,
 )
 
+from .helpers import inprocess_synth
+
 BASE = "version: 1\napp: shop\nenvironment: prod\nregion: us-east-1\n"
 GATED = "examples/gated.yml"
 SMOKE_TEST = "arn:aws:lambda:eu-west-1:111111111111:function:smoke-test"
@@ -165,3 +167,58 @@ def test_test_header_edit_flags_the_test_rule_ecs_owns(diff):
     hazards = [h for h in result.hazards if h.kind == "listener-rule"]
     assert len(hazards) == 1 and "ServiceTestListenerRule" in hazards[0].what
     assert result.exit_code == 3
+
+
+# --- the pipeline's Slack channel ----------------------------------------------------------------
+
+SLACK_MANIFEST = """
+registries: {web: {}}
+services:
+  web:
+    containers:
+      web: {image: {registry: web}, port: 80}
+    http: {}
+    deployment:
+      strategy: blue_green
+      bake_minutes: 5
+      hooks:
+        - stages: [PRE_PRODUCTION_TRAFFIC_SHIFT]
+          pause: {timeout_minutes: 30, notify: [ops@example.com]}
+pipelines:
+  web:
+    source: {s3: {key: a.zip}}
+    build: {registry: web}
+    deploy: {services: [web]}
+    notify:
+      slack: {workspace_id: T0123ABCD, channel_id: C0123ABCD}
+"""
+
+
+@pytest.fixture(scope="module")
+def with_slack(tmp_path_factory) -> dict[str, Any]:
+    folder = tmp_path_factory.mktemp("slack")
+    path = folder / "slack.yml"
+    path.write_text(BASE + SLACK_MANIFEST)
+    result = inprocess_synth(path, folder / "out")
+    assert result.returncode == 0, result.stderr
+    return result.templates()["shop-prod-service-web"]["Resources"]
+
+
+def test_waiting_pause_reaches_the_pipelines_slack_channel(with_slack):
+    ((channel,),) = [list(of_type(with_slack, "AWS::Chatbot::SlackChannelConfiguration").values())]
+    assert channel["Properties"]["SlackChannelId"] == "C0123ABCD"
+    (chat_topic,) = channel["Properties"]["SnsTopicArns"]
+    ((rule,),) = [list(of_type(with_slack, "AWS::Events::Rule").values())]
+    targets = {t["Arn"]["Ref"]: t["InputTransformer"]["InputTemplate"] for t in rule["Properties"]["Targets"]}
+    chat = json.loads(targets.pop(chat_topic["Ref"]))
+    # AWS Chatbot's custom notification format; the email topic keeps the plain text.
+    assert chat["source"] == "custom" and "--rollback" in chat["content"]["description"]
+    (email_text,) = targets.values()
+    assert email_text.startswith('"The deployment of service web waits')
+    guardrail = next(iter(of_type(with_slack, "AWS::IAM::ManagedPolicy").values()))
+    (statement,) = guardrail["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Action"] == "ecs:DescribeServices"
+
+
+def test_no_slack_channel_without_a_pipeline_that_has_one(gated):
+    assert of_type(gated, "AWS::Chatbot::SlackChannelConfiguration") == {}

@@ -7,7 +7,8 @@ from __future__ import annotations
 import json
 import shlex
 
-from aws_cdk import RemovalPolicy
+from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import aws_chatbot as chatbot
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_events as events
@@ -20,6 +21,8 @@ from constructs import Construct
 
 from ..manifest.deployment import Deployment, Hook, test_rule_priority
 from ..manifest.http import Http
+from ..manifest.models import Manifest
+from ..manifest.promotion import Slack
 from .template import cfn_resource
 
 # The file `continue` is run with: the one this synthesis read (app.py's context), or its default.
@@ -28,6 +31,12 @@ DEFAULT_MANIFEST = "platform.yml"
 HOOK_EVENT = "ECS Hook State Change"
 HOOK_AWAITING = "HOOK_AWAITING_ACTION"
 TIMEOUT_ACTIONS = {"rollback": "ROLLBACK", "continue": "CONTINUE"}
+
+
+def pause_slack(manifest: Manifest, name: str) -> Slack | None:
+    """The Slack channel of the pipeline that deploys the service, else of any pipeline."""
+    pipelines = sorted(manifest.pipelines.items(), key=lambda item: name not in item[1].deploy.services)
+    return next((p.notify.slack for _, p in pipelines if p.notify is not None and p.notify.slack), None)
 
 
 def test_listener_rule(
@@ -69,14 +78,21 @@ class DeploymentGates(Construct):
     one topic, its key and the EventBridge rule that mails when this service's deployment waits."""
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, name: str, deployment: Deployment, service: ecs.BaseService
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        name: str,
+        deployment: Deployment,
+        service: ecs.BaseService,
+        slack: Slack | None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.roles: dict[str, iam.Role] = {}
         hooks = [self._hook(hook) for hook in deployment.hooks]
         cfn_resource(service).add_property_override("DeploymentConfiguration.LifecycleHooks", hooks)
         emails = sorted({a for hook in deployment.hooks if hook.pause for a in hook.pause.notify})
-        self.topic = self._notification(name, service, emails) if emails else None
+        self.topic = self._notification(name, service, emails, slack) if emails else None
 
     def _hook(self, hook: Hook) -> dict[str, object]:
         stages = list(hook.stages)
@@ -114,7 +130,7 @@ class DeploymentGates(Construct):
             self.roles[function_arn] = role
         return self.roles[function_arn]
 
-    def _notification(self, name: str, service: ecs.BaseService, emails: list[str]) -> sns.Topic:
+    def _notification(self, name: str, service: ecs.BaseService, emails: list[str], slack: Slack | None) -> sns.Topic:
         # EventBridge publishes to an encrypted topic only under a customer-managed key that admits it.
         key = kms.Key(
             self,
@@ -129,11 +145,15 @@ class DeploymentGates(Construct):
             topic.add_subscription(subscriptions.EmailSubscription(address))
         manifest = self.node.try_get_context("manifest") or DEFAULT_MANIFEST
         command = f"python -m ecsforge continue {shlex.quote(str(manifest))} {name}"
-        message = events.RuleTargetInput.from_text(
-            f"The deployment of service {name} waits on pause hook {events.EventField.from_path('$.detail.hookId')} "
-            f"at stage {events.EventField.from_path('$.detail.lifecycleStage')}. "
+        hook_id = events.EventField.from_path("$.detail.hookId")
+        stage = events.EventField.from_path("$.detail.lifecycleStage")
+        text = (
+            f"The deployment of service {name} waits on pause hook {hook_id} at stage {stage}. "
             f"To continue: {command} ; to roll back: {command} --rollback"
         )
+        targets = [events_targets.SnsTopic(topic, message=events.RuleTargetInput.from_text(text))]
+        if slack is not None:
+            targets.append(self._chat(name, service, key, slack, text))
         events.Rule(
             self,
             "Waiting",
@@ -145,6 +165,44 @@ class DeploymentGates(Construct):
                 detail_type=[HOOK_EVENT],
                 detail={"eventName": [HOOK_AWAITING], "hookType": ["PAUSE"], "serviceArn": [service.service_arn]},
             ),
-            targets=[events_targets.SnsTopic(topic, message=message)],
+            targets=targets,
         )
         return topic
+
+    def _chat(
+        self, name: str, service: ecs.BaseService, key: kms.Key, slack: Slack, text: str
+    ) -> events_targets.SnsTopic:
+        """The pipeline's Slack channel, through a topic of its own: AWS Chatbot shows only messages in
+        its custom notification format, which would reach the emails as raw JSON."""
+        topic = sns.Topic(self, "Chat", display_name=f"{name}: deployment waits", master_key=key, enforce_ssl=True)
+        # What someone in the channel may do through Chatbot: read this service, nothing else.
+        read_service = iam.PolicyStatement(actions=["ecs:DescribeServices"], resources=[service.service_arn])
+        role = iam.Role(
+            self,
+            "ChatRole",
+            assumed_by=iam.ServicePrincipal("chatbot.amazonaws.com"),
+            description=f"AWS Chatbot channel of the pause hooks of service {name}",
+        )
+        role.add_to_policy(read_service)
+        guardrail = iam.ManagedPolicy(
+            self, "ChatGuardrail", description=f"The most the pause channel of {name} may do", statements=[read_service]
+        )
+        chatbot.SlackChannelConfiguration(
+            self,
+            "ChatChannel",
+            slack_channel_configuration_name=f"{Stack.of(self).stack_name}-pause-{Stack.of(self).region}"[:128],
+            slack_workspace_id=slack.workspace_id,
+            slack_channel_id=slack.channel_id,
+            notification_topics=[topic],
+            role=role,
+            guardrail_policies=[guardrail],
+            user_role_required=False,
+        )
+        message = events.RuleTargetInput.from_object(
+            {
+                "version": "1.0",
+                "source": "custom",
+                "content": {"title": f"{name}: deployment waits", "description": text},
+            }
+        )
+        return events_targets.SnsTopic(topic, message=message)

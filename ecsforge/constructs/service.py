@@ -15,7 +15,7 @@ from ..manifest.http import Http
 from ..manifest.models import Manifest
 from ..manifest.scaling import Scaling
 from ..manifest.services import Service
-from .deployment_gates import DeploymentGates, test_listener_rule
+from .deployment_gates import DeploymentGates, pause_slack, test_listener_rule
 from .instance_ports import open_instance_ports
 from .nlb import ServiceNlb
 from .placement import capacity_strategies, placement_constraints, placement_strategies
@@ -75,7 +75,14 @@ class EcsService(Construct):
             self._load_balancing(service.http)
         self.nlb = self._nlb()
         self.gates = (
-            DeploymentGates(self, "Gates", name=name, deployment=service.deployment, service=self.service)
+            DeploymentGates(
+                self,
+                "Gates",
+                name=name,
+                deployment=service.deployment,
+                service=self.service,
+                slack=pause_slack(manifest, name),
+            )
             if service.deployment.hooks
             else None
         )
