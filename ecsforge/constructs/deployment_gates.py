@@ -174,6 +174,7 @@ class DeploymentGates(Construct):
     ) -> events_targets.SnsTopic:
         """The pipeline's Slack channel, through a topic of its own: AWS Chatbot shows only messages in
         its custom notification format, which would reach the emails as raw JSON."""
+        stack = Stack.of(self)
         topic = sns.Topic(self, "Chat", display_name=f"{name}: deployment waits", master_key=key, enforce_ssl=True)
         # What someone in the channel may do through Chatbot: read this service, nothing else.
         read_service = iam.PolicyStatement(actions=["ecs:DescribeServices"], resources=[service.service_arn])
@@ -190,7 +191,8 @@ class DeploymentGates(Construct):
         chatbot.SlackChannelConfiguration(
             self,
             "ChatChannel",
-            slack_channel_configuration_name=f"{Stack.of(self).stack_name}-pause-{Stack.of(self).region}"[:128],
+            # With the workspace (create-only) in the name, moving workspaces replaces it without a clash.
+            slack_channel_configuration_name=f"{stack.stack_name}-pause-{stack.region}-{slack.workspace_id}"[:128],
             slack_workspace_id=slack.workspace_id,
             slack_channel_id=slack.channel_id,
             notification_topics=[topic],
