@@ -15,6 +15,7 @@ from ..manifest.http import Http
 from ..manifest.models import Manifest
 from ..manifest.scaling import Scaling
 from ..manifest.services import Service
+from .deployment_gates import DeploymentGates, pause_slack, test_listener_rule
 from .instance_ports import open_instance_ports
 from .nlb import ServiceNlb
 from .placement import capacity_strategies, placement_constraints, placement_strategies
@@ -66,12 +67,25 @@ class EcsService(Construct):
             )
         self.target_groups: list[elbv2.ApplicationTargetGroup] = []
         self.listener_rule: elbv2.ApplicationListenerRule | None = None
+        self.test_listener_rule: elbv2.ApplicationListenerRule | None = None
         self.service = self._service(self.security_group)
         # One jsii round trip, read by the scaling target, the parameter and the output.
         self.service_name = self.service.service_name
         if service.http is not None:
             self._load_balancing(service.http)
         self.nlb = self._nlb()
+        self.gates = (
+            DeploymentGates(
+                self,
+                "Gates",
+                name=name,
+                deployment=service.deployment,
+                service=self.service,
+                slack=pause_slack(manifest, name),
+            )
+            if service.deployment.hooks
+            else None
+        )
         alarms = service.deployment.rollback_alarms
         self.alarms = (
             rollback_alarms(self, spec=alarms, service=self.service, target_groups=self.target_groups, refs=refs)
@@ -271,10 +285,16 @@ class EcsService(Construct):
         if self.spec.deployment.strategy != "rolling":
             # ECS-native blue/green, canary and linear shift the rule between two groups.
             self._keep_rule_to_ecs(self.listener_rule)
+            self.test_listener_rule = test_listener_rule(
+                self, http=http, deployment=self.spec.deployment, listener=self.refs.listener, target_group=primary
+            )
             alternate = ecs.AlternateTarget(
                 "Alternate",
                 alternate_target_group=self._target_group("AlternateTargetGroup", http, port),
                 production_listener=ecs.ListenerRuleConfiguration.application_listener_rule(self.listener_rule),
+                test_listener=ecs.ListenerRuleConfiguration.application_listener_rule(self.test_listener_rule)
+                if self.test_listener_rule is not None
+                else None,
             )
         primary.add_target(
             self.service.load_balancer_target(container_name=container, container_port=port, alternate_target=alternate)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..manifest.deployment import modelled_minutes
+from ..manifest.deployment import modelled_minutes, pause_minutes
 from .model import REPLACED, UPDATED, Deployment, ResourceChange
 from .templates import refs
 
@@ -97,13 +97,32 @@ def deployment_minutes(service: dict[str, Any], resources: dict[str, dict[str, A
     step = canary_step if strategy == "canary" else linear_step
     if strategy != "rolling" and (bake is None or step is None or not percent):
         return None
+    pauses = _pauses(configuration.get("LifecycleHooks"))
+    if pauses is None:
+        return None
     return modelled_minutes(
         strategy,
         bake_minutes=bake or 0,
         step_minutes=step or 0,
         linear_step_percent=percent or 100,
         nlb=_is_nlb_service(service, resources or {}),
+        paused_minutes=pause_minutes(strategy, pauses, percent or 100),
     )
+
+
+def _pauses(hooks: Any) -> list[tuple[list[str], int]] | None:
+    """(stages, timeout) of each PAUSE hook; None when a timeout is not a literal number."""
+    pauses: list[tuple[list[str], int]] = []
+    for hook in hooks if isinstance(hooks, list) else []:
+        if not isinstance(hook, dict) or hook.get("TargetType") != "PAUSE":
+            continue
+        # ECS's default timeout when none is given ("Pause hooks for Amazon ECS service deployments").
+        timeout = number(hook.get("TimeoutConfiguration", {}).get("TimeoutInMinutes", 1440))
+        stages = hook.get("LifecycleStages")
+        if timeout is None or not isinstance(stages, list):
+            return None
+        pauses.append(([str(stage) for stage in stages], int(timeout)))
+    return pauses
 
 
 def pinned_count(value: Any) -> int | None:

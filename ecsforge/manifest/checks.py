@@ -16,6 +16,7 @@ from .catalog import (
     zone_problem,
 )
 from .containers import SECRET_NAME_MAX_LENGTH, generated_secret_name
+from .deployment import test_rule_priority
 from .instances import check_instance_ports
 from .nlb import manifest_traffic_rules
 from .pipeline_checks import check_pipelines
@@ -372,3 +373,18 @@ def _check_priorities(manifest: Manifest) -> Iterator[Rule]:
                 ),
             )
         seen.setdefault(priority, name)
+    for name, service in manifest.http_services.items():
+        assert service.http is not None
+        if service.deployment.test_traffic is None:
+            continue
+        test_priority = test_rule_priority(service.http.rule_priority)
+        if test_priority < 1 or test_priority in seen:
+            taken = f"is also service {seen[test_priority]!r}'s" if test_priority in seen else "is below 1"
+            yield (
+                ("services", name, "deployment", "test_traffic"),
+                (
+                    f"the test listener rule takes priority {test_priority}, one below the service's own rule "
+                    f"({service.http.rule_priority}), and that priority {taken}; set a distinct http.priority"
+                ),
+            )
+        seen.setdefault(test_priority, f"{name} (test traffic)")

@@ -175,10 +175,15 @@ def _check_deploy_timeout(
         return
     # The deploy action's longest wait, as the Deploy model bounds it.
     limit = cast(int, next(m.le for m in Deploy.model_fields["timeout_minutes"].metadata if isinstance(m, Le)))
+    shorten = "shorten the service's bake_minutes or step_minutes"
+    if any(hook.pause is not None for hook in service.deployment.hooks):
+        shorten += (
+            ", or its pause hooks' timeout_minutes (or deploy it outside the pipeline, gated with `ecsforge continue`)"
+        )
     fix = (
-        f"raise timeout_minutes to {needed} or more, or shorten the service's bake_minutes or step_minutes"
+        f"raise timeout_minutes to {needed} or more, or {shorten}"
         if needed <= limit
-        else f"the deploy action waits at most {limit} minutes: shorten the service's bake_minutes or step_minutes"
+        else f"the deploy action waits at most {limit} minutes: {shorten}"
     )
     yield (
         ("pipelines", name, "deploy", "timeout_minutes"),

@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import Field
 
 from .base import DeployedMayBreak, Rule
-from .deployment import CLOUDFORMATION_DEPLOYMENT_LIMIT_MINUTES, Deployment, traffic_shift_minutes
+from .deployment import CLOUDFORMATION_DEPLOYMENT_LIMIT_MINUTES, Deployment, gate_rules, traffic_shift_minutes
 from .http import Http
 from .nlb import Nlb, service_traffic_rules
 from .scaling import CRON_FIELDS, MAX_TASKS_PER_SERVICE, RATE, Scaling, TimeZoneName, cron_problem, rate_problem
@@ -75,6 +75,7 @@ class Service(TaskSpec):
         yield from self._check_traffic_shift()
         yield from self._check_request_scaling()
         yield from service_traffic_rules(self)
+        yield from gate_rules(self)
 
     def warnings(self) -> Iterator[Rule]:
         yield from super().warnings()
@@ -229,13 +230,15 @@ class Service(TaskSpec):
         if baking > CLOUDFORMATION_DEPLOYMENT_LIMIT_MINUTES:
             strategy = self.deployment.strategy
             also = ", or raise linear_step_percent" if strategy == "linear" else ""
+            pauses = " and pause hooks" if any(hook.pause for hook in self.deployment.hooks) else ""
+            lower = ", or the pause hooks' timeout_minutes" if pauses else ""
             yield (
                 ("deployment", "strategy"),
                 (
-                    f"{strategy!r} with these bake_minutes and step_minutes bakes {baking} minutes per deployment; "
-                    f"CloudFormation rejects an ECS service that bakes longer than "
+                    f"{strategy!r} with these bake_minutes and step_minutes{pauses} bakes {baking} minutes per "
+                    f"deployment; CloudFormation rejects an ECS service that bakes longer than "
                     f"{CLOUDFORMATION_DEPLOYMENT_LIMIT_MINUTES} minutes (33 hours): lower bake_minutes or "
-                    f"step_minutes{also}"
+                    f"step_minutes{also}{lower}"
                 ),
             )
         low = self.deployment.minimum_healthy_percent
