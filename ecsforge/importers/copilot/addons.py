@@ -126,7 +126,9 @@ def _parameters(
 
 
 def _plain(value: Any, own: dict[str, str]) -> str | int | float | bool | None:
-    if isinstance(value, (str, int, float, bool)):
+    if isinstance(value, str):
+        return value.replace("${", "$${")  # a literal, not a variable the manifest reads
+    if isinstance(value, (int, float, bool)):
         return value
     if isinstance(value, dict) and len(value) == 1:
         ((function, argument),) = value.items()
@@ -135,11 +137,11 @@ def _plain(value: Any, own: dict[str, str]) -> str | int | float | bool | None:
         if function == "Fn::Sub" and isinstance(argument, str):
             names = _SUB_VARIABLE.findall(argument)
             if all(name in own for name in names):
-                return _SUB_VARIABLE.sub(lambda m: own[m.group(1)], argument)
+                return _SUB_VARIABLE.sub(lambda m: own[m.group(1)], argument).replace("${", "$${")
     return None
 
 
-class _Loader(yaml.SafeLoader):
+class TaggedLoader(yaml.SafeLoader):
     """Copilot's parameter files use CloudFormation's short forms (`!Ref X`)."""
 
 
@@ -153,13 +155,13 @@ def _tagged(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
     return {suffix if suffix in ("Ref", "Condition") else f"Fn::{suffix}": inner}
 
 
-_Loader.add_multi_constructor("!", _tagged)
+TaggedLoader.add_multi_constructor("!", _tagged)
 
 
 def _read_parameters(path: Path, where: str, env: Env) -> dict[str, tuple[Any, int, int]]:
     text = decode(path.read_bytes())[0] or ""
     try:
-        root = yaml.compose(text, Loader=_Loader)
+        root = yaml.compose(text, Loader=TaggedLoader)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
@@ -169,7 +171,7 @@ def _read_parameters(path: Path, where: str, env: Env) -> dict[str, tuple[Any, i
     if not isinstance(block, yaml.MappingNode):
         env.report.add(Note(where, 1, 1, "Parameters", NOT_IMPORTED, "expected `Parameters:` with a value per name"))
         return {}
-    loader = _Loader("")
+    loader = TaggedLoader("")
     entries = {}
     for key, value in block.value:
         position = (key.start_mark.line + 1, key.start_mark.column + 1)

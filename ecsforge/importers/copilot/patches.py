@@ -15,13 +15,16 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ...manifest.loader import decode, load_text
+import yaml
+
+from ...manifest.loader import decode
 from . import convert
+from .addons import TaggedLoader
 from .containers import log_retention
 from .context import Env
 from .node import Doc, Node, dotted
 from .notes import APPROXIMATE, NOT_IMPORTED, Note
-from .reading import Verbatim, Workspace, label
+from .reading import Workspace, label
 from .taskdef import Target, Token, foreign_references, task_definition_change
 
 _SEGMENT = re.compile(r"^([A-Za-z0-9_]+)(?:\[(\d+|-)\])?$")
@@ -98,29 +101,39 @@ def _pointer(path: str) -> list[Token]:
 
 def _patches(ws: Workspace, path: Path, doc: Doc, env: Env, found: Target, main: str) -> None:
     where = label(ws.root, path)
-    document, _ = load_text(decode(path.read_bytes())[0] or "", Verbatim())
-    operations = document.data if isinstance(document.data, list) else []
+    operations = _read_operations(path)
     if path in ws.others:
         ws.others.remove(path)
         ws.read.append(path)
     if not operations:
         env.report.add(Note(where, 1, 1, "overrides", NOT_IMPORTED, "no operation could be read; fix the file"))
-    for index, operation in enumerate(operations):
+    for index, (operation, line, column) in enumerate(operations):
         fields = operation if isinstance(operation, dict) else {}
         op, pointer = str(fields.get("op", "?")), str(fields.get("path", "?"))
         shown = f"[{index}] {op} {pointer}"
         why = _operation(op, pointer, fields.get("value"), doc, env, found, main)
-        line, column = document.positions.of_value((index,))
         if why is None:
             env.report.mapped.add((where, shown))
         else:
             env.report.add(Note(where, line, column, shown, NOT_IMPORTED, why))
 
 
+def _read_operations(path: Path) -> list[tuple[Any, int, int]]:
+    """Each operation with its line: values may use CloudFormation's short forms (`!Sub`)."""
+    try:
+        root = yaml.compose(decode(path.read_bytes())[0] or "", Loader=TaggedLoader)
+    except yaml.YAMLError:
+        return []
+    loader = TaggedLoader("")
+    items = root.value if isinstance(root, yaml.SequenceNode) else []
+    return [(loader.construct_object(i, deep=True), i.start_mark.line + 1, i.start_mark.column + 1) for i in items]
+
+
 def _operation(op: str, pointer: str, value: Any, doc: Doc, env: Env, found: Target, main: str) -> str | None:
     foreign = sorted(set(foreign_references(value)))
     if foreign:
         return f"the value refers to {', '.join(foreign)} of Copilot's template; write it as `overrides` by hand"
+    value = literal(value)
     if pointer == _RETENTION and op in ("add", "replace"):
         return _retention(value, found)
     role = _ROLE.match(pointer)
@@ -137,6 +150,18 @@ def _operation(op: str, pointer: str, value: Any, doc: Doc, env: Env, found: Tar
     return _OTHER
 
 
+def literal(value: Any) -> Any:
+    """CloudFormation's `${X}` (Fn::Sub, policy variables) kept literal: a manifest reads `${X}`
+    from the environment, `$${X}` as `${X}`."""
+    if isinstance(value, str):
+        return value.replace("${", "$${")
+    if isinstance(value, list):
+        return [literal(item) for item in value]
+    if isinstance(value, dict):
+        return {key: literal(item) for key, item in value.items()}
+    return value
+
+
 def _retention(value: Any, found: Target) -> str | None:
     if not isinstance(value, int) or isinstance(value, bool):
         return "expected a number of days"
@@ -147,9 +172,8 @@ def _retention(value: Any, found: Target) -> str | None:
 
 def _statements(role: str, one: str | None, value: Any, found: Target) -> str | None:
     """One statement (…/Statement/-) or a whole inline policy (Policies/-) added to a role."""
-    if one is not None:
-        statements = [value]
-    else:
+    statements: Any = [value]
+    if one is None:
         document = value.get("PolicyDocument") if isinstance(value, dict) else None
         statements = document.get("Statement") if isinstance(document, dict) else None
         if not isinstance(statements, list):
