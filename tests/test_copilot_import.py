@@ -439,6 +439,11 @@ def test_the_synthesized_templates_carry_the_addons_and_overrides(synthesized: S
     status = templates["shop-prod-service-status-next"]["Resources"]["ServiceTaskTaskDefinition2B6F6746"]
     assert status["Properties"]["Volumes"] == [{"Name": "scratch"}]
     assert status["Properties"]["ContainerDefinitions"][1]["MountPoints"][0]["SourceVolume"] == "scratch"
+    # a Scheduled Job that follows releases: its execution role is ecsforge's own, one construct up
+    job = templates["shop-prod-task-nightly-report"]["Resources"]
+    assert job["ScheduledTaskTaskDefinitionB544FA38"]["Properties"]["ContainerDefinitions"][0]["StopTimeout"] == 90
+    policy = job["ScheduledTaskExecutionRoleDefaultPolicy610F98C1"]["Properties"]["PolicyDocument"]
+    assert policy["Statement"][-1]["Resource"] == "arn:aws:ssm:us-east-1:222222222222:parameter/shop/report/*"
     addons = templates["shop-prod-addons"]["Resources"]
     assert [k[:8] for k, r in addons.items() if r["Type"] == "AWS::CloudFormation::Stack"] == ["ordersdb"]
 

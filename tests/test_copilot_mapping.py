@@ -237,16 +237,21 @@ def test_an_environment_override_is_reported_where_it_was_written(tmp_path: Path
         "environments:\n"
         "  test:\n"
         "    taskdef_overrides:\n"
-        "      - path: ContainerDefinitions[0].Ulimits\n"
+        "      - path: ContainerDefinitions[1].Ulimits\n"
         "        value: []\n"
+        "      - path: ContainerDefinitions[0].StartTimeout\n"
+        "        value: 60\n"
         "  staging:\n"
         "    count: 2\n"
     )
     full, lines = imported(tmp_path, {"web": manifest}, environments={})
     assert set(full) == {"test", "staging"}  # older workspaces name environments in overrides only
-    assert any(line.startswith("copilot/web/manifest.yml:10:5: environments.test.taskdef_overrides: not imported")
+    assert any(line.startswith("copilot/web/manifest.yml:11:9: environments.test.taskdef_overrides[0]: not imported")
                for line in lines)  # fmt: skip
     assert full["staging"]["services"]["web"]["count"] == 2
+    # the rule of test's override reaches test only
+    assert full["test"]["overrides"]["service-web"][-1]["path"].endswith("/ContainerDefinitions/0/StartTimeout")
+    assert "overrides" not in full["staging"]
 
 
 def test_fields_the_importer_does_not_know_are_reported_never_dropped(tmp_path: Path) -> None:

@@ -32,11 +32,14 @@ MANAGED = {
 
 def logical_id(*path: str) -> str:
     """aws-cdk's makeUniqueId: the path without `Default`, its MD5 (8 hex digits) after the
-    path's names without `Resource`."""
+    path's names without `Resource` and without a name the one before ends with."""
     parts = [p for p in path if p != "Default"]
     digest = hashlib.md5("/".join(parts).encode(), usedforsecurity=False).hexdigest()[:8].upper()
-    human = "".join(re.sub(r"[^A-Za-z0-9]", "", p) for p in parts if p != "Resource")
-    return human + digest
+    human: list[str] = []
+    for part in parts:
+        if not human or not human[-1].endswith(part):  # aws-cdk's removeDupes: `ScheduledTask/Task` -> once
+            human.append(part)
+    return "".join(re.sub(r"[^A-Za-z0-9]", "", p) for p in human if p != "Resource") + digest
 
 
 @dataclass
