@@ -439,6 +439,11 @@ def test_the_synthesized_templates_carry_the_addons_and_overrides(synthesized: S
     status = templates["shop-prod-service-status-next"]["Resources"]["ServiceTaskTaskDefinition2B6F6746"]
     assert status["Properties"]["Volumes"] == [{"Name": "scratch"}]
     assert status["Properties"]["ContainerDefinitions"][1]["MountPoints"][0]["SourceVolume"] == "scratch"
+    # status logs through FireLens: ecsforge's log router is container 0, status container 1
+    status_task = templates["shop-prod-service-status"]["Resources"]["ServiceTaskTaskDefinition2B6F6746"]
+    containers = status_task["Properties"]["ContainerDefinitions"]
+    assert [c["Name"] for c in containers] == ["log-router", "status"]
+    assert [u["Name"] for u in containers[1]["Ulimits"]] == ["nofile", "core"]
     # a Scheduled Job that follows releases: its execution role is ecsforge's own, one construct up
     job = templates["shop-prod-task-nightly-report"]["Resources"]
     assert job["ScheduledTaskTaskDefinitionB544FA38"]["Properties"]["ContainerDefinitions"][0]["StopTimeout"] == 90
