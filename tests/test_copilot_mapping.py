@@ -547,3 +547,81 @@ def test_a_cdk_override_is_one_report_line_and_unknown_files_are_reported(tmp_pa
         "Copilot's template; port what it changes by hand (2 files)",
     ]
     assert lines[-1].endswith("; 6 files read, 3 of them not used (each reported above)")
+
+
+TEMPLATE = (
+    "Parameters:\n  App: {Type: String}\n  Env: {Type: String}\n  Name: {Type: String}\n"
+    "  Prefix: {Type: String}\nResources:\n  Bucket:\n    Type: AWS::S3::Bucket\n"
+)
+
+
+def test_addon_parameters_that_mean_the_same_in_ecsforge_are_passed_the_rest_reported(tmp_path: Path) -> None:
+    root = workspace(tmp_path, {"web": web(http={"path": "/"}), "site": {"name": "site", "type": "Static Site"}})
+    for folder in ("web", "site"):
+        (root / "copilot" / folder / "addons").mkdir()
+        (root / "copilot" / folder / "addons" / "bucket.yml").write_text(TEMPLATE)
+    (root / "copilot" / "web" / "addons" / "broken.yml").write_text("Resources:\n  X: [unclosed\n")
+    (root / "copilot" / "web" / "addons" / "addons.parameters.yml").write_text(
+        "Parameters:\n  Prefix: !Sub '${App}-${Env}-${Name}'\n  App: other\n"
+    )
+    result = import_workspace(root, Options("us-east-1"))
+    validate_written(result, tmp_path / "out")
+    assert result.full["test"]["services"]["web"]["addons"] == [
+        {"template": "addons/web/bucket.yml", "parameters": {"Prefix": "demo-test-web"}}
+    ]
+    assert (tmp_path / "out" / "addons" / "web" / "bucket.yml").read_text() == TEMPLATE
+    lines = result.report.lines()
+    assert _starting(lines, "copilot/web/addons/addons.parameters.yml:3:3: Parameters.App: approximate; ecsforge")
+    assert _starting(lines, "copilot/web/addons/broken.yml:3:1: addons: not imported; the template is not valid YAML")
+    # the Static Site is not imported, and so are not its addons
+    assert _starting(lines, "copilot/site/addons/bucket.yml:1:1: addons: not imported; not an addon template of an")
+
+
+def _starting(lines: list[str], start: str) -> list[str]:
+    return [line for line in lines if line.startswith(start)]
+
+
+PATCHES = """\
+- op: add
+  path: /Resources/TaskRole/Properties/Policies/0/PolicyDocument/Statement/-
+  value:
+    Effect: Allow
+    Principal: {AWS: "*"}
+    Action: s3:GetObject
+    Resource: "*"
+- op: add
+  path: /Resources/TaskDefinition/Properties/ContainerDefinitions/0/Environment/-
+  value: {Name: APP, Value: !Ref AppName}
+- op: remove
+  path: /Resources/TaskDefinition/Properties/ContainerDefinitions/0/Ulimits
+- op: add
+  path: /Resources/TaskDefinition/Properties/ContainerDefinitions/1/Ulimits
+  value: []
+- op: add
+  path: /Resources/TaskDefinition/Properties/PidMode
+  value: task
+"""
+
+
+def test_patch_operations_without_a_certain_equivalent_are_reported_at_their_line(tmp_path: Path) -> None:
+    root = workspace(tmp_path, {"web": web(http={"path": "/"})})
+    (root / "copilot" / "web" / "overrides").mkdir()
+    (root / "copilot" / "web" / "overrides" / "cfn.patches.yml").write_text(PATCHES)
+    result = import_workspace(root, Options("us-east-1"))
+    validate_written(result, tmp_path / "out")
+    reported = [line.split(": not imported; ")[0] for line in result.report.lines() if "cfn.patches.yml" in line]
+    assert reported == [
+        "copilot/web/overrides/cfn.patches.yml:1:3: [0] add /Resources/TaskRole/Properties/Policies/0/PolicyDocument"
+        "/Statement/-",
+        "copilot/web/overrides/cfn.patches.yml:8:3: [1] add /Resources/TaskDefinition/Properties/ContainerDefinitions"
+        "/0/Environment/-",
+        "copilot/web/overrides/cfn.patches.yml:11:3: [2] remove /Resources/TaskDefinition/Properties"
+        "/ContainerDefinitions/0/Ulimits",
+        "copilot/web/overrides/cfn.patches.yml:13:3: [3] add /Resources/TaskDefinition/Properties"
+        "/ContainerDefinitions/1/Ulimits",
+    ]
+    # the one it maps: a task definition property ecsforge does not write
+    assert result.full["test"]["overrides"]["service-web"] == [
+        {"op": "add", "path": "/Resources/ServiceTaskTaskDefinition2B6F6746/Properties/PidMode", "value": "task"}
+    ]
+    assert "permissions" not in result.full["test"]["services"]["web"]
