@@ -561,6 +561,12 @@ def test_addon_parameters_that_mean_the_same_in_ecsforge_are_passed_the_rest_rep
         (root / "copilot" / folder / "addons").mkdir()
         (root / "copilot" / folder / "addons" / "bucket.yml").write_text(TEMPLATE)
     (root / "copilot" / "web" / "addons" / "broken.yml").write_text("Resources:\n  X: [unclosed\n")
+    (root / "copilot" / "environments" / "addons").mkdir()
+    network = "Parameters:\n  VpcId: {Type: String}\nResources:\n  Topic:\n    Type: AWS::SNS::Topic\n"
+    (root / "copilot" / "environments" / "addons" / "network.yml").write_text(network)
+    (root / "copilot" / "environments" / "addons" / "addons.parameters.yml").write_text(
+        "Parameters:\n  VpcId: !Ref VPC\n"
+    )
     (root / "copilot" / "web" / "addons" / "addons.parameters.yml").write_text(
         "Parameters:\n  Prefix: !Sub '${App}-${Env}-${Name}'\n  App: other\n"
     )
@@ -571,7 +577,10 @@ def test_addon_parameters_that_mean_the_same_in_ecsforge_are_passed_the_rest_rep
     ]
     assert (tmp_path / "out" / "addons" / "web" / "bucket.yml").read_text() == TEMPLATE
     lines = result.report.lines()
-    assert _starting(lines, "copilot/web/addons/addons.parameters.yml:3:3: Parameters.App: approximate; ecsforge")
+    passed = "approximate; ecsforge passes its own"
+    assert _starting(lines, f"copilot/web/addons/addons.parameters.yml:3:3: Parameters.App: {passed} App ('demo')")
+    assert _starting(lines, f"copilot/environments/addons/addons.parameters.yml:2:3: Parameters.VpcId: {passed}")
+    assert result.full["test"]["addons"] == [{"template": "addons/environments/network.yml"}]
     assert _starting(lines, "copilot/web/addons/broken.yml:3:1: addons: not imported; the template is not valid YAML")
     # the Static Site is not imported, and so are not its addons
     assert _starting(lines, "copilot/site/addons/bucket.yml:1:1: addons: not imported; not an addon template of an")
@@ -598,6 +607,12 @@ PATCHES = """\
   path: /Resources/TaskDefinition/Properties/ContainerDefinitions/1/Ulimits
   value: []
 - op: add
+  path: /Resources/TaskDefinition/Properties/Volumes/-
+  value: {Name: cache}
+- op: add
+  path: /Resources/TaskDefinition/Properties/ContainerDefinitions/0/MountPoints/-
+  value: {SourceVolume: cache, ContainerPath: /cache}
+- op: add
   path: /Resources/TaskDefinition/Properties/PidMode
   value: task
 """
@@ -620,8 +635,16 @@ def test_patch_operations_without_a_certain_equivalent_are_reported_at_their_lin
         "copilot/web/overrides/cfn.patches.yml:13:3: [3] add /Resources/TaskDefinition/Properties"
         "/ContainerDefinitions/1/Ulimits",
     ]
-    # the one it maps: a task definition property ecsforge does not write
+    # what it maps: a task volume, the main container's mount of it, a property ecsforge does not write
+    task_definition = "/Resources/ServiceTaskTaskDefinition2B6F6746/Properties"
     assert result.full["test"]["overrides"]["service-web"] == [
-        {"op": "add", "path": "/Resources/ServiceTaskTaskDefinition2B6F6746/Properties/PidMode", "value": "task"}
+        {"op": "add", "path": f"{task_definition}/Volumes", "value": [{"Name": "cache"}]},
+        {"op": "test", "path": f"{task_definition}/ContainerDefinitions/0/Name", "value": "web"},
+        {
+            "op": "add",
+            "path": f"{task_definition}/ContainerDefinitions/0/MountPoints",
+            "value": [{"SourceVolume": "cache", "ContainerPath": "/cache"}],
+        },
+        {"op": "add", "path": f"{task_definition}/PidMode", "value": "task"},
     ]
     assert "permissions" not in result.full["test"]["services"]["web"]

@@ -25,6 +25,7 @@ from .reading import Workspace, label
 PARAMETERS_FILE = "addons.parameters.yml"
 ENVIRONMENTS = "environments"
 OUT_FOLDER = "addons"
+NETWORK_PARAMETERS = ("VpcId", "PrivateSubnets", "PublicSubnets")  # passed to environment addons
 _SUB_VARIABLE = re.compile(r"\$\{([^}!]+)\}")
 # Copilot's environment stack exports, which an environment-level `storage init` template imports.
 _COPILOT_EXPORT = re.compile(r"^\$\{App\}-\$\{Env\}-(\w+)$")
@@ -107,8 +108,9 @@ def _parameters(
     entries = _read_parameters(path, where, env)
     values: dict[str, str | int | float | bool] = {}
     for name, (value, line, column) in entries.items():
-        if name in own:
-            why = f"ecsforge passes its own {name} ({own[name]!r}) to every addon"
+        if name in own or (folder == ENVIRONMENTS and name in NETWORK_PARAMETERS):
+            value = repr(own[name]) if name in own else "from its network"
+            why = f"ecsforge passes its own {name} ({value}) to the addons that declare it"
             env.report.add(Note(where, line, column, f"Parameters.{name}", APPROXIMATE, why))
             continue
         plain = _plain(value, own)

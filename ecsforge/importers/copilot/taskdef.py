@@ -143,6 +143,9 @@ def _container_change(target: Target, main: str, rest: list[Token], value: Any) 
     if len(rest) == 2 and rest[1] == "-" and rest[0] in ABSENT_CONTAINER_LISTS:
         target.append(f"{path}/{rest[0]}", value, absent=True)
         return None
+    if rest == ["MountPoints", "-"]:  # written by ecsforge exactly when the container has `mounts`
+        target.append(f"{path}/MountPoints", value, absent=not target.containers[main].get("mounts"))
+        return None
     return "a nested or list property of the container, which ecsforge's template may hold differently"
 
 
