@@ -241,6 +241,8 @@ def test_an_environment_override_is_reported_where_it_was_written(tmp_path: Path
         "        value: []\n"
         "      - path: ContainerDefinitions[0].StartTimeout\n"
         "        value: 60\n"
+        "      - path: ContainerDefinitions[0].DockerLabels\n"
+        "        value:\n          stage: ${COPILOT_ENVIRONMENT_NAME}\n"
         "  staging:\n"
         "    count: 2\n"
     )
@@ -250,7 +252,9 @@ def test_an_environment_override_is_reported_where_it_was_written(tmp_path: Path
                for line in lines)  # fmt: skip
     assert full["staging"]["services"]["web"]["count"] == 2
     # the rule of test's override reaches test only
-    assert full["test"]["overrides"]["service-web"][-1]["path"].endswith("/ContainerDefinitions/0/StartTimeout")
+    start, labels = full["test"]["overrides"]["service-web"][-2:]
+    assert start["path"].endswith("/ContainerDefinitions/0/StartTimeout")
+    assert labels["value"] == {"stage": "test"}  # Copilot's variables replaced, as in every field
     assert "overrides" not in full["staging"]
 
 

@@ -57,7 +57,7 @@ def workload_overrides(ws: Workspace, folder: str, doc: Doc, env: Env, name: str
         return
     rules = node.child("taskdef_overrides")
     if rules is not None:
-        _taskdef_overrides(rules, found, name)
+        _taskdef_overrides(rules, env, found, name)
     patches = ws.root / folder / "overrides" / "cfn.patches.yml"
     if patches.is_file():
         _patches(ws, patches, doc, env, found, name)
@@ -65,7 +65,7 @@ def workload_overrides(ws: Workspace, folder: str, doc: Doc, env: Env, name: str
         env.section("overrides")[found.unit] = found.ops
 
 
-def _taskdef_overrides(rules: Node, found: Target, main: str) -> None:
+def _taskdef_overrides(rules: Node, env: Env, found: Target, main: str) -> None:
     if not isinstance(rules.value, list):
         rules.skip(None, "expected a list of {path, value}")
         return
@@ -75,11 +75,22 @@ def _taskdef_overrides(rules: Node, found: Target, main: str) -> None:
         if tokens is None or "value" not in rule.value:
             rule.skip(None, "expected {path: A.B[0].C, value: ...}")
             continue
-        why = task_definition_change(found, main, tokens, rule.value["value"])
+        why = task_definition_change(found, main, tokens, _interpolated(rule.value["value"], env, main))
         if why is None:
             rule.use()
         else:
             rule.skip(None, f"{path}: {why}")
+
+
+def _interpolated(value: Any, env: Env, workload: str) -> Any:
+    """Copilot's variables in a rule's value, as in every other field of the manifest."""
+    if isinstance(value, str):
+        return env.interpolate(value, workload)
+    if isinstance(value, list):
+        return [_interpolated(item, env, workload) for item in value]
+    if isinstance(value, dict):
+        return {key: _interpolated(item, env, workload) for key, item in value.items()}
+    return value
 
 
 def _copilot_path(path: str) -> list[Token] | None:
