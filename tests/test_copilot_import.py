@@ -4,7 +4,9 @@ The fixture workspace tests/copilot/shop has every workload type, two environmen
 new VPC, one importing a VPC with three subnets per tier and a certificate) and a two-stage pipeline
 with a long name and a customized buildspec; and what teams committed that the import used to get
 wrong (issue 23): Copilot's variables in commands, two services on one path, YAML patch overrides
-(one declaring a sidecar's volume), a port that is not a number.
+(one declaring a sidecar's volume), a port that is not a number; and (issue 21) a `storage init`
+DynamoDB addon with addons.parameters.yml, an Aurora Serverless v2 environment addon, and
+taskdef_overrides, some with a certain equivalent in ecsforge's template and some without.
 """
 
 from __future__ import annotations
