@@ -4,7 +4,9 @@ The fixture workspace tests/copilot/shop has every workload type, two environmen
 new VPC, one importing a VPC with three subnets per tier and a certificate) and a two-stage pipeline
 with a long name and a customized buildspec; and what teams committed that the import used to get
 wrong (issue 23): Copilot's variables in commands, two services on one path, YAML patch overrides
-(one declaring a sidecar's volume), a port that is not a number.
+(one declaring a sidecar's volume), a port that is not a number; and (issue 21) a `storage init`
+DynamoDB addon with addons.parameters.yml, an Aurora Serverless v2 environment addon, and
+taskdef_overrides, some with a certain equivalent in ecsforge's template and some without.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from ecsforge.cli import main
 from ecsforge.importers.copilot.layout import merge
 from ecsforge.manifest import ManifestError, load_manifest
 
-from .helpers import ROOT, inprocess_synth
+from .helpers import ROOT, Synth, inprocess_synth
 
 FIXTURE = ROOT / "tests" / "copilot" / "shop"
 CONNECTION = "arn:aws:codeconnections:us-east-1:111111111111:connection/abc-123"
@@ -44,14 +46,26 @@ def imported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]
     return out, stdout.splitlines()
 
 
+OTHER_PART = (
+    "this part of Copilot's template has no equivalent the importer maps (it maps task definition and main container "
+    "properties, task volumes, role statements and log retention); write it as `overrides` on ecsforge's template "
+    "(`cdk synth` shows its logical ids)"
+)
 EXPECTED_REPORT = [
-    "copilot/api/addons/table.yml:1:1: addons: not imported; CloudFormation addons are outside ecsforge; keep "
-    "deploying this template as its own stack, or use topics/queues/buckets/volumes and `access`",
+    "copilot/api/addons/addons.parameters.yml:4:3: Parameters.DiscoveryServiceArn: not imported; it refers to "
+    "Copilot's own stack, which ecsforge does not have; written as ${ADDON_API_DISCOVERY_SERVICE_ARN}: export the "
+    "value, or pass another one in the addon's `parameters`",
+    "copilot/api/manifest.yml:41:5: taskdef_overrides[1]: not imported; "
+    "ContainerDefinitions[0].LinuxParameters.InitProcessEnabled: a nested or list property of the container, which "
+    "ecsforge's template may hold differently",
+    "copilot/api/overrides/cfn.patches.yml:16:3: [3] add /Resources/Service/Properties/AvailabilityZoneRebalancing: "
+    "not imported; " + OTHER_PART,
     "copilot/docs-site/manifest.yml:2:1: type: not imported; Static Site: S3 + CloudFront sites are outside "
     "ecsforge; keep the site where it is, or serve it from a container",
     "copilot/environments/overrides/cfn.patches.yml:1:3: [0] add "
-    "/Resources/PublicLoadBalancer/Properties/LoadBalancerAttributes/-: not imported; overrides "
-    "(cfn.patches.yml) — ecsforge's `overrides` will take it",
+    "/Resources/PublicLoadBalancer/Properties/LoadBalancerAttributes/-: not imported; a YAML patch of Copilot's "
+    "template with no equivalent the importer maps; write it as `overrides` on the stack ecsforge makes for it "
+    "(`cdk synth` shows the logical ids)",
     "copilot/environments/prod/manifest.yml:28:1: cdn: not imported; ecsforge has no CloudFront distribution; "
     "put one in front of the load balancer yourself",
     "copilot/frontend/manifest.yml:21:5: image.build.args: not imported; the generated ecsforge build runs a "
@@ -73,19 +87,24 @@ EXPECTED_REPORT = [
     "(rate-limited): pull base images from ECR Public, or log in in your own `build.buildspec`",
     "copilot/pipelines/release/manifest.yml:12:3: build.image: not imported; ecsforge builds on CodeBuild's "
     "standard image; use `build.compute` for its size",
-    "copilot/status-next/manifest.yml:16:9: sidecars.cache.mount_points[0]: not imported; its source_volume is "
-    "not in storage.volumes (a cfn.patches.yml override may declare it; overrides are not imported), so the "
-    "mount was dropped; add the volume to storage.volumes and import again",
-    "copilot/status-next/overrides/cfn.patches.yml:2:3: [0] add /Resources/TaskDefinition/Properties/Volumes/-: "
-    "not imported; overrides (cfn.patches.yml) — ecsforge's `overrides` will take it",
     "copilot/status-next/overrides/cfn.patches.yml:6:3: [1] replace "
-    "/Resources/Service/Properties/DeploymentConfiguration/MaximumPercent: not imported; overrides "
-    "(cfn.patches.yml) — ecsforge's `overrides` will take it",
+    "/Resources/Service/Properties/DeploymentConfiguration/MaximumPercent: not imported; " + OTHER_PART,
     "",
     "Mapped approximately:",
     "copilot/api/manifest.yml:29:3: network.connect: approximate; reachable through Service Connect as "
     "http://api:<port>; ecsforge registers a service in one of Service Connect or Cloud Map DNS, so "
     "api.<namespace> no longer resolves",
+    *(
+        f"copilot/environments/addons/ordersdb.yml:{at}: Resources.{resource}: approximate; copied unchanged; it "
+        f"imports Copilot's environment exports ({export}), so it deploys only while Copilot's environment stack "
+        "exists: declare VpcId, PrivateSubnets or PublicSubnets parameters instead (ecsforge passes them to "
+        "environment addons)"
+        for at, resource, export in (
+            ("19:3", "ordersdbDBSubnetGroup", "${App}-${Env}-PrivateSubnets"),
+            ("25:3", "ordersdbSecurityGroup", "${App}-${Env}-VpcId"),
+            ("33:3", "ordersdbDBClusterSecurityGroup", "${App}-${Env}-VpcId"),
+        )
+    ),
     "copilot/environments/prod/manifest.yml:1:1: network: approximate; zones us-east-1a, us-east-1b, us-east-1c "
     "chosen for prod, as many as its imported subnets per tier (3), (synth never looks them up); check that your "
     "account has them (and, with network.import, that its subnets are in them, in this order)",
@@ -128,11 +147,14 @@ EXPECTED_REPORT = [
     "one of them another path or a host, or swap the priorities",
     "copilot/status-next/manifest.yml:10:3: http.path: approximate; Copilot matches /status and /status/*; "
     "ecsforge's rule matches /status*",
+    "copilot/status-next/manifest.yml:16:9: sidecars.cache.mount_points[0]: approximate; mounted through "
+    "`overrides` (service-status-next): its volume exists only through cfn.patches.yml",
     "copilot/status/manifest.yml:10:3: http.path: approximate; Copilot matches /status and /status/*; ecsforge's "
     "rule matches /status*",
     "",
     "Still missing, written as ${VAR} references (export them, or edit the files):",
     "  ACCOUNT_TEST: the AWS account id of test (or pass --account test=ID)",
+    "  ADDON_API_DISCOVERY_SERVICE_ARN: the value of DiscoveryServiceArn for the addons of api",
     "  CODECONNECTIONS_ARN: the CodeConnections connection ARN of the connection named 'acme-github' (or pass "
     "--connection-arn)",
     "",
@@ -140,10 +162,13 @@ EXPECTED_REPORT = [
 ]
 
 
+ADDONS = ("addons/environments/ordersdb.yml", "addons/api/table.yml")
+
+
 def test_the_report_names_every_field_not_imported_then_the_approximations(imported: tuple[Path, list[str]]) -> None:
     out, lines = imported
     assert lines[: len(EXPECTED_REPORT)] == EXPECTED_REPORT
-    written = [f"  {out / name}" for name in ("base.yml", "prod.yml", "test.yml")]
+    written = [f"  {out / name}" for name in ("base.yml", "prod.yml", "test.yml", *ADDONS)]
     assert lines[len(EXPECTED_REPORT) : -2] == written
 
 
@@ -255,7 +280,11 @@ def test_the_pipeline_lives_in_the_first_stage_and_promotes_to_the_next(imported
     assert set(test["pipelines"]) == {"shop-continuous-deliver-frontend", "shop-continuous-de-orders-worker"}
 
 
-ENVIRON = {"CODECONNECTIONS_ARN": CONNECTION, "ACCOUNT_TEST": "111111111111"}
+ENVIRON = {
+    "CODECONNECTIONS_ARN": CONNECTION,
+    "ACCOUNT_TEST": "111111111111",
+    "ADDON_API_DISCOVERY_SERVICE_ARN": "arn:aws:servicediscovery:us-east-1:111111111111:service/srv-1",
+}
 
 
 @pytest.mark.parametrize("name", ["base", "test", "prod"])
@@ -267,16 +296,20 @@ def test_every_written_file_validates(imported: tuple[Path, list[str]], name: st
         pytest.fail(str(error))
 
 
-def test_the_imported_vpc_environment_synthesizes(
-    imported: tuple[Path, list[str]], tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """One synthesis for the module: prod imports a VPC with three subnets per tier."""
+@pytest.fixture(scope="module")
+def synthesized(imported: tuple[Path, list[str]], tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    """One synthesis for the module: prod imports a VPC with three subnets per tier, and carries
+    the addons and overrides the import made of Copilot's addons and patches."""
     out, _ = imported
-    for key, value in ENVIRON.items():
-        monkeypatch.setenv(key, value)
-    synth = inprocess_synth(out / "prod.yml", tmp_path_factory.mktemp("cdk") / "cdk.out")
-    assert synth.returncode == 0, synth.stderr
-    assert any(stack.endswith("service-orders-worker") for stack in synth.templates())
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in ENVIRON.items():
+            patch.setenv(key, value)
+        return inprocess_synth(out / "prod.yml", tmp_path_factory.mktemp("cdk") / "cdk.out")
+
+
+def test_the_imported_vpc_environment_synthesizes(synthesized: Synth) -> None:
+    assert synthesized.returncode == 0, synthesized.stderr
+    assert any(stack.endswith("service-orders-worker") for stack in synthesized.templates())
 
 
 def _report(lines: list[str], start: str) -> list[str]:
@@ -312,17 +345,114 @@ def test_two_services_on_one_path_get_distinct_priorities_and_a_report_line(impo
     assert _report(lines, "copilot/status-next/manifest.yml:10:3: http.path: approximate; Copilot deploys both")
 
 
-def test_yaml_patch_overrides_are_reported_per_operation(imported: tuple[Path, list[str]]) -> None:
+def test_addons_are_copied_next_to_the_manifests_with_their_parameters(imported: tuple[Path, list[str]]) -> None:
+    out, _ = imported
+    base = _full(out, "base")
+    assert base["addons"] == [{"template": "addons/environments/ordersdb.yml"}]
+    assert base["services"]["api"]["addons"] == [
+        {
+            "template": "addons/api/table.yml",
+            # a plain value, `!Ref Name` as ecsforge's own Name, a `!GetAtt` of Copilot's stack as a ${VAR}
+            "parameters": {
+                "TableClass": "STANDARD",
+                "ServiceName": "api",
+                "DiscoveryServiceArn": "${ADDON_API_DISCOVERY_SERVICE_ARN}",
+            },
+        }
+    ]
+    for written, copilot in (
+        ("addons/environments/ordersdb.yml", "environments/addons/ordersdb.yml"),
+        ("addons/api/table.yml", "api/addons/table.yml"),
+    ):
+        assert (out / written).read_bytes() == (FIXTURE / "copilot" / copilot).read_bytes()  # unchanged
+    assert not (out / "addons" / "api" / "addons.parameters.yml").exists()
+
+
+TASK_DEFINITION = "/Resources/ServiceTaskTaskDefinition2B6F6746/Properties"
+
+
+def test_taskdef_overrides_and_yaml_patches_become_overrides_permissions_and_retention(
+    imported: tuple[Path, list[str]],
+) -> None:
     out, lines = imported
-    text = "overrides (cfn.patches.yml) — ecsforge's `overrides` will take it"
+    base = _full(out, "base")
+    assert base["overrides"]["service-api"] == [
+        {"op": "test", "path": f"{TASK_DEFINITION}/ContainerDefinitions/0/Name", "value": "api"},
+        {
+            "op": "add",
+            "path": f"{TASK_DEFINITION}/ContainerDefinitions/0/Ulimits",
+            "value": [{"Name": "nofile", "SoftLimit": 65536, "HardLimit": 65536}],
+        },
+        {
+            "op": "add",
+            "path": "/Resources/ServiceTaskTaskDefinitionExecutionRoleDefaultPolicy8B78155F/Properties/PolicyDocument"
+            "/Statement/-",
+            "value": {
+                "Effect": "Allow",
+                "Action": "ssm:GetParameters",
+                # written $${...}: the manifest keeps CloudFormation's own ${...} literal
+                "Resource": {
+                    "Fn::Sub": "arn:$${AWS::Partition}:ssm:$${AWS::Region}:$${AWS::AccountId}:parameter/shop/*"
+                },
+            },
+        },
+    ]
+    api = base["services"]["api"]
+    assert api["permissions"] == [{"actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::shop-assets/*"]}]
+    assert api["containers"]["api"]["log_retention_days"] == 90
+    text = "not imported; " + OTHER_PART
     assert [line.split(": ", 1)[0] for line in lines if line.endswith(text)] == [
-        "copilot/environments/overrides/cfn.patches.yml:1:3",
-        "copilot/status-next/overrides/cfn.patches.yml:2:3",
+        "copilot/api/overrides/cfn.patches.yml:16:3",
         "copilot/status-next/overrides/cfn.patches.yml:6:3",
     ]
-    cache = _full(out, "test")["services"]["status-next"]["containers"]["cache"]
-    assert "mounts" not in cache  # its volume exists only through the patch
-    assert _report(lines, "copilot/status-next/manifest.yml:16:9: sidecars.cache.mount_points[0]: not imported;")
+
+
+def test_a_sidecar_mount_of_a_volume_only_a_patch_declares_goes_through_overrides(
+    imported: tuple[Path, list[str]],
+) -> None:
+    out, lines = imported
+    full = _full(out, "test")
+    assert "mounts" not in full["services"]["status-next"]["containers"]["cache"]  # no ecsforge volume: overrides
+    assert full["overrides"]["service-status-next"] == [
+        {"op": "add", "path": f"{TASK_DEFINITION}/Volumes", "value": [{"Name": "scratch"}]},
+        {"op": "test", "path": f"{TASK_DEFINITION}/ContainerDefinitions/1/Name", "value": "cache"},
+        {
+            "op": "add",
+            "path": f"{TASK_DEFINITION}/ContainerDefinitions/1/MountPoints",
+            "value": [{"SourceVolume": "scratch", "ContainerPath": "/data", "ReadOnly": False}],
+        },
+    ]
+    assert not _report(lines, "copilot/status-next/manifest.yml:16:9: sidecars.cache.mount_points[0]: not imported")
+
+
+def test_the_synthesized_templates_carry_the_addons_and_overrides(synthesized: Synth) -> None:
+    assert synthesized.returncode == 0, synthesized.stderr
+    templates = synthesized.templates()
+    api = templates["shop-prod-service-api"]["Resources"]
+    container = api["ServiceTaskTaskDefinition2B6F6746"]["Properties"]["ContainerDefinitions"][0]
+    assert container["Ulimits"] == [{"Name": "nofile", "SoftLimit": 65536, "HardLimit": 65536}]
+    statements = api["ServiceTaskTaskDefinitionExecutionRoleDefaultPolicy8B78155F"]["Properties"]["PolicyDocument"]
+    assert statements["Statement"][-1]["Resource"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/shop/*"
+    }
+    assert [r["Properties"]["RetentionInDays"] for r in api.values() if r["Type"] == "AWS::Logs::LogGroup"] == [90, 90]
+    nested = [r for r in api.values() if r["Type"] == "AWS::CloudFormation::Stack"]
+    assert [r["Properties"]["Parameters"]["TableClass"] for r in nested] == ["STANDARD"]
+    status = templates["shop-prod-service-status-next"]["Resources"]["ServiceTaskTaskDefinition2B6F6746"]
+    assert status["Properties"]["Volumes"] == [{"Name": "scratch"}]
+    assert status["Properties"]["ContainerDefinitions"][1]["MountPoints"][0]["SourceVolume"] == "scratch"
+    # status logs through FireLens: ecsforge's log router is container 0, status container 1
+    status_task = templates["shop-prod-service-status"]["Resources"]["ServiceTaskTaskDefinition2B6F6746"]
+    containers = status_task["Properties"]["ContainerDefinitions"]
+    assert [c["Name"] for c in containers] == ["log-router", "status"]
+    assert [u["Name"] for u in containers[1]["Ulimits"]] == ["nofile", "core"]
+    # a Scheduled Job that follows releases: its execution role is ecsforge's own, one construct up
+    job = templates["shop-prod-task-nightly-report"]["Resources"]
+    assert job["ScheduledTaskTaskDefinitionB544FA38"]["Properties"]["ContainerDefinitions"][0]["StopTimeout"] == 90
+    policy = job["ScheduledTaskExecutionRoleDefaultPolicy610F98C1"]["Properties"]["PolicyDocument"]
+    assert policy["Statement"][-1]["Resource"] == "arn:aws:ssm:us-east-1:222222222222:parameter/shop/report/*"
+    addons = templates["shop-prod-addons"]["Resources"]
+    assert [k[:8] for k, r in addons.items() if r["Type"] == "AWS::CloudFormation::Stack"] == ["ordersdb"]
 
 
 def test_a_customized_buildspec_and_its_docker_hub_login_are_reported(imported: tuple[Path, list[str]]) -> None:

@@ -237,16 +237,25 @@ def test_an_environment_override_is_reported_where_it_was_written(tmp_path: Path
         "environments:\n"
         "  test:\n"
         "    taskdef_overrides:\n"
-        "      - path: ContainerDefinitions[0].Ulimits\n"
+        "      - path: ContainerDefinitions[1].Ulimits\n"
         "        value: []\n"
+        "      - path: ContainerDefinitions[0].StartTimeout\n"
+        "        value: 60\n"
+        "      - path: ContainerDefinitions[0].DockerLabels\n"
+        "        value:\n          stage: ${COPILOT_ENVIRONMENT_NAME}\n"
         "  staging:\n"
         "    count: 2\n"
     )
     full, lines = imported(tmp_path, {"web": manifest}, environments={})
     assert set(full) == {"test", "staging"}  # older workspaces name environments in overrides only
-    assert any(line.startswith("copilot/web/manifest.yml:10:5: environments.test.taskdef_overrides: not imported")
+    assert any(line.startswith("copilot/web/manifest.yml:11:9: environments.test.taskdef_overrides[0]: not imported")
                for line in lines)  # fmt: skip
     assert full["staging"]["services"]["web"]["count"] == 2
+    # the rule of test's override reaches test only
+    start, labels = full["test"]["overrides"]["service-web"][-2:]
+    assert start["path"].endswith("/ContainerDefinitions/0/StartTimeout")
+    assert labels["value"] == {"stage": "test"}  # Copilot's variables replaced, as in every field
+    assert "overrides" not in full["staging"]
 
 
 def test_fields_the_importer_does_not_know_are_reported_never_dropped(tmp_path: Path) -> None:
@@ -542,3 +551,104 @@ def test_a_cdk_override_is_one_report_line_and_unknown_files_are_reported(tmp_pa
         "Copilot's template; port what it changes by hand (2 files)",
     ]
     assert lines[-1].endswith("; 6 files read, 3 of them not used (each reported above)")
+
+
+TEMPLATE = (
+    "Parameters:\n  App: {Type: String}\n  Env: {Type: String}\n  Name: {Type: String}\n"
+    "  Prefix: {Type: String}\nResources:\n  Bucket:\n    Type: AWS::S3::Bucket\n"
+)
+
+
+def test_addon_parameters_that_mean_the_same_in_ecsforge_are_passed_the_rest_reported(tmp_path: Path) -> None:
+    root = workspace(tmp_path, {"web": web(http={"path": "/"}), "site": {"name": "site", "type": "Static Site"}})
+    for folder in ("web", "site"):
+        (root / "copilot" / folder / "addons").mkdir()
+        (root / "copilot" / folder / "addons" / "bucket.yml").write_text(TEMPLATE)
+    (root / "copilot" / "web" / "addons" / "broken.yml").write_text("Resources:\n  X: [unclosed\n")
+    (root / "copilot" / "environments" / "addons").mkdir()
+    network = "Parameters:\n  VpcId: {Type: String}\nResources:\n  Topic:\n    Type: AWS::SNS::Topic\n"
+    (root / "copilot" / "environments" / "addons" / "network.yml").write_text(network)
+    (root / "copilot" / "environments" / "addons" / "addons.parameters.yml").write_text(
+        "Parameters:\n  VpcId: !Ref VPC\n"
+    )
+    (root / "copilot" / "web" / "addons" / "addons.parameters.yml").write_text(
+        "Parameters:\n  Prefix: !Sub '${App}-${Env}-${Name}'\n  App: other\n"
+    )
+    result = import_workspace(root, Options("us-east-1"))
+    validate_written(result, tmp_path / "out")
+    assert result.full["test"]["services"]["web"]["addons"] == [
+        {"template": "addons/web/bucket.yml", "parameters": {"Prefix": "demo-test-web"}}
+    ]
+    assert (tmp_path / "out" / "addons" / "web" / "bucket.yml").read_text() == TEMPLATE
+    lines = result.report.lines()
+    passed = "approximate; ecsforge passes its own"
+    assert _starting(lines, f"copilot/web/addons/addons.parameters.yml:3:3: Parameters.App: {passed} App ('demo')")
+    assert _starting(lines, f"copilot/environments/addons/addons.parameters.yml:2:3: Parameters.VpcId: {passed}")
+    assert result.full["test"]["addons"] == [{"template": "addons/environments/network.yml"}]
+    assert _starting(lines, "copilot/web/addons/broken.yml:3:1: addons: not imported; the template is not valid YAML")
+    # the Static Site is not imported, and so are not its addons
+    assert _starting(lines, "copilot/site/addons/bucket.yml:1:1: addons: not imported; not an addon template of an")
+
+
+def _starting(lines: list[str], start: str) -> list[str]:
+    return [line for line in lines if line.startswith(start)]
+
+
+PATCHES = """\
+- op: add
+  path: /Resources/TaskRole/Properties/Policies/0/PolicyDocument/Statement/-
+  value:
+    Effect: Allow
+    Principal: {AWS: "*"}
+    Action: s3:GetObject
+    Resource: "*"
+- op: add
+  path: /Resources/TaskDefinition/Properties/ContainerDefinitions/0/Environment/-
+  value: {Name: APP, Value: !Ref AppName}
+- op: remove
+  path: /Resources/TaskDefinition/Properties/ContainerDefinitions/0/Ulimits
+- op: add
+  path: /Resources/TaskDefinition/Properties/ContainerDefinitions/1/Ulimits
+  value: []
+- op: add
+  path: /Resources/TaskDefinition/Properties/Volumes/-
+  value: {Name: cache}
+- op: add
+  path: /Resources/TaskDefinition/Properties/ContainerDefinitions/0/MountPoints/-
+  value: {SourceVolume: cache, ContainerPath: /cache}
+- op: add
+  path: /Resources/TaskDefinition/Properties/PidMode
+  value: task
+"""
+
+
+def test_patch_operations_without_a_certain_equivalent_are_reported_at_their_line(tmp_path: Path) -> None:
+    root = workspace(tmp_path, {"web": web(http={"path": "/"})})
+    (root / "copilot" / "web" / "overrides").mkdir()
+    (root / "copilot" / "web" / "overrides" / "cfn.patches.yml").write_text(PATCHES)
+    result = import_workspace(root, Options("us-east-1"))
+    validate_written(result, tmp_path / "out")
+    reported = [line.split(": not imported; ")[0] for line in result.report.lines() if "cfn.patches.yml" in line]
+    assert reported == [
+        "copilot/web/overrides/cfn.patches.yml:1:3: [0] add /Resources/TaskRole/Properties/Policies/0/PolicyDocument"
+        "/Statement/-",
+        "copilot/web/overrides/cfn.patches.yml:8:3: [1] add /Resources/TaskDefinition/Properties/ContainerDefinitions"
+        "/0/Environment/-",
+        "copilot/web/overrides/cfn.patches.yml:11:3: [2] remove /Resources/TaskDefinition/Properties"
+        "/ContainerDefinitions/0/Ulimits",
+        "copilot/web/overrides/cfn.patches.yml:13:3: [3] add /Resources/TaskDefinition/Properties"
+        "/ContainerDefinitions/1/Ulimits",
+    ]
+    # what it maps: a task volume, the main container's mount of it, a property ecsforge does not write
+    task_definition = "/Resources/ServiceTaskTaskDefinition2B6F6746/Properties"
+    assert result.full["test"]["overrides"]["service-web"] == [
+        {"op": "add", "path": f"{task_definition}/Volumes", "value": [{"Name": "cache"}]},
+        {"op": "test", "path": f"{task_definition}/ContainerDefinitions/0/Name", "value": "web"},
+        {
+            "op": "add",
+            "path": f"{task_definition}/ContainerDefinitions/0/MountPoints",
+            "value": [{"SourceVolume": "cache", "ContainerPath": "/cache"}],
+        },
+        {"op": "add", "path": f"{task_definition}/PidMode", "value": "task"},
+    ]
+    assert "permissions" not in result.full["test"]["services"]["web"]

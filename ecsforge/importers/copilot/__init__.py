@@ -35,7 +35,7 @@ def run(workspace: str, region: str, accounts: Sequence[str], connection_arn: st
         print(error, file=sys.stderr)
         return 1
     written = write(result, Path(out))
-    result.report.written = [str(p) for p in written]
+    result.report.written = [str(p) for p in written] + [str(Path(out) / copy) for copy in result.copies]
     for line in result.report.lines():
         print(line)
     return 0

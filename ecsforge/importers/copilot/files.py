@@ -13,10 +13,13 @@ from .notes import NOT_IMPORTED, Note, Report
 from .reading import Verbatim, Workspace, label
 
 ADDONS = (
-    "CloudFormation addons are outside ecsforge; keep deploying this template as its own stack, or use "
-    "topics/queues/buckets/volumes and `access`"
+    "not an addon template of an imported workload (or of the environments); port what it does by hand, or move it "
+    "where ecsforge's `addons` can list it"
 )
-PATCHES = "overrides (cfn.patches.yml) — ecsforge's `overrides` will take it"
+PATCHES = (
+    "a YAML patch of Copilot's template with no equivalent the importer maps; write it as `overrides` on the stack "
+    "ecsforge makes for it (`cdk synth` shows the logical ids)"
+)
 _CDK_OVERRIDES = "a CDK override (`copilot svc override`) changes Copilot's template; port what it changes by hand"
 _BUILDSPEC = (
     "Copilot's pipeline build (it runs `copilot svc package`); ecsforge generates its own build (tag with the "

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import copy
 import re
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ...manifest.problems import Path as DataPath
 from . import convert, layout
+from .addons import Copies, environment_addons, workload_addons
 from .context import Env
 from .environment import certificates, choose_zones, environment
 from .files import custom_buildspecs, report_files
 from .node import Doc, Node, dotted
 from .notes import APPROXIMATE, NOT_IMPORTED, Note, Report
+from .patches import workload_overrides
 from .pipeline import pipeline
 from .reading import Workspace, WorkspaceError, read_workspace
 from .traffic import distinct_priorities
@@ -34,6 +37,7 @@ class Result:
     base: dict[str, Any]
     overlays: dict[str, dict[str, Any]]  # file stem (the Copilot environment) -> overlay
     full: dict[str, dict[str, Any]]  # file stem -> the merged document it stands for
+    copies: Copies = field(default_factory=dict)  # addon templates written next to the manifests
 
 
 def for_environment(doc: Doc, env: str) -> Doc:
@@ -140,9 +144,10 @@ def import_workspace(workspace: Path, options: Options) -> Result:
     topic_keys = _topic_keys(ws)
     docs: list[Doc] = []
     envs: dict[str, Env] = {}
+    copies: Copies = {}
     for name in names:
         env = Env(app, name, convert.name(name, 12), options.region, report)
-        envs[name] = _environment(ws, env, options, topic_keys, docs)
+        envs[name] = _environment(ws, env, options, topic_keys, docs, copies)
     for doc in ws.workloads.values():
         _unknown_overrides(doc, names)
     for key, doc in ws.pipelines.items():
@@ -165,11 +170,16 @@ def import_workspace(workspace: Path, options: Options) -> Result:
     full = {name: _clean(layout.ordered(env.doc)) for name, env in envs.items()}
     order = _env_order(names, ws)
     base, overlays = layout.split(full, order[0])
-    return Result(report, base, overlays, full)
+    return Result(report, base, overlays, full, copies)
 
 
 def _environment(
-    ws: Workspace, env: Env, options: Options, topic_keys: dict[tuple[str, str], str], docs: list[Doc]
+    ws: Workspace,
+    env: Env,
+    options: Options,
+    topic_keys: dict[tuple[str, str], str],
+    docs: list[Doc],
+    copies: Copies,
 ) -> Env:
     """One Copilot environment: its environment manifest and every workload as deployed there."""
     name = env.copilot_name
@@ -184,9 +194,12 @@ def _environment(
         env.certificates = certificates(Node(env_doc, (), env_doc.data))
         environment(Node(env_doc, (), env_doc.data), env)
         docs.append(env_doc)
+    environment_addons(ws, env, copies)
     for folder, doc in ws.workloads.items():
         merged = for_environment(doc, name)
         workload(Node(merged, (), merged.data), env, _workload_name(doc, folder))
+        workload_addons(ws, folder, env, _workload_name(doc, folder), copies)
+        workload_overrides(ws, folder, merged, env, _workload_name(doc, folder))
         docs.append(merged)
     _load_balancer(env, ws)
     distinct_priorities(env, {_workload_name(doc, folder): doc for folder, doc in ws.workloads.items()})
@@ -317,4 +330,8 @@ def write(result: Result, out_dir: Path) -> list[Path]:
             encoding="utf-8",
         )
         written.append(path)
+    for relative, source in result.copies.items():
+        target = out_dir / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
     return written

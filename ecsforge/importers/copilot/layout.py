@@ -11,7 +11,8 @@ import yaml
 
 ORDER = (
     "extends", "version", "app", "environment", "account", "region", "tags", "network", "cluster", "registries",
-    "load_balancer", "topics", "queues", "buckets", "volumes", "services", "scheduled_tasks", "pipelines",
+    "load_balancer", "topics", "queues", "buckets", "volumes", "addons", "services", "scheduled_tasks", "pipelines",
+    "overrides",
 )  # fmt: skip
 BASE_NAME = "base"
 _PER_ENVIRONMENT = ("environment", "account", "pipelines")

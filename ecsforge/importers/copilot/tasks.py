@@ -34,11 +34,6 @@ def task(node: Node, env: Env, workload: str, port_required: bool = False) -> di
     _network(node, env, spec)
     _observability(node, spec)
     publish(node, env, workload, spec)
-    if node.has("taskdef_overrides"):
-        node.skip(
-            "taskdef_overrides",
-            "ecsforge has no raw CloudFormation overrides; map each rule to a manifest field, or ask for the field",
-        )
     if node.has("env_file"):
         node.skip("env_file", _ENV_FILE)
     return spec
