@@ -12,7 +12,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from .. import names
-from ..manifest.connect import ConnectTls, connect_settings
+from ..manifest.connect import Connect, ConnectTls
 from ..manifest.nlb import connect_names
 from ..manifest.services import Service
 from .refs import PlatformRefs
@@ -47,7 +47,9 @@ def imported_connect_security_group(scope: Construct, refs: PlatformRefs) -> ec2
     )
 
 
-def service_connect(scope: Construct, *, name: str, service: Service, refs: PlatformRefs) -> ecs.ServiceConnectProps:
+def service_connect(
+    scope: Construct, *, name: str, service: Service, settings: Connect, refs: PlatformRefs
+) -> ecs.ServiceConnectProps:
     """Server entries for each container port (named after the container), reachable as
     <service>:<port>; a service without ports is a client only."""
     log_group = logs.LogGroup(
@@ -57,8 +59,6 @@ def service_connect(scope: Construct, *, name: str, service: Service, refs: Plat
         retention=RETENTION[max(c.log_retention_days for c in service.containers.values())],
         removal_policy=RemovalPolicy.RETAIN,
     )
-    settings = connect_settings(service.connect)
-    assert settings is not None, "only a service with connect has a Service Connect configuration"
     tls = _tls(scope, name, settings.tls) if settings.tls is not None else None
     entries = [
         ecs.ServiceConnectService(
