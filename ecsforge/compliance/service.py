@@ -43,6 +43,16 @@ def acknowledge_service(service: EcsService) -> None:
     acknowledge_task(service.task)
     if service.spec.http is not None and service.spec.deployment.strategy != "rolling":
         ack_alternate_role(service.service, "AlternateRole", "shift this service's listener rule")
+    tls_role = service.node.try_find_child("ServiceConnectTlsRole")
+    if tls_role is not None:
+        ack(
+            resource(tls_role),
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+            "AmazonECSInfrastructureRolePolicyForServiceConnectTransportLayerSecurity]",
+            "ECS assumes this role (connect.tls) to issue, store and rotate the service's Service Connect "
+            "certificates from the Private CA; AWS maintains this policy for exactly that, limited to secrets "
+            "named ecs-sc!* that ECS creates and tags.",
+        )
     if service.spec.exec:
         task_policy = default_policy(service.task.task_definition.task_role)
         if task_policy is not None:

@@ -11,6 +11,7 @@ from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_servicediscovery as servicediscovery
 from constructs import Construct
 
+from ..manifest.connect import connect_settings
 from ..manifest.http import Http
 from ..manifest.models import Manifest
 from ..manifest.scaling import Scaling
@@ -200,6 +201,7 @@ class EcsService(Construct):
 
     def _service(self, security_group: ec2.SecurityGroup | None) -> ecs.BaseService:
         spec = self.spec
+        connect = connect_settings(spec.connect)
         common: dict[str, Any] = {
             "cluster": self.refs.cluster,
             "task_definition": self.task.task_definition,
@@ -208,8 +210,10 @@ class EcsService(Construct):
             "propagate_tags": ecs.PropagatedTagSource.SERVICE,
             "enable_ecs_managed_tags": True,
             "health_check_grace_period": self._grace_period(),
-            "service_connect_configuration": service_connect(self, name=self.name, service=spec, refs=self.refs)
-            if spec.connect
+            "service_connect_configuration": service_connect(
+                self, name=self.name, service=spec, settings=connect, refs=self.refs
+            )
+            if connect is not None
             else None,
             **self._deployment_props(),
         }

@@ -1,15 +1,18 @@
-"""`services.*.connect`: the service's Service Connect configuration, its proxy's log group,
-and the cluster's Service Connect security group that every connect service joins."""
+"""`services.*.connect`: the service's Service Connect configuration, its proxy's log group (and
+access logs), the role ECS issues TLS certificates with, and the cluster's Service Connect security
+group that every connect service joins."""
 
 from __future__ import annotations
 
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from .. import names
+from ..manifest.connect import Connect, ConnectTls
 from ..manifest.nlb import connect_names
 from ..manifest.services import Service
 from .refs import PlatformRefs
@@ -44,7 +47,9 @@ def imported_connect_security_group(scope: Construct, refs: PlatformRefs) -> ec2
     )
 
 
-def service_connect(scope: Construct, *, name: str, service: Service, refs: PlatformRefs) -> ecs.ServiceConnectProps:
+def service_connect(
+    scope: Construct, *, name: str, service: Service, settings: Connect, refs: PlatformRefs
+) -> ecs.ServiceConnectProps:
     """Server entries for each container port (named after the container), reachable as
     <service>:<port>; a service without ports is a client only."""
     log_group = logs.LogGroup(
@@ -54,12 +59,14 @@ def service_connect(scope: Construct, *, name: str, service: Service, refs: Plat
         retention=RETENTION[max(c.log_retention_days for c in service.containers.values())],
         removal_policy=RemovalPolicy.RETAIN,
     )
+    tls = _tls(scope, name, settings.tls) if settings.tls is not None else None
     entries = [
         ecs.ServiceConnectService(
             port_mapping_name=container,
             discovery_name=dns,
             dns_name=dns,
             port=service.containers[container].port,
+            tls=tls,
         )
         for container, dns in connect_names(name, service).items()
     ]
@@ -67,4 +74,27 @@ def service_connect(scope: Construct, *, name: str, service: Service, refs: Plat
         namespace=refs.namespace.namespace_arn,
         services=entries or None,
         log_driver=ecs.LogDriver.aws_logs(stream_prefix="service-connect", log_group=log_group),
+        # Query strings stay out: they may carry tokens. Access logs go where the proxy logs (ECS needs that
+        # log configuration for them), so they are kept as long as the proxy's logs.
+        access_log_configuration=ecs.ServiceConnectAccessLogConfiguration(format=ecs.ServiceConnectAccessLogFormat.JSON)
+        if settings.access_logs
+        else None,
     )
+
+
+def _tls(scope: Construct, name: str, tls: ConnectTls) -> ecs.ServiceConnectTlsConfiguration:
+    """The infrastructure role ECS issues, stores and rotates the service's certificates with (Private CA,
+    Secrets Manager). No KMS key of ecsforge's: ECS keeps each certificate's private key in a secret under
+    the AWS managed key when the configuration names none."""
+    role = iam.Role(
+        scope,
+        "ServiceConnectTlsRole",
+        assumed_by=iam.ServicePrincipal("ecs.amazonaws.com"),
+        description=f"Lets ECS issue Service Connect TLS certificates for service {name}",
+        managed_policies=[
+            iam.ManagedPolicy.from_aws_managed_policy_name(
+                "service-role/AmazonECSInfrastructureRolePolicyForServiceConnectTransportLayerSecurity"
+            )
+        ],
+    )
+    return ecs.ServiceConnectTlsConfiguration(aws_pca_authority_arn=tls.private_ca_arn, role=role)

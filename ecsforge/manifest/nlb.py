@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field
 
 from .base import DeployedMayBreak, Model, Name, Rule
+from .connect import connect_settings
 from .http import CertificateArn, cidr_problems
 
 if TYPE_CHECKING:
@@ -152,8 +153,19 @@ def _nlb_rules(service: Service) -> Iterator[Rule]:
 
 
 def _connect_rules(service: Service) -> Iterator[Rule]:
-    if not service.connect:
+    settings = connect_settings(service.connect)
+    if settings is None:
         return
+    if settings.tls is not None and not any(c.port for c in service.containers.values()):
+        # ECS sets TLS on the endpoints a service serves (ServiceConnectService.Tls); a client-only
+        # service has none to set it on.
+        yield (
+            ("connect", "tls"),
+            (
+                "set, but no container has a port: TLS secures the endpoints a service serves, and this service "
+                "is a client only; give a container a `port`, or remove tls"
+            ),
+        )
     if service.network_mode != "awsvpc":
         # AWS runs Service Connect in awsvpc and bridge mode (not host). ecsforge admits
         # connect traffic with one shared security group that the tasks' ENIs join, which
@@ -161,8 +173,8 @@ def _connect_rules(service: Service) -> Iterator[Rule]:
         yield (
             ("connect",),
             (
-                f"true, with network_mode {service.network_mode}: ecsforge runs Service Connect with awsvpc tasks "
-                "only (tasks join the cluster's Service Connect security group); use network_mode: awsvpc"
+                f"{_written(service)}, with network_mode {service.network_mode}: ecsforge runs Service Connect with "
+                "awsvpc tasks only (tasks join the cluster's Service Connect security group); use network_mode: awsvpc"
             ),
         )
     if service.discovery:
@@ -177,10 +189,15 @@ def _connect_rules(service: Service) -> Iterator[Rule]:
         yield (
             ("connect",),
             (
-                "true, but nlb.protocol is 'udp': Service Connect proxies TCP only, and the container's port is "
-                "mapped for UDP; remove connect or use tcp"
+                f"{_written(service)}, but nlb.protocol is 'udp': Service Connect proxies TCP only, and the "
+                "container's port is mapped for UDP; remove connect or use tcp"
             ),
         )
+
+
+def _written(service: Service) -> str:
+    """How a message names the `connect` the user wrote: `true`, or the mapping form."""
+    return "true" if service.connect is True else "set"
 
 
 def manifest_traffic_rules(manifest: Manifest) -> Iterator[Rule]:
@@ -189,10 +206,20 @@ def manifest_traffic_rules(manifest: Manifest) -> Iterator[Rule]:
         if service.connect and not manifest.cluster.service_connect:
             yield (
                 ("services", name, "connect"),
-                "true, but the cluster has no Service Connect namespace; set cluster.service_connect: true",
+                f"{_written(service)}, but the cluster has no Service Connect namespace; set "
+                "cluster.service_connect: true",
             )
         if service.nlb is not None:
             yield from _nlb_manifest_rules(manifest, name, service.nlb)
+        tls = settings.tls if (settings := connect_settings(service.connect)) is not None else None
+        if tls is not None and tls.private_ca_arn.split(":")[1] != manifest.partition:
+            yield (
+                ("services", name, "connect", "tls", "private_ca_arn"),
+                (
+                    f"the certificate authority is in partition {tls.private_ca_arn.split(':')[1]}, but region "
+                    f"{manifest.region} is in {manifest.partition}; use a Private CA of this partition"
+                ),
+            )
         if service.connect:
             for container, dns in connect_names(name, service).items():
                 if dns in names:

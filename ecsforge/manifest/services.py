@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Discriminator, Field, Tag
 
 from .base import DeployedMayBreak, Rule
+from .connect import Connect, connect_shape
 from .deployment import CLOUDFORMATION_DEPLOYMENT_LIMIT_MINUTES, Deployment, gate_rules, traffic_shift_minutes
 from .http import Http
 from .nlb import Nlb, service_traffic_rules
@@ -35,10 +36,13 @@ class Service(TaskSpec):
     deployment: Deployment = Field(default_factory=Deployment, description="Default: rolling, as below.")
     scaling: Scaling | None = Field(None, description="Default: a fixed count.")
     nlb: Nlb | None = Field(None, description="Default: none. A Network Load Balancer of this service's own.")
-    connect: bool = Field(
+    connect: Annotated[
+        Annotated[bool, Tag("(value)")] | Annotated[Connect, Tag("(mapping)")], Discriminator(connect_shape)
+    ] = Field(
         False,
         description="Default: false. true: Service Connect, reachable as http://<service>:<port> from every "
-        "service with connect; needs cluster.service_connect.",
+        "service with connect; needs cluster.service_connect. A mapping: Service Connect with `tls` and "
+        "`access_logs` (below).",
     )
 
     @property
