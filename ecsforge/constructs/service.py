@@ -27,6 +27,7 @@ from .service_scaling import ServiceScaling
 from .task_definition import TaskDefinition
 from .template import cfn_resource, keep_only_depends_on
 from .units import minutes, seconds
+from .ebs import configure_ebs_volumes
 from .wiring import wire_task
 
 NO_VALUE = Aws.NO_VALUE  # read once: each read of an aws-cdk static is a jsii round trip
@@ -95,6 +96,7 @@ class EcsService(Construct):
         self.wiring = wire_task(
             self, manifest=manifest, spec=service, task=self.task, security_group=self.security_group
         )
+        configure_ebs_volumes(self, manifest=manifest, spec=service, service=self.service)
         if service.scaling is not None:
             self._scaling(service.scaling)
 
