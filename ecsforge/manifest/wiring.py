@@ -134,7 +134,7 @@ class EbsVolume(Model):
         if not limits.min_gib <= self.size_gib <= limits.max_gib:
             yield (
                 ("size_gib",),
-                f"{self.size_gib}: a {self.type} volume is {limits.min_gib}..{limits.max_gib} GiB; size it in that range",
+                f"{self.size_gib}: {self.type} volumes are {limits.min_gib}..{limits.max_gib} GiB; size it in that range",
             )
         yield from self._iops_rules(limits)
         yield from self._throughput_rules(limits)
@@ -147,7 +147,7 @@ class EbsVolume(Model):
         if self.iops is None:
             if self.type in ("io1", "io2"):
                 low, high = limits.iops
-                yield ("iops",), f"None: {self.type} volumes need provisioned IOPS; set iops ({low}..{high})"
+                yield ("type",), f"{self.type!r}: {self.type} volumes need provisioned IOPS; set iops ({low}..{high})"
             return
         low, high = limits.iops
         if not low <= self.iops <= high:
