@@ -3,8 +3,8 @@ resources stack), and the volume configuration of each service that mounts one.
 
 ECS creates one volume per task when the task starts and deletes it when the task stops
 (ECS managed volumes, "Use Amazon EBS volumes with Amazon ECS"), so no data outlives a task
-and nothing here holds data: the key is retained all the same, because a volume it encrypted
-may still be attached to a draining task while the stack is deleted.
+and nothing here holds data. The key and the role are retained all the same: a volume of a
+task still draining needs both, to be detached and deleted.
 """
 
 from __future__ import annotations
@@ -40,6 +40,9 @@ class EbsInfrastructure(Construct):
             description=f"ECS creates, attaches and deletes the EBS volumes of the tasks of {where}",
             managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name(VOLUMES_POLICY)],
         )
+        # Kept when the last EBS volume leaves the manifest: this stack deploys before the services,
+        # and ECS deletes the volumes of their old tasks with this role after that.
+        self.role.apply_removal_policy(RemovalPolicy.RETAIN)
         self.key = kms.Key(
             self,
             "Key",
