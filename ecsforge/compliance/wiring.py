@@ -54,7 +54,7 @@ def acknowledge_resources(resources: Resources) -> None:
             resource(resources.ebs.role),
             f"AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/{VOLUMES_POLICY}]",
             "The ECS infrastructure role of the tasks' EBS volumes: AWS documents this managed policy for it "
-            "(\"Amazon ECS infrastructure IAM role\"); it creates, attaches and deletes only volumes tagged as "
+            '("Amazon ECS infrastructure IAM role"); it creates, attaches and deletes only volumes tagged as '
             "ECS-managed, and AWS keeps it current as ECS's needs change.",
         )
     if resources.access_logs is not None:

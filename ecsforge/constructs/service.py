@@ -16,6 +16,7 @@ from ..manifest.models import Manifest
 from ..manifest.scaling import Scaling
 from ..manifest.services import Service
 from .deployment_gates import DeploymentGates, pause_slack, test_listener_rule
+from .ebs import configure_ebs_volumes
 from .instance_ports import open_instance_ports
 from .nlb import ServiceNlb
 from .placement import capacity_strategies, placement_constraints, placement_strategies
@@ -27,7 +28,6 @@ from .service_scaling import ServiceScaling
 from .task_definition import TaskDefinition
 from .template import cfn_resource, keep_only_depends_on
 from .units import minutes, seconds
-from .ebs import configure_ebs_volumes
 from .wiring import wire_task
 
 NO_VALUE = Aws.NO_VALUE  # read once: each read of an aws-cdk static is a jsii round trip

@@ -134,7 +134,8 @@ class EbsVolume(Model):
         if not limits.min_gib <= self.size_gib <= limits.max_gib:
             yield (
                 ("size_gib",),
-                f"{self.size_gib}: {self.type} volumes are {limits.min_gib}..{limits.max_gib} GiB; size it in that range",
+                f"{self.size_gib}: {self.type} volumes are {limits.min_gib}..{limits.max_gib} GiB; "
+                "size it in that range",
             )
         yield from self._iops_rules(limits)
         yield from self._throughput_rules(limits)
