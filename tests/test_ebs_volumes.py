@@ -150,3 +150,6 @@ def test_removing_the_volume_keeps_the_key_and_role(diff: Callable[[str, str], D
     assert any("AWS::KMS::Key" in n.text and "kept (Retain)" in n.text for n in result.notes)
     assert {d.stack for d in result.deployments} == set(SERVICES)
     assert result.hazards == []
+    dropped = [n.stack for n in result.notes if "stops attaching EBS volumes" in n.text]
+    assert sorted(dropped) == sorted(SERVICES)
+    assert not any("stops attaching" in n.text for n in diff("ebs-base", "ebs-size").notes)
