@@ -184,6 +184,16 @@ def volume_security_group_parameter(manifest: Manifest, volume: str) -> str:
     return _resources_parameter(manifest, "volumes", volume, "security-group-id")
 
 
+def ebs_role_parameter(manifest: Manifest) -> str:
+    """The ARN of the ECS infrastructure role that creates and deletes the tasks' EBS volumes."""
+    return _resources_parameter(manifest, "resources", "ebs-infrastructure-role-arn")
+
+
+def ebs_key_parameter(manifest: Manifest) -> str:
+    """The ARN of the customer key that encrypts the tasks' EBS volumes."""
+    return _resources_parameter(manifest, "resources", "ebs-key-arn")
+
+
 # --- addons (manifest v1.2): the environment's templates, in a stack of their own -------------
 ADDONS_UNIT = "addons"
 

@@ -14,6 +14,7 @@ from typing import Any
 from aws_cdk import Stack
 from constructs import IConstruct
 
+from ..constructs.ebs import VOLUMES_POLICY
 from ..constructs.resources import Resources
 from ..constructs.task_definition import TaskDefinition
 from ..constructs.wiring import Wiring
@@ -48,6 +49,14 @@ def nag_literal(value: str) -> str:
 
 
 def acknowledge_resources(resources: Resources) -> None:
+    if resources.ebs is not None:
+        ack(
+            resource(resources.ebs.role),
+            f"AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/{VOLUMES_POLICY}]",
+            "The ECS infrastructure role of the tasks' EBS volumes: AWS documents this managed policy for it "
+            '("Amazon ECS infrastructure IAM role"); it creates, attaches and deletes only volumes tagged as '
+            "ECS-managed, and AWS keeps it current as ECS's needs change.",
+        )
     if resources.access_logs is not None:
         ack(
             resource(resources.access_logs),

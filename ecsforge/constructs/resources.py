@@ -1,4 +1,5 @@
-"""The environment's topics, queues, buckets and EFS volumes (`<app>-<env>-resources`).
+"""The environment's topics, queues, buckets and EFS volumes (`<app>-<env>-resources`), and the
+role and key of its EBS task volumes (ebs.py).
 
 Everything here holds data and is retained on deletion. Queues and topics get
 deterministic names (names.py) and the values AWS generates are published as SSM
@@ -27,6 +28,7 @@ from .. import names
 from ..manifest.models import Manifest
 from ..manifest.wiring import DEAD_LETTER_RETENTION_DAYS, Queue, Subscription, Volume
 from .buckets import secure_bucket
+from .ebs import EbsInfrastructure
 from .refs import PlatformRefs
 
 NFS_PORT = 2049
@@ -55,8 +57,11 @@ class Resources(Construct):
             self.buckets[name] = self._bucket(name, bucket.versioned)
         self.file_systems: dict[str, efs.FileSystem] = {}
         for name, volume in manifest.volumes.items():
-            if volume.file_system_id is None:
+            if volume.creates_file_system:
                 self.file_systems[name] = self._file_system(name, volume)
+        self.ebs: EbsInfrastructure | None = None
+        if any(volume.ebs is not None for volume in manifest.volumes.values()):
+            self.ebs = EbsInfrastructure(self, "EbsVolumes", manifest=manifest)
 
     def _parameter(self, construct_id: str, name: str, value: str, description: str) -> None:
         ssm.StringParameter(self, construct_id, parameter_name=name, string_value=value, description=description)

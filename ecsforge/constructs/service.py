@@ -17,6 +17,7 @@ from ..manifest.models import Manifest
 from ..manifest.scaling import Scaling
 from ..manifest.services import Service
 from .deployment_gates import DeploymentGates, pause_slack, test_listener_rule
+from .ebs import configure_ebs_volumes
 from .instance_ports import open_instance_ports
 from .nlb import ServiceNlb
 from .placement import capacity_strategies, placement_constraints, placement_strategies
@@ -96,6 +97,7 @@ class EcsService(Construct):
         self.wiring = wire_task(
             self, manifest=manifest, spec=service, task=self.task, security_group=self.security_group
         )
+        configure_ebs_volumes(self, manifest=manifest, spec=service, service=self.service)
         if service.scaling is not None:
             self._scaling(service.scaling)
 

@@ -1,6 +1,6 @@
 """A service's or scheduled task's wiring to the environment's resources: least-privilege
 task-role grants and environment variables (`access`), extra statements (`permissions`,
-`managed_policies`) and EFS mounts.
+`managed_policies`) and mounts: EFS through an access point, EBS configured at launch (ebs.py).
 
 Every reference to the resources stack is a deterministic name or an SSM parameter, and
 every grant is a statement of this task's role, written here by hand: never a `grant*` on a
@@ -24,6 +24,7 @@ from .. import names
 from ..manifest.models import Manifest
 from ..manifest.tasks import TaskSpec
 from ..manifest.wiring import BucketAccess, QueueAccess, TopicAccess, access_variables
+from .ebs import add_ebs_volume
 from .task_definition import TaskDefinition
 from .template import literal
 
@@ -175,6 +176,9 @@ def _mounts(
     definition = task.task_definition
     for volume_name in used:
         volume = manifest.volumes[volume_name]
+        if volume.ebs is not None:
+            add_ebs_volume(definition, volume_name)
+            continue
         file_system_id = volume.file_system_id or ssm.StringParameter.value_for_string_parameter(
             scope, names.volume_id_parameter(manifest, volume_name)
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from .model import ADDED, CHANGED, REMOVED, REPLACED, UNCHANGED, Note, ResourceChange, StackDiff
+from .model import ADDED, CHANGED, REMOVED, REPLACED, UNCHANGED, UPDATED, Note, ResourceChange, StackDiff
 from .services import pinned_count
 from .templates import resources
 from .view import DeployView, StackView, is_stateful
@@ -51,6 +51,25 @@ def retained_and_orphaned(view: StackView, change: ResourceChange) -> Note | Non
         view.stack,
         f"{change.logical_id} ({change.type}) is kept (Retain) and orphaned{view.successor(change)}"
         f"{name_taken(resource)}",
+    )
+
+
+def ebs_volume_dropped(view: StackView, change: ResourceChange) -> Note | None:
+    """A service that stops mounting its EBS volume: ECS keeps a service's volume configuration unless
+    UpdateService gets an empty list ("Configure a service to no longer utilize Amazon EBS volumes";
+    terraform-provider-aws#49185 saw "no matching configuredAtLaunch volume" without one), and
+    whether CloudFormation sends one when the property leaves the template is not verified."""
+    if change.type != "AWS::ECS::Service" or change.action != UPDATED:
+        return None
+    if "VolumeConfigurations" not in change.properties:
+        return None
+    if "VolumeConfigurations" in view.new_resources[change.logical_id].get("Properties", {}):
+        return None
+    return Note(
+        view.stack,
+        f'{change.logical_id} stops attaching EBS volumes: if its deployment fails with "no matching '
+        "configuredAtLaunch volume\", add an override setting the service's VolumeConfigurations to [] "
+        "and deploy again",
     )
 
 
@@ -117,7 +136,7 @@ def stack_notes(diff: StackDiff, view: StackView | None) -> Iterator[Note]:
     """The notes of one stack of the result; view is None for a stack that is not in both."""
     if diff.status == CHANGED and view is not None:
         for change in view.changes:
-            for rule in (retained_and_orphaned, certificate_replaced, waf_log_group_created):
+            for rule in (retained_and_orphaned, certificate_replaced, waf_log_group_created, ebs_volume_dropped):
                 note = rule(view, change)
                 if note is not None:
                     yield note

@@ -240,8 +240,8 @@ class Container(Model):
     mounts: list[Mount] = Field(
         default_factory=list,
         max_length=10,
-        description="Default: none. EFS volumes of `volumes`, through an access point per service (uid/gid 1000), "
-        "with IAM authorization and TLS.",
+        description="Default: none. Volumes of `volumes`: EFS through an access point per service (uid/gid 1000), "
+        "with IAM authorization and TLS; an `ebs` volume is the task's own EBS volume (services only, one per task).",
     )
 
     def check(self) -> Iterator[Rule]:

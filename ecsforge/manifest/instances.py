@@ -72,7 +72,7 @@ def volume_clients(manifest: Manifest) -> dict[str, list[str]]:
     return {
         volume: [key for key in manifest.cluster.ec2 if key in used[volume]]
         for volume, settings in manifest.volumes.items()
-        if settings.file_system_id is None and used.get(volume)
+        if settings.creates_file_system and used.get(volume)
     }
 
 

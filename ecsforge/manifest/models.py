@@ -87,7 +87,8 @@ class Manifest(Model):
     )
     volumes: dict[Name, Volume] = Field(
         default_factory=dict,
-        description="Default: none. EFS file systems (encrypted, retained, mount targets in the private subnets).",
+        description="Default: none. EFS file systems (encrypted, retained, mount targets in the private subnets), "
+        "or with `ebs` one EBS volume per task of each service that mounts it.",
     )
     services: dict[Name, Service] = Field(default_factory=dict, description="Default: none. At most 500.")
     scheduled_tasks: dict[Name, ScheduledTask] = Field(
@@ -218,8 +219,9 @@ class Manifest(Model):
 
     @property
     def has_resources(self) -> bool:
-        """Whether the environment has a resources stack (topics, queues, buckets or created volumes)."""
-        created_volumes = any(v.file_system_id is None for v in self.volumes.values())
+        """Whether the environment has a resources stack (topics, queues, buckets, created volumes, or
+        EBS volumes, whose infrastructure role and key it holds)."""
+        created_volumes = any(v.creates_file_system or v.ebs is not None for v in self.volumes.values())
         return bool(self.topics or self.queues or self.buckets or created_volumes)
 
     def check(self) -> Iterator[Rule]:

@@ -9,6 +9,7 @@ Rules that need only one model live in its `check()`; rules that need the whole 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import Field
@@ -86,6 +87,103 @@ DirectoryPath = Annotated[
 ]
 
 
+EbsType = Literal["gp3", "gp2", "io1", "io2", "st1", "sc1", "standard"]
+
+
+@dataclass(frozen=True)
+class EbsLimits:
+    """One EBS volume type's limits (Amazon EBS User Guide, "Amazon EBS volume types")."""
+
+    min_gib: int
+    max_gib: int
+    iops: tuple[int, int] | None = None  # provisioned IOPS, when the type takes them
+    iops_per_gib: int = 0
+    throughput: tuple[int, int] | None = None  # MiB/s, when the type takes it
+
+
+EBS_LIMITS = {
+    "gp3": EbsLimits(1, 16384, iops=(3000, 16000), iops_per_gib=500, throughput=(125, 1000)),
+    "gp2": EbsLimits(1, 16384),
+    "io1": EbsLimits(4, 16384, iops=(100, 64000), iops_per_gib=50),
+    "io2": EbsLimits(4, 65536, iops=(100, 256000), iops_per_gib=1000),
+    "st1": EbsLimits(125, 16384),
+    "sc1": EbsLimits(125, 16384),
+    "standard": EbsLimits(1, 1024),
+}
+# gp3: at most 0.25 MiB/s of throughput per provisioned IOPS.
+GP3_IOPS_PER_MIBPS = 4
+
+
+class EbsVolume(Model):
+    size_gib: int = Field(ge=1, le=65536, description="Required. Size of each task's volume in GiB (per type limits).")
+    type: EbsType = Field("gp3", description="Default: gp3. gp3 | gp2 | io1 | io2 | st1 | sc1 | standard.")
+    iops: int | None = Field(
+        None,
+        ge=1,
+        description="Default: gp3's 3000 baseline. gp3 3000..16000 (at most 500 per GiB); required for io1 "
+        "(100..64000, 50 per GiB) and io2 (100..256000, 1000 per GiB); other types take none.",
+    )
+    throughput_mibps: int | None = Field(
+        None,
+        ge=1,
+        description="Default: gp3's 125 MiB/s baseline. gp3 only: 125..1000, at most iops / 4.",
+    )
+
+    def check(self) -> Iterator[Rule]:
+        limits = EBS_LIMITS[self.type]
+        if not limits.min_gib <= self.size_gib <= limits.max_gib:
+            yield (
+                ("size_gib",),
+                f"{self.size_gib}: {self.type} volumes are {limits.min_gib}..{limits.max_gib} GiB; "
+                "size it in that range",
+            )
+        yield from self._iops_rules(limits)
+        yield from self._throughput_rules(limits)
+
+    def _iops_rules(self, limits: EbsLimits) -> Iterator[Rule]:
+        if limits.iops is None:
+            if self.iops is not None:
+                yield ("iops",), f"{self.iops}: {self.type} volumes take no provisioned IOPS; remove iops or use gp3"
+            return
+        if self.iops is None:
+            if self.type in ("io1", "io2"):
+                low, high = limits.iops
+                yield ("type",), f"{self.type!r}: {self.type} volumes need provisioned IOPS; set iops ({low}..{high})"
+            return
+        low, high = limits.iops
+        if not low <= self.iops <= high:
+            yield ("iops",), f"{self.iops}: {self.type} takes {low}..{high} IOPS; set iops in that range"
+        elif self.iops > limits.iops_per_gib * self.size_gib:
+            yield (
+                ("iops",),
+                f"{self.iops}: {self.type} allows at most {limits.iops_per_gib} IOPS per GiB "
+                f"({limits.iops_per_gib * self.size_gib} for {self.size_gib} GiB); lower iops or raise size_gib",
+            )
+
+    def _throughput_rules(self, limits: EbsLimits) -> Iterator[Rule]:
+        if self.throughput_mibps is None:
+            return
+        if limits.throughput is None:
+            yield (
+                ("throughput_mibps",),
+                f"{self.throughput_mibps}: only gp3 volumes take a throughput; remove it or use gp3",
+            )
+            return
+        low, high = limits.throughput
+        iops = self.iops or (limits.iops[0] if limits.iops else 0)
+        if not low <= self.throughput_mibps <= high:
+            yield (
+                ("throughput_mibps",),
+                f"{self.throughput_mibps}: {self.type} takes {low}..{high} MiB/s; set throughput_mibps in that range",
+            )
+        elif self.throughput_mibps * GP3_IOPS_PER_MIBPS > iops:
+            yield (
+                ("throughput_mibps",),
+                f"{self.throughput_mibps}: gp3 allows at most 0.25 MiB/s per IOPS ({iops // GP3_IOPS_PER_MIBPS} MiB/s "
+                f"at {iops} IOPS); lower throughput_mibps or raise iops",
+            )
+
+
 class Volume(Model):
     file_system_id: FileSystemId | None = Field(
         None, description="Default: a new encrypted EFS file system; set: an existing one, used as it is."
@@ -94,6 +192,28 @@ class Volume(Model):
         "/data",
         description="Default: /data. Where every access point of this volume is rooted; created owned by 1000:1000.",
     )
+    ebs: EbsVolume | None = Field(
+        None,
+        description="Default: none, an EFS volume. Set: no file system, but one EBS volume per task of each service "
+        "that mounts it, created when the task starts and deleted with it (ECS managed, encrypted with the "
+        "environment's key): scratch space, nothing on it survives the task. Services only.",
+    )
+
+    def check(self) -> Iterator[Rule]:
+        if self.ebs is None:
+            return
+        for name in ("file_system_id", "directory"):
+            if name in self.model_fields_set:
+                yield (
+                    (name,),
+                    f"{getattr(self, name)!r}: {name} is for EFS volumes, and this volume is an EBS one (ebs); "
+                    f"remove {name}, or ebs",
+                )
+
+    @property
+    def creates_file_system(self) -> bool:
+        """Whether the resources stack creates an EFS file system for this volume."""
+        return self.ebs is None and self.file_system_id is None
 
 
 QueueAccess = Literal["consume", "send"]

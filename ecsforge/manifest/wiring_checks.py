@@ -22,7 +22,8 @@ def wiring_rules(manifest: Manifest) -> Iterator[Rule]:
     yield from _check_queues(manifest)
     for path, spec in manifest.workloads():
         yield from (((*path, *p), m) for p, m in _check_access(manifest, spec))
-        yield from (((*path, *p), m) for p, m in _check_mounts(manifest, spec))
+        scheduled = path[0] == "scheduled_tasks"
+        yield from (((*path, *p), m) for p, m in _check_mounts(manifest, spec, scheduled=scheduled))
     for name, service in manifest.services.items():
         yield from ((("services", name, *p), m) for p, m in _check_backlog_scaling(manifest, service))
 
@@ -88,15 +89,21 @@ def _check_access(manifest: Manifest, spec: TaskSpec) -> Iterator[Rule]:
                     )
 
 
-def _check_mounts(manifest: Manifest, spec: TaskSpec) -> Iterator[Rule]:
+def _check_mounts(manifest: Manifest, spec: TaskSpec, *, scheduled: bool) -> Iterator[Rule]:
+    ebs_volumes: list[str] = []
     for container_name, container in spec.containers.items():
         for index, mount in enumerate(container.mounts):
             path = ("containers", container_name, "mounts", index)
-            if mount.volume not in manifest.volumes:
+            volume = manifest.volumes.get(mount.volume)
+            if volume is None:
                 yield (
                     (*path, "volume"),
                     f"{mount.volume!r} is not a volume of this environment; {_one_of(list(manifest.volumes))}",
                 )
+            elif volume.ebs is not None:
+                yield from _check_ebs_mount(mount.volume, (*path, "volume"), ebs_volumes, scheduled=scheduled)
+                ebs_volumes.append(mount.volume)
+                continue
             if spec.network_mode == "host":
                 # EFS IAM authorization mounts with the task role; in host mode a task gets its role
                 # only with ECS_ENABLE_TASK_IAM_ROLE_NETWORK_HOST on the instance, which ecsforge does not set.
@@ -107,6 +114,23 @@ def _check_mounts(manifest: Manifest, spec: TaskSpec) -> Iterator[Rule]:
                         "network mode do not get; use network_mode awsvpc or bridge"
                     ),
                 )
+
+
+def _check_ebs_mount(volume: str, path: tuple[str | int, ...], seen: list[str], *, scheduled: bool) -> Iterator[Rule]:
+    if scheduled:
+        # EventBridge Scheduler's ECS target takes no volume configuration, and a task definition
+        # volume configured at launch needs one.
+        yield (
+            path,
+            f"{volume!r} is an EBS volume, which ECS creates only for the tasks of a service; a scheduled task "
+            "cannot mount it: use an EFS volume (no `ebs`), or make this a service",
+        )
+    elif seen and volume not in seen:
+        yield (
+            path,
+            f"{volume!r}: a task gets at most one EBS volume (one volume configured at launch per task "
+            f"definition), and this one already mounts {seen[0]!r}; mount one of them",
+        )
 
 
 def _check_backlog_scaling(manifest: Manifest, service: TaskSpec) -> Iterator[Rule]:

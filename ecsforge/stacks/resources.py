@@ -33,7 +33,7 @@ class ResourcesStack(PlatformStack):
             names.RESOURCES_UNIT,
             description="topics, queues, buckets and volumes (retained on deletion)",
         )
-        if network is not None and any(v.file_system_id is None for v in manifest.volumes.values()):
+        if network is not None and any(v.creates_file_system for v in manifest.volumes.values()):
             self.add_stack_dependency(network, reason="mount targets in the private subnets")
         self.refs = PlatformRefs(self, manifest)
         self.resources = Resources(self, "Resources", manifest=manifest, refs=self.refs)
