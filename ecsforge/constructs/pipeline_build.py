@@ -86,7 +86,7 @@ def _exists(tag: str) -> str:
 
 def definitions_commands(manifest: Manifest, pipeline: Pipeline) -> list[str]:
     """Write imagedefinitions.json (every deployed container) and one file per service."""
-    registry = pipeline.build.registry
+    registry = pipeline.build.pushed_registry
     write_definitions = []
     combined = []
     for service_name in pipeline.deploy.services:
@@ -182,14 +182,17 @@ class PlatformBuilds:
         repository: ecr.IRepository,
         key: kms.IKey,
         environment_variables: dict[str, codebuild.BuildEnvironmentVariable],
+        suffix: str = "",
     ) -> None:
+        self.suffix = suffix
         self.projects: dict[str, codebuild.PipelineProject] = {}
         for architecture in architectures:
             docker = DOCKER_ARCHITECTURES[architecture]
+            image = f" of image {suffix[1:]}" if suffix else ""
             project = codebuild.PipelineProject(
                 scope,
-                f"BuildProject-{docker}",
-                description=f"Image build for linux/{docker} of pipeline {title}",
+                f"BuildProject{suffix}-{docker}",
+                description=f"Image build for linux/{docker}{image} of pipeline {title}",
                 build_spec=codebuild.BuildSpec.from_object(platform_build_spec(pipeline, architecture)),
                 # docker build needs the Docker daemon
                 environment=build_environment(architecture, pipeline.build.compute, privileged=True),
@@ -206,7 +209,7 @@ class PlatformBuilds:
         """One build action per platform, in parallel (run order 1); the index's follows them."""
         return [
             actions.CodeBuildAction(
-                action_name=f"Build-{docker}",
+                action_name=f"Build{self.suffix}-{docker}",
                 project=project,
                 input=sources.outputs[0],
                 extra_inputs=sources.outputs[1:] or None,

@@ -123,8 +123,43 @@ def _one_source_to_list(value: Any) -> Any:
     return value
 
 
-class Build(Model):
+class Image(Model):
+    """One image of `build.images` (manifest v1.2): built from the pipeline's commit, in parallel with the others."""
+
     registry: Name = Field(description="Required. The key of `registries` the image is pushed to.")
+    dockerfile: str = Field("Dockerfile", min_length=1, description="Default: Dockerfile.")
+    context: str = Field(".", min_length=1, description="Default: the repository root.")
+    platforms: list[Platform] | None = Field(
+        None,
+        min_length=1,
+        description="linux/amd64 | linux/arm64, each once. Default: build.platforms, else the platform of the "
+        "workloads following the registry. Several: one image index, as build.platforms.",
+    )
+    paths: list[Annotated[str, Field(min_length=1)]] | None = Field(
+        None,
+        min_length=1,
+        description="Default: always rebuilt. Glob patterns of the source (reserved: the image is rebuilt at every "
+        "commit for now).",
+    )
+
+    def check(self) -> Iterator[Rule]:
+        platforms = self.platforms or []
+        for index, platform in enumerate(platforms):
+            if platform in platforms[:index]:
+                yield ("platforms", index), f"{platform!r} is listed twice; list each platform once"
+
+
+class Build(Model):
+    registry: Name | None = Field(
+        None,
+        description="Default: none, and then `images` is required. The key of `registries` the one image is pushed to.",
+    )
+    images: dict[Name, Image] | None = Field(
+        None,
+        min_length=1,
+        description="Default: one image, `registry`/`dockerfile`/`context` (manifest v1.2). Several images by name, "
+        "all built from the same commit, in parallel, each pushed to its registry under the commit's tag.",
+    )
     dockerfile: str = Field("Dockerfile", min_length=1, description="Default: Dockerfile.")
     context: str = Field(".", min_length=1, description="Default: the repository root.")
     buildspec: str | None = Field(
@@ -169,7 +204,15 @@ class Build(Model):
     def multi_architecture(self) -> bool:
         return len(self.platforms or ()) > 1
 
+    @property
+    def pushed_registry(self) -> str:
+        """The registry of the one-image form (each image's view has one too)."""
+        if self.registry is None:
+            raise ValueError("build.images has no single registry: use Pipeline.image_views()")
+        return self.registry
+
     def check(self) -> Iterator[Rule]:
+        yield from self._check_form()
         platforms = self.platforms or []
         for index, platform in enumerate(platforms):
             if platform in platforms[:index]:
@@ -186,6 +229,19 @@ class Build(Model):
                 f"{len(platforms)}; remove buildspec (ecsforge builds each platform and the image index), or "
                 "build the image index yourself and keep one platform",
             )
+
+    def _check_form(self) -> Iterator[Rule]:
+        if self.images is None and self.registry is None:
+            yield (), "a build needs `registry` (one image) or `images` (several); add one"
+        if self.images is None:
+            return
+        for field in ("registry", "dockerfile", "context", "buildspec", "platform"):
+            if field in self.model_fields_set:
+                yield (
+                    (field,),
+                    f"{getattr(self, field)!r}: `images` lists the images, so {field} belongs to each image; "
+                    f"move it into images.<name> (or drop `images` for the one-image form)",
+                )
 
 
 class Test(Model):

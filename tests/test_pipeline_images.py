@@ -1,0 +1,147 @@
+"""Pipelines for real repositories: several images from one commit (issue 22, build.images)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from ecsforge.manifest import load_manifest
+from ecsforge.manifest.pipeline_images import image_views
+
+from .helpers import ROOT, only
+
+EXAMPLE = "examples/monorepo.yml"
+STACK = "mono-prod-pipeline-shop"
+
+
+@pytest.fixture(scope="module")
+def example(synth) -> dict[str, dict[str, Any]]:
+    result: dict[str, dict[str, Any]] = synth(EXAMPLE).templates()
+    return result
+
+
+@pytest.fixture(scope="module")
+def stages(example) -> dict[str, list[dict[str, Any]]]:
+    resources = example[STACK]["Resources"]
+    pipeline = only({k: v for k, v in resources.items() if v["Type"] == "AWS::CodePipeline::Pipeline"})
+    return {stage["Name"]: stage["Actions"] for stage in pipeline["Properties"]["Stages"]}
+
+
+def project(example: dict[str, dict[str, Any]], action: dict[str, Any]) -> dict[str, Any]:
+    result: dict[str, Any] = example[STACK]["Resources"][action["Configuration"]["ProjectName"]["Ref"]]["Properties"]
+    return result
+
+
+def by_name(actions: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {a["Name"]: a for a in actions}
+
+
+# --- the model --------------------------------------------------------------------------------
+
+
+def test_each_image_is_a_one_image_pipeline_of_the_services_following_it():
+    manifest = load_manifest(ROOT / EXAMPLE).manifest
+    views = image_views(manifest, manifest.pipelines["shop"])
+    assert {name: v.build.registry for name, v in views.items()} == {"web": "web", "api": "api"}
+    assert {name: v.deploy.services for name, v in views.items()} == {"web": ["web"], "api": ["api"]}
+    assert views["api"].build.platforms == ["linux/amd64", "linux/arm64"] and views["web"].build.platforms is None
+    # web follows its services (x86_64); api builds both, for the arm64 service and the x86_64 report.
+    assert manifest.build_architectures(views["web"]) == ["x86_64"]
+    assert manifest.build_architectures(views["api"]) == ["x86_64", "arm64"]
+
+
+def test_the_one_image_form_is_its_own_view():
+    manifest = load_manifest(ROOT / "examples/pipeline-github.yml").manifest
+    pipeline = manifest.pipelines["app"]
+    assert image_views(manifest, pipeline) == {None: pipeline}
+
+
+# --- the synthesized pipeline -----------------------------------------------------------------
+
+
+def test_one_pipeline_with_one_test_and_one_approval(stages):
+    assert list(stages) == ["Source", "Build", "Test", "Approval", "Deploy"]
+    assert [a["Name"] for a in stages["Test"]] == ["Test"]
+    assert [a["Name"] for a in stages["Approval"]] == ["Approve"]
+
+
+def test_every_image_builds_in_parallel_from_the_same_source(example, stages):
+    build = by_name(stages["Build"])
+    assert {name: a["RunOrder"] for name, a in build.items()} == {
+        "Build-web": 1,
+        "Build-api-amd64": 1,
+        "Build-api-arm64": 1,
+        "Build-api": 2,  # the api image index, after its platforms
+    }
+    assert {json.dumps(a["InputArtifacts"]) for a in build.values()} == {'[{"Name": "source_source"}]'}
+    assert build["Build-web"]["Namespace"] == "Build-web" and build["Build-api"]["Namespace"] == "Build-api"
+    assert build["Build-web"]["OutputArtifacts"] == [{"Name": "build-web"}]
+    # Each image pushes to its own registry, built from its own Dockerfile and context.
+    variables = {
+        name: {v["Name"]: v["Value"] for v in project(example, a)["Environment"]["EnvironmentVariables"]}
+        for name, a in build.items()
+    }
+    assert variables["Build-web"]["DOCKERFILE"] == "web/Dockerfile"
+    assert variables["Build-web"]["BUILD_CONTEXT"] == "web"
+    assert variables["Build-api"]["DOCKERFILE"] == "api/Dockerfile"
+    pushed = {json.dumps(v["REPOSITORY_URI"]) for v in variables.values()}
+    assert len(pushed) == 2
+    hosts = {name: project(example, a)["Environment"]["Type"] for name, a in build.items()}
+    assert hosts["Build-api-arm64"] == "ARM_CONTAINER" and hosts["Build-web"] == "LINUX_CONTAINER"
+
+
+def test_each_service_deploys_its_own_image_then_each_image_is_recorded(stages):
+    deploy = by_name(stages["Deploy"])
+    assert deploy["Deploy-web"]["InputArtifacts"] == [{"Name": "build-web"}]
+    assert deploy["Deploy-api"]["InputArtifacts"] == [{"Name": "build-api"}]
+    assert deploy["Deploy-api"]["Configuration"]["FileName"] == "images/api/imagedefinitions.json"
+    assert {name: a["RunOrder"] for name, a in deploy.items()} == {
+        "Deploy-web": 1,
+        "Deploy-api": 1,
+        "RecordRelease-web": 2,
+        "RecordRelease-api": 2,
+    }
+    tags = {
+        name: json.loads(a["Configuration"]["EnvironmentVariables"]) for name, a in deploy.items() if "Record" in name
+    }
+    assert tags["RecordRelease-web"] == [{"name": "IMAGE_TAG", "type": "PLAINTEXT", "value": "#{Build-web.IMAGE_TAG}"}]
+    assert tags["RecordRelease-api"][0]["value"] == "#{Build-api.IMAGE_TAG}"
+
+
+def test_the_scheduled_task_following_a_built_registry_is_released_by_that_image(example, stages):
+    deploy = by_name(stages["Deploy"])
+    plans = {
+        name: json.loads(
+            next(
+                v["Value"]
+                for v in project(example, a)["Environment"]["EnvironmentVariables"]
+                if v["Name"] == "RELEASE_PLAN"
+            )
+        )
+        for name, a in deploy.items()
+        if name.startswith("RecordRelease")
+    }
+    assert [f["stack"] for f in plans["RecordRelease-api"]["followers"]] == ["mono-prod-task-report"]
+    assert plans["RecordRelease-web"]["followers"] == []
+    assert plans["RecordRelease-api"]["parameter"] != plans["RecordRelease-web"]["parameter"]
+    assert plans["RecordRelease-web"]["stacks"] == ["mono-prod-service-web"]
+    assert plans["RecordRelease-api"]["stacks"] == ["mono-prod-service-api", "mono-prod-task-report"]
+
+
+# --- the upgrade ------------------------------------------------------------------------------
+
+
+def test_adding_an_image_updates_the_pipeline_in_place(diff):
+    """From build.registry to build.images: the pipeline (and its execution history) stays."""
+    result = diff("images-one", "images-two")
+    assert {s.name for s in result.stacks if s.status != "unchanged"} == {"mono-dev-pipeline-web"}
+    assert result.changes("replaced") == []
+    pipeline = result.stack("mono-dev-pipeline-web")
+    updated = {c.type for c in pipeline.by_action("updated")}
+    assert "AWS::CodePipeline::Pipeline" in updated
+    removed = {c.type for c in pipeline.by_action("removed")}
+    assert "AWS::CodePipeline::Pipeline" not in removed
+    added = [c.type for c in pipeline.by_action("added")]
+    assert added.count("AWS::CodeBuild::Project") == 4  # a build and a release project per image
