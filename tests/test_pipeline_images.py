@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from ecsforge.constructs.pipeline_build import build_spec, platform_build_spec
 from ecsforge.manifest import load_manifest
 from ecsforge.manifest.pipeline_images import image_views
 
@@ -145,3 +146,43 @@ def test_adding_an_image_updates_the_pipeline_in_place(diff):
     assert "AWS::CodePipeline::Pipeline" not in removed
     added = [c.type for c in pipeline.by_action("added")]
     assert added.count("AWS::CodeBuild::Project") == 4  # a build and a release project per image
+
+
+# --- build.cache ------------------------------------------------------------------------------
+
+
+def build_command(spec: dict[str, Any]) -> str:
+    (command,) = spec["phases"]["build"]["commands"]
+    assert isinstance(command, str)
+    return command
+
+
+@pytest.mark.parametrize("cache", [True, False])
+def test_the_build_starts_from_the_newest_image_only_with_cache(cache):
+    manifest = load_manifest(ROOT / "examples/multi-arch.yml").manifest
+    pipeline = manifest.pipelines["app"]
+    pipeline = pipeline.model_copy(update={"build": pipeline.build.model_copy(update={"cache": cache})})
+    one = build_command(build_spec(manifest, pipeline))
+    arm = build_command(platform_build_spec(pipeline, "arm64"))
+    for command in (one, arm):
+        assert ("BUILDKIT_INLINE_CACHE=1" in command) == cache
+        assert ('--cache-from "$REPOSITORY_URI:$CACHE_TAG"' in command) == cache
+        # No cache tag is ever pushed: the only push is the commit's image.
+        assert command.count("docker push") == 1 and "--cache-to" not in command
+    # One platform of several starts from an image of its own platform.
+    assert ("'-arm64'" in arm) == cache
+
+
+def test_the_cache_is_on_by_default_in_every_example_build(example, stages):
+    for action in stages["Build"]:
+        spec = json.loads(project(example, action)["Source"]["BuildSpec"])
+        if action["Name"] != "Build-api":  # the index build pushes a manifest list, no layers
+            assert "BUILDKIT_INLINE_CACHE=1" in build_command(spec)
+
+
+def test_turning_the_cache_on_updates_the_build_project_in_place(diff):
+    result = diff("images-one-nocache", "images-one")
+    assert {s.name for s in result.stacks if s.status != "unchanged"} == {"mono-dev-pipeline-web"}
+    changes = result.stack("mono-dev-pipeline-web")
+    assert [(c.type, c.action) for c in changes.changes] == [("AWS::CodeBuild::Project", "updated")]
+    assert result.hazards == []

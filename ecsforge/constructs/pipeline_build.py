@@ -121,14 +121,33 @@ def _spec(pipeline: Pipeline, build: str, post_build: list[str] | None) -> dict[
     return spec
 
 
+def cache_commands(pipeline: Pipeline, architecture: str | None = None) -> tuple[str, str]:
+    """build.cache: the command that finds the newest image of the registry (of this architecture,
+    for one platform of several) and the `docker build` options that start from its layers and
+    write the cache metadata into the new image (BuildKit's inline cache), or nothing."""
+    if not pipeline.build.cache:
+        return "", ""
+    mine = (
+        "imageDetails" if architecture is None else f"imageDetails[?contains(join(',', imageTags), '-{architecture}')]"
+    )
+    find = (
+        'CACHE_TAG=$(aws ecr describe-images --repository-name "$REPOSITORY_NAME" --filter tagStatus=TAGGED '
+        f'--query "sort_by({mine}, &imagePushedAt)[-1].imageTags[0]" --output text 2>/dev/null || true); '
+        'if [ "$CACHE_TAG" = None ]; then CACHE_TAG=; fi; '
+    )
+    options = '--build-arg BUILDKIT_INLINE_CACHE=1 ${CACHE_TAG:+--cache-from "$REPOSITORY_URI:$CACHE_TAG"} '
+    return find, options
+
+
 def build_spec(manifest: Manifest, pipeline: Pipeline) -> dict[str, Any]:
     """One platform: build the image once per commit (tags are immutable: a re-run reuses it), push it,
     write imagedefinitions.json."""
+    find, options = cache_commands(pipeline)
     return _spec(
         pipeline,
         f"if {_exists('$IMAGE_TAG')}; then "
         'echo "$REPOSITORY_URI:$IMAGE_TAG exists already, not rebuilt"; else '
-        'docker build --file "$DOCKERFILE" --tag "$REPOSITORY_URI:$IMAGE_TAG" "$BUILD_CONTEXT" && '
+        f'{find}docker build {options}--file "$DOCKERFILE" --tag "$REPOSITORY_URI:$IMAGE_TAG" "$BUILD_CONTEXT" && '
         'docker push "$REPOSITORY_URI:$IMAGE_TAG"; fi',
         definitions_commands(manifest, pipeline),
     )
@@ -136,12 +155,14 @@ def build_spec(manifest: Manifest, pipeline: Pipeline) -> dict[str, Any]:
 
 def platform_build_spec(pipeline: Pipeline, architecture: str) -> dict[str, Any]:
     """One platform of several: build natively, push <tag>-<arch> (once per commit)."""
-    image = f'"$REPOSITORY_URI:{PLATFORM_TAG}{DOCKER_ARCHITECTURES[architecture]}"'
+    docker = DOCKER_ARCHITECTURES[architecture]
+    image = f'"$REPOSITORY_URI:{PLATFORM_TAG}{docker}"'
+    find, options = cache_commands(pipeline, docker)
     return _spec(
         pipeline,
-        f"if {_exists(PLATFORM_TAG + DOCKER_ARCHITECTURES[architecture])}; then "
+        f"if {_exists(PLATFORM_TAG + docker)}; then "
         f"echo {image} exists already, not rebuilt; else "
-        f'docker build --file "$DOCKERFILE" --tag {image} "$BUILD_CONTEXT" && docker push {image}; fi',
+        f'{find}docker build {options}--file "$DOCKERFILE" --tag {image} "$BUILD_CONTEXT" && docker push {image}; fi',
         None,
     )
 

@@ -30,6 +30,7 @@ def image_view(manifest: Manifest, pipeline: Pipeline, image: Image) -> Pipeline
             compute=build.compute,
             platform=None,
             platforms=image.platforms or build.platforms,
+            cache=build.cache,
         ),
         test=None,
         approval=None,

@@ -188,6 +188,12 @@ class Build(Model):
         "Default: `platform`.",
     )
 
+    cache: bool = Field(
+        True,
+        description="Default: true, each build starts from the layers of the newest image its registry holds "
+        "(BuildKit's inline cache: no cache tag, no cache repository). false: every layer is built anew.",
+    )
+
     @property
     def architecture(self) -> str | None:
         """The platform as the catalog names architectures (x86_64, arm64), or None when unset."""
