@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from typing import Any
 
 import pytest
@@ -186,3 +187,115 @@ def test_turning_the_cache_on_updates_the_build_project_in_place(diff):
     changes = result.stack("mono-dev-pipeline-web")
     assert [(c.type, c.action) for c in changes.changes] == [("AWS::CodeBuild::Project", "updated")]
     assert result.hazards == []
+
+
+# --- images.<i>.paths: skipping unchanged images ------------------------------------------------
+
+STUB_AWS = """#!/bin/bash
+case "$1 $2" in
+  "ssm get-parameter") echo "$STUB_RELEASED" ;;
+  "ecr describe-images") case "$*" in *--image-ids*) exit 1 ;; *) echo None ;; esac ;;
+  "ecr batch-get-image") echo '{"imageManifest": "{\\"layers\\": []}", "imageManifestMediaType": "m"}' ;;
+  "ecr put-image") echo "put-image $*" >> "$STUB_LOG" ;;
+esac
+"""
+
+
+def git(repo, *args: str) -> str:
+    done = subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True)
+    return done.stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def web_build_command(example, stages) -> str:
+    spec = json.loads(project(example, by_name(stages["Build"])["Build-web"])["Source"]["BuildSpec"])
+    return build_command(spec)
+
+
+@pytest.fixture
+def repository(tmp_path):
+    """A clone with two commits: the first (released) and one that changes only api/."""
+    repo = tmp_path / "repo"
+    (repo / "web").mkdir(parents=True)
+    (repo / "api").mkdir()
+    (repo / "web" / "index.js").write_text("1")
+    (repo / "api" / "main.go").write_text("1")
+    git(repo, "init", "-q")
+    git(repo, "-c", "user.email=t@t", "-c", "user.name=t", "add", ".")
+    git(repo, "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-q", "-m", "first")
+    first = git(repo, "rev-parse", "HEAD")
+    (repo / "api" / "main.go").write_text("2")
+    git(repo, "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-q", "-am", "api only")
+    return repo, first
+
+
+def run_build(command: str, repo, released: str, tmp_path) -> str:
+    stubs = tmp_path / "bin"
+    stubs.mkdir(exist_ok=True)
+    (stubs / "aws").write_text(STUB_AWS)
+    (stubs / "docker").write_text('#!/bin/bash\necho "docker $1" >> "$STUB_LOG"\n')
+    for stub in stubs.iterdir():
+        stub.chmod(0o755)
+    log = tmp_path / "calls.log"
+    log.write_text("")
+    env = {
+        "PATH": f"{stubs}:/usr/bin:/bin",
+        "STUB_RELEASED": released,
+        "STUB_LOG": str(log),
+        "IMAGE_TAG": git(repo, "rev-parse", "HEAD"),
+        "REPOSITORY_URI": "111111111111.dkr.ecr.eu-west-1.amazonaws.com/mono-prod-web",
+        "REPOSITORY_NAME": "mono-prod-web",
+        "RELEASED_TAG_PARAMETER": "/ecsforge/mono/prod/registries/web/released-tag",
+        "DOCKERFILE": "web/Dockerfile",
+        "BUILD_CONTEXT": "web",
+    }
+    subprocess.run(["bash", "-c", command], cwd=repo, env=env, check=True, capture_output=True, text=True)
+    return log.read_text()
+
+
+def test_an_image_whose_paths_did_not_change_is_re_tagged_not_built(web_build_command, repository, tmp_path):
+    repo, first = repository
+    calls = run_build(web_build_command, repo, first, tmp_path)
+    assert "docker" not in calls
+    assert f"--image-tag {git(repo, 'rev-parse', 'HEAD')}" in calls and "put-image" in calls
+
+
+def test_a_change_under_its_paths_builds_the_image(web_build_command, repository, tmp_path):
+    repo, first = repository
+    (repo / "web" / "index.js").write_text("2")
+    git(repo, "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-q", "-am", "web")
+    calls = run_build(web_build_command, repo, first, tmp_path)
+    assert "docker build" in calls and "docker push" in calls and "put-image" not in calls
+
+
+@pytest.mark.parametrize("released", ["none", "0" * 40], ids=["first-run", "after-force-push"])
+def test_without_a_released_commit_in_the_history_the_image_is_built(web_build_command, repository, tmp_path, released):
+    repo, _ = repository
+    calls = run_build(web_build_command, repo, released, tmp_path)
+    assert "docker build" in calls and "put-image" not in calls
+
+
+def test_paths_make_the_primary_source_a_git_clone(stages):
+    (source,) = stages["Source"]
+    assert source["Configuration"]["OutputArtifactFormat"] == "CODEBUILD_CLONE_REF"
+
+
+def test_only_the_image_with_paths_compares_commits(example, stages):
+    build = by_name(stages["Build"])
+    api = json.loads(project(example, build["Build-api-amd64"])["Source"]["BuildSpec"])
+    assert "git diff" not in build_command(api) and "RELEASED_TAG_PARAMETER" not in json.dumps(api)
+
+
+def test_the_one_image_examples_keep_their_source_artifact(synth):
+    stack = synth("examples/pipeline-github.yml").templates()["shop-prod-pipeline-app"]
+    pipelines = [r for r in stack["Resources"].values() if r["Type"] == "AWS::CodePipeline::Pipeline"]
+    (source,) = pipelines[0]["Properties"]["Stages"][0]["Actions"]
+    assert "OutputArtifactFormat" not in source["Configuration"]
+
+
+def test_adding_paths_updates_the_pipeline_in_place(diff):
+    result = diff("images-two", "images-paths")
+    assert {s.name for s in result.stacks if s.status != "unchanged"} == {"mono-dev-pipeline-web"}
+    assert result.changes("replaced") == [] and result.changes("removed") == []
+    updated = {c.type for c in result.stack("mono-dev-pipeline-web").by_action("updated")}
+    assert {"AWS::CodePipeline::Pipeline", "AWS::CodeBuild::Project"} <= updated

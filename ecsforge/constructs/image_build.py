@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from aws_cdk import Stack
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_codepipeline_actions as actions
 from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
@@ -41,9 +43,10 @@ class ImageBuild:
         title: str,
         key: kms.IKey,
         image: str | None = None,
+        paths: list[str] | None = None,
     ) -> None:
         self.scope, self.manifest, self.view, self.title, self.key = scope, manifest, view, title, key
-        self.image = image
+        self.image, self.paths = image, paths
         self.suffix = "" if image is None else f"-{image}"
         registry = view.build.pushed_registry
         self.repository = ecr.Repository.from_repository_name(
@@ -107,7 +110,7 @@ class ImageBuild:
         elif build.multi_architecture:
             spec = codebuild.BuildSpec.from_object(index_build_spec(self.manifest, self.view, self.architectures))
         else:
-            spec = codebuild.BuildSpec.from_object(build_spec(self.manifest, self.view))
+            spec = codebuild.BuildSpec.from_object(build_spec(self.manifest, self.view, self.paths))
         of = f"image {self.image} of " if self.image else ""
         project = codebuild.PipelineProject(
             self.scope,
@@ -122,7 +125,21 @@ class ImageBuild:
         # Push to this one repository, and nothing else.
         self.repository.grant_pull_push(project)
         self.repository.grant(project, "ecr:DescribeImages")
+        if self.paths:
+            # The released tag: the commit whose image an unchanged image keeps.
+            stack = Stack.of(self.scope)
+            parameter = self.released_tag_parameter.lstrip("/")
+            project.add_to_role_policy(
+                iam.PolicyStatement(
+                    actions=["ssm:GetParameter"],
+                    resources=[stack.format_arn(service="ssm", resource="parameter", resource_name=parameter)],
+                )
+            )
         return project
+
+    @property
+    def released_tag_parameter(self) -> str:
+        return names.released_tag_parameter(self.manifest, self.view.build.pushed_registry)
 
     def build_variables(self) -> dict[str, codebuild.BuildEnvironmentVariable]:
         build = self.view.build
@@ -131,4 +148,9 @@ class ImageBuild:
             "REPOSITORY_NAME": codebuild.BuildEnvironmentVariable(value=self.repository.repository_name),
             "DOCKERFILE": codebuild.BuildEnvironmentVariable(value=build.dockerfile),
             "BUILD_CONTEXT": codebuild.BuildEnvironmentVariable(value=build.context),
+            **(
+                {"RELEASED_TAG_PARAMETER": codebuild.BuildEnvironmentVariable(value=self.released_tag_parameter)}
+                if self.paths
+                else {}
+            ),
         }

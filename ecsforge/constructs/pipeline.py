@@ -58,8 +58,17 @@ class ContainerPipeline(Construct):
         self.key = self._artifact_key()
         self.artifacts = secure_bucket(self, "Artifacts", key=self.key)
         self.topic = self._notification_topic()
+        specs = pipeline.build.images or {}
         self.images = [
-            ImageBuild(self, manifest=manifest, view=view, title=self.title, key=self.key, image=image)
+            ImageBuild(
+                self,
+                manifest=manifest,
+                view=view,
+                title=self.title,
+                key=self.key,
+                image=image,
+                paths=specs[image].paths if image is not None else None,
+            )
             for image, view in image_views(manifest, pipeline).items()
         ]
         self.architectures = manifest.pipeline_architectures(name)
@@ -78,6 +87,7 @@ class ContainerPipeline(Construct):
         self.source_buckets, self.repositories = sources.buckets, sources.repositories
         self.pipeline.add_stage(stage_name="Build", actions=[a for i in self.images for a in i.build_actions(sources)])
         self.test_project = self._test_stage(sources)
+        self._allow_clone()
         self._approval_stage()
         for image in self.images:
             image.release(name)
@@ -131,11 +141,34 @@ class ContainerPipeline(Construct):
         return topic
 
     def _source_stage(self) -> PipelineSources:
-        stage = SourceStage(self, title=self.title, pipeline=self.pipeline)
+        stage = SourceStage(self, title=self.title, pipeline=self.pipeline, full_clone=self.full_clone)
         for source in self.spec.source:
             stage.add(source)
         self.pipeline.add_stage(stage_name="Source", actions=stage.made.actions)
         return stage.made
+
+    @property
+    def full_clone(self) -> bool:
+        return any(image.paths for image in self.images)
+
+    def _allow_clone(self) -> None:
+        """A full clone through a connection is a git fetch by each project that reads the primary source:
+        aws-cdk grants codestar-connections:UseConnection, and a codeconnections ARN needs that prefix too."""
+        github = self.spec.source[0].github
+        if not self.full_clone or github is None:
+            return
+        readers: list[codebuild.PipelineProject | None] = [self.test_project]
+        for image in self.images:
+            readers.append(image.build_project)
+            readers += image.platform_builds.projects.values() if image.platform_builds else ()
+        for project in readers:
+            if project is not None:
+                project.add_to_role_policy(
+                    iam.PolicyStatement(
+                        actions=["codeconnections:UseConnection", "codestar-connections:UseConnection"],
+                        resources=[github.connection_arn],
+                    )
+                )
 
     def _codebuild_stage(
         self, name: str, project: codebuild.PipelineProject, sources: PipelineSources, **options: Any

@@ -9,6 +9,7 @@ and the release step only ever see <tag>, which every platform can pull.
 
 from __future__ import annotations
 
+import shlex
 from typing import Any
 
 from aws_cdk import aws_codebuild as codebuild
@@ -21,6 +22,7 @@ from constructs import Construct
 from ..manifest.catalog import ARM64, X86_64
 from ..manifest.models import Manifest
 from ..manifest.pipelines import Pipeline
+from ..names import NOT_RELEASED
 from .pipeline_sources import PipelineSources
 from .release import BUILD_IMAGE
 
@@ -139,14 +141,40 @@ def cache_commands(pipeline: Pipeline, architecture: str | None = None) -> tuple
     return find, options
 
 
-def build_spec(manifest: Manifest, pipeline: Pipeline) -> dict[str, Any]:
+def unchanged_commands(paths: list[str] | None) -> tuple[str, str]:
+    """images.<i>.paths: read the released tag (the commit last released, for one source), and, when
+    git finds no change in those paths between it and this commit, give the released image this
+    commit's tag too (an ECR put-image of the same manifest: no layer is copied), instead of a build.
+    First run (`none`), or a released commit not in the history (a force push): the image is built."""
+    if not paths:
+        return "", ""
+    pathspecs = " ".join(shlex.quote(f":(glob){path}") for path in paths)
+    read = (
+        'RELEASED=$(aws ssm get-parameter --name "$RELEASED_TAG_PARAMETER" --query Parameter.Value '
+        f"--output text 2>/dev/null || echo {NOT_RELEASED}); "
+    )
+    retag = (
+        f'elif [ "$RELEASED" != {NOT_RELEASED} ] && git cat-file -e "$RELEASED^{{commit}}" 2>/dev/null && '
+        f'git diff --quiet "$RELEASED" HEAD -- {pathspecs}; then '
+        'echo "no change in the image\'s paths since $RELEASED: $REPOSITORY_URI:$RELEASED gets the tag $IMAGE_TAG"; '
+        'IMAGE=$(aws ecr batch-get-image --repository-name "$REPOSITORY_NAME" --image-ids imageTag="$RELEASED" '
+        "--query 'images[0]' --output json) && "
+        'aws ecr put-image --repository-name "$REPOSITORY_NAME" --image-tag "$IMAGE_TAG" '
+        '--image-manifest "$(jq -r .imageManifest <<<"$IMAGE")" '
+        '--image-manifest-media-type "$(jq -r .imageManifestMediaType <<<"$IMAGE")" > /dev/null; '
+    )
+    return read, retag
+
+
+def build_spec(manifest: Manifest, pipeline: Pipeline, paths: list[str] | None = None) -> dict[str, Any]:
     """One platform: build the image once per commit (tags are immutable: a re-run reuses it), push it,
     write imagedefinitions.json."""
     find, options = cache_commands(pipeline)
+    read, retag = unchanged_commands(paths)
     return _spec(
         pipeline,
-        f"if {_exists('$IMAGE_TAG')}; then "
-        'echo "$REPOSITORY_URI:$IMAGE_TAG exists already, not rebuilt"; else '
+        f"{read}if {_exists('$IMAGE_TAG')}; then "
+        f'echo "$REPOSITORY_URI:$IMAGE_TAG exists already, not rebuilt"; {retag}else '
         f'{find}docker build {options}--file "$DOCKERFILE" --tag "$REPOSITORY_URI:$IMAGE_TAG" "$BUILD_CONTEXT" && '
         'docker push "$REPOSITORY_URI:$IMAGE_TAG"; fi',
         definitions_commands(manifest, pipeline),

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from .base import Rule
 from .pipeline_images import follows, image_views
-from .pipelines import Pipeline
+from .pipelines import Image, Pipeline
 from .runtime import ARCHITECTURES, PLATFORMS
 
 if TYPE_CHECKING:
@@ -65,12 +65,7 @@ def check_images(manifest: Manifest, name: str, pipeline: Pipeline, built_by: di
                 "(`image: {registry: ...}`), so the image would be built and never run; remove the image or point "
                 "a workload at it",
             )
-        if image.paths is not None and pipeline.source[0].kind not in HISTORY_SOURCES:
-            yield (
-                (*at, "paths"),
-                f"the primary source is {pipeline.source[0].kind}, which has no commit history to compare paths "
-                f"against; only {' and '.join(HISTORY_SOURCES)} sources carry it: remove paths",
-            )
+        yield from _check_paths(pipeline, at, image)
         if image.platforms is not None:
             yield from _unused_platforms(manifest, (*at, "platforms"), image.platforms, users)
     if pipeline.build.platforms is not None:
@@ -93,12 +88,13 @@ def _unused_platforms(
     runs: set[str] = set()
     for user in users:
         runs |= manifest.architectures(manifest.services.get(user) or manifest.scheduled_tasks[user])
+    whom = "these images" if at[-2] == "build" else "this image"
     for index, platform in enumerate(platforms):
         if users and ARCHITECTURES[platform] not in runs:
             on = ", ".join(PLATFORMS[a] for a in sorted(runs))
             yield (
                 (*at, index),
-                f"{platform!r}: no workload following this image runs there ({', '.join(users)}: {on}), so "
+                f"{platform!r}: no workload following {whom} runs there ({', '.join(users)}: {on}), so "
                 "the build would be wasted; remove it",
             )
 
@@ -128,4 +124,28 @@ def check_image_deploys(
             at,
             f"{service_name!r} follows {' and '.join(mine)}, two images of this pipeline, but one deploy action "
             "takes one image per service; give the service one of them (the other from its own pipeline)",
+        )
+
+
+def _check_paths(pipeline: Pipeline, at: tuple[str | int, ...], image: Image) -> Iterator[Rule]:
+    """paths compares the released commit with this one, in the primary source's git history."""
+    if image.paths is None:
+        return
+    if pipeline.source[0].kind not in HISTORY_SOURCES:
+        yield (
+            (*at, "paths"),
+            f"the primary source is {pipeline.source[0].kind}, which has no commit history to compare paths "
+            f"against; only {' and '.join(HISTORY_SOURCES)} sources carry it: remove paths",
+        )
+    elif len(pipeline.source) > 1:
+        yield (
+            (*at, "paths"),
+            f"the pipeline has {len(pipeline.source)} sources, and paths compares commits of the first only, so a "
+            "change in another source would not rebuild the image; remove paths, or keep one source",
+        )
+    elif len(image.platforms or pipeline.build.platforms or ()) > 1:
+        yield (
+            (*at, "paths"),
+            "a multi-architecture image (several platforms) is always rebuilt for now: its image index and platform "
+            "images are not re-tagged; remove paths, or build one platform",
         )

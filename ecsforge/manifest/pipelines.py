@@ -138,8 +138,9 @@ class Image(Model):
     paths: list[Annotated[str, Field(min_length=1)]] | None = Field(
         None,
         min_length=1,
-        description="Default: always rebuilt. Glob patterns of the source (reserved: the image is rebuilt at every "
-        "commit for now).",
+        description="Default: always rebuilt. Git glob patterns of the primary source (CodeCommit or GitHub, one "
+        "source, one platform): when none changed between the released commit and this one, the released image "
+        "gets this commit's tag (an ECR re-tag) instead of a build.",
     )
 
     def check(self) -> Iterator[Rule]:
