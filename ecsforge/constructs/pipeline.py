@@ -58,19 +58,7 @@ class ContainerPipeline(Construct):
         self.key = self._artifact_key()
         self.artifacts = secure_bucket(self, "Artifacts", key=self.key)
         self.topic = self._notification_topic()
-        specs = pipeline.build.images or {}
-        self.images = [
-            ImageBuild(
-                self,
-                manifest=manifest,
-                view=view,
-                title=self.title,
-                key=self.key,
-                image=image,
-                paths=specs[image].paths if image is not None else None,
-            )
-            for image, view in image_views(manifest, pipeline).items()
-        ]
+        self.images = self._images()
         self.architectures = manifest.pipeline_architectures(name)
 
         self.pipeline = codepipeline.Pipeline(
@@ -146,6 +134,22 @@ class ContainerPipeline(Construct):
             stage.add(source)
         self.pipeline.add_stage(stage_name="Source", actions=stage.made.actions)
         return stage.made
+
+    def _images(self) -> list[ImageBuild]:
+        """One ImageBuild per image (the one-image form: one, with the pipeline's own construct ids)."""
+        specs = self.spec.build.images or {}
+        return [
+            ImageBuild(
+                self,
+                manifest=self.manifest,
+                view=view,
+                title=self.title,
+                key=self.key,
+                image=image,
+                paths=specs[image].paths if image is not None else None,
+            )
+            for image, view in image_views(self.manifest, self.spec).items()
+        ]
 
     @property
     def full_clone(self) -> bool:
