@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from ecsforge.constructs.pipeline_build import build_spec, platform_build_spec
+from ecsforge.constructs.pipeline_build import build_spec, docker_options, platform_build_spec
 from ecsforge.manifest import load_manifest
 from ecsforge.manifest.pipeline_images import image_views
 
@@ -299,3 +299,34 @@ def test_adding_paths_updates_the_pipeline_in_place(diff):
     assert result.changes("replaced") == [] and result.changes("removed") == []
     updated = {c.type for c in result.stack("mono-dev-pipeline-web").by_action("updated")}
     assert {"AWS::CodePipeline::Pipeline", "AWS::CodeBuild::Project"} <= updated
+
+
+# --- args and target --------------------------------------------------------------------------
+
+
+def test_each_image_builds_with_its_own_args_and_target(tmp_path):
+    text = (
+        (ROOT / EXAMPLE)
+        .read_text()
+        .replace("context: web,", 'context: web, args: {NODE_ENV: production, GREETING: "it\'s me"}, target: runtime,')
+    )
+    path = tmp_path / "monorepo-args.yml"
+    path.write_text(text)
+    manifest = load_manifest(path).manifest
+    views = image_views(manifest, manifest.pipelines["shop"])
+    web = build_command(build_spec(manifest, views["web"]))
+    assert "--build-arg NODE_ENV=production" in web and "--target runtime" in web
+    # Quoted for the shell: each value arrives as one argument, apostrophe included.
+    options = docker_options(views["web"])
+    assert options in web
+    words = subprocess.run(["bash", "-c", f'printf "%s\\n" {options}'], capture_output=True, text=True, check=True)
+    assert words.stdout.splitlines() == [
+        "--build-arg",
+        "NODE_ENV=production",
+        "--build-arg",
+        "GREETING=it's me",
+        "--target",
+        "runtime",
+    ]
+    api = build_command(platform_build_spec(views["api"], "arm64"))
+    assert docker_options(views["api"]) == "" and "--target" not in api and "NODE_ENV" not in api

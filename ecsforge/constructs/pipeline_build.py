@@ -141,6 +141,15 @@ def cache_commands(pipeline: Pipeline, architecture: str | None = None) -> tuple
     return find, options
 
 
+def docker_options(pipeline: Pipeline) -> str:
+    """`args` and `target`, as `docker build` options (nothing when neither is set)."""
+    build = pipeline.build
+    options = [f"--build-arg {shlex.quote(f'{name}={value}')}" for name, value in (build.args or {}).items()]
+    if build.target is not None:
+        options.append(f"--target {shlex.quote(build.target)}")
+    return "".join(f"{option} " for option in options)
+
+
 def unchanged_commands(paths: list[str] | None) -> tuple[str, str]:
     """images.<i>.paths: read the released tag (the commit last released, for one source), and, when
     git finds no change in those paths between it and this commit, give the released image this
@@ -170,6 +179,7 @@ def build_spec(manifest: Manifest, pipeline: Pipeline, paths: list[str] | None =
     """One platform: build the image once per commit (tags are immutable: a re-run reuses it), push it,
     write imagedefinitions.json."""
     find, options = cache_commands(pipeline)
+    options += docker_options(pipeline)
     read, retag = unchanged_commands(paths)
     return _spec(
         pipeline,
@@ -186,6 +196,7 @@ def platform_build_spec(pipeline: Pipeline, architecture: str) -> dict[str, Any]
     docker = DOCKER_ARCHITECTURES[architecture]
     image = f'"$REPOSITORY_URI:{PLATFORM_TAG}{docker}"'
     find, options = cache_commands(pipeline, docker)
+    options += docker_options(pipeline)
     return _spec(
         pipeline,
         f"if {_exists(PLATFORM_TAG + docker)}; then "

@@ -31,6 +31,8 @@ def image_view(manifest: Manifest, pipeline: Pipeline, image: Image) -> Pipeline
             platform=None,
             platforms=image.platforms or build.platforms,
             cache=build.cache,
+            args=image.args,
+            target=image.target,
         ),
         test=None,
         approval=None,

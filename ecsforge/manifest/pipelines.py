@@ -142,6 +142,12 @@ class Image(Model):
         "source, one platform): when none changed between the released commit and this one, the released image "
         "gets this commit's tag (an ECR re-tag) instead of a build.",
     )
+    args: dict[Annotated[str, matching(r"^[A-Za-z_][A-Za-z0-9_]*$", "build argument name", "NODE_ENV")], str] | None = (
+        Field(None, description="Default: none. Docker build arguments (`--build-arg NAME=value`).")
+    )
+    target: Annotated[str, matching(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", "build stage name", "runtime")] | None = Field(
+        None, description="Default: the Dockerfile's last stage. The stage of a multi-stage build to build."
+    )
 
     def check(self) -> Iterator[Rule]:
         platforms = self.platforms or []
@@ -189,6 +195,12 @@ class Build(Model):
         "Default: `platform`.",
     )
 
+    args: dict[Annotated[str, matching(r"^[A-Za-z_][A-Za-z0-9_]*$", "build argument name", "NODE_ENV")], str] | None = (
+        Field(None, description="Default: none. Docker build arguments (`--build-arg NAME=value`).")
+    )
+    target: Annotated[str, matching(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", "build stage name", "runtime")] | None = Field(
+        None, description="Default: the Dockerfile's last stage. The stage of a multi-stage build to build."
+    )
     cache: bool = Field(
         True,
         description="Default: true, each build starts from the layers of the newest image its registry holds "
@@ -242,7 +254,7 @@ class Build(Model):
             yield (), "a build needs `registry` (one image) or `images` (several); add one"
         if self.images is None:
             return
-        for field in ("registry", "dockerfile", "context", "buildspec", "platform"):
+        for field in ("registry", "dockerfile", "context", "buildspec", "platform", "args", "target"):
             if field in self.model_fields_set:
                 yield (
                     (field,),
