@@ -11,6 +11,7 @@ from . import compliance
 from .constructs.promotion_plan import plans
 from .manifest.instances import volume_clients
 from .manifest.models import Manifest
+from .manifest.pipeline_images import built_registries
 from .stacks import Platform
 from .stacks.addons import AddonsStack, depend_on_addons
 from .stacks.cluster import ClusterStack
@@ -46,7 +47,7 @@ def build(app: App, manifest: Manifest) -> Platform:
             cluster=cluster,
             registries=registries,
             services=[services[s] for s in pipeline.deploy.services],
-            tasks=[tasks[t] for t in manifest.release_followers(pipeline.build.registry)],
+            tasks=[tasks[t] for r in built_registries(manifest, pipeline) for t in manifest.release_followers(r)],
         )
         for name, pipeline in manifest.pipelines.items()
     }

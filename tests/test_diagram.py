@@ -15,6 +15,7 @@ import pytest
 from ecsforge import diagram
 from ecsforge.manifest import load_manifest
 from ecsforge.manifest.models import Manifest
+from ecsforge.manifest.pipeline_images import built_registries
 
 from .helpers import ROOT, default_manifests
 
@@ -94,7 +95,8 @@ def test_every_part_of_the_manifest_is_drawn(drawn):
         assert labels[diagram.node_id("reg", name)].startswith(f"registry {name}\n")
     for name, pipeline in manifest.pipelines.items():
         prefix = diagram.node_id("pl", name)
-        assert f"Build → registry {pipeline.build.registry}" in labels[f"{prefix}_build"]
+        built = ", ".join(built_registries(manifest, pipeline))
+        assert f"Build → registry {built}" in labels[f"{prefix}_build"]
         assert (f"{prefix}_test" in labels) == (pipeline.test is not None)
         assert (f"{prefix}_approval" in labels) == (pipeline.approval is not None)
         sources = labels[f"{prefix}_source"].split("\n")[1:]
@@ -122,8 +124,11 @@ def test_registry_edges_are_exactly_the_followers(drawn):
     }
     assert drawn_edges == expected
     pushes = {(s, t) for s, t, label, _ in edges if label == '"push"'}
-    registries = {n: diagram.node_id("reg", p.build.registry) for n, p in manifest.pipelines.items()}
-    assert pushes == {(f"{diagram.node_id('pl', n)}_build", r) for n, r in registries.items()}
+    assert pushes == {
+        (f"{diagram.node_id('pl', n)}_build", diagram.node_id("reg", r))
+        for n, p in manifest.pipelines.items()
+        for r in built_registries(manifest, p)
+    }
     deploys = {t for s, t, label, _ in edges if label == '"deploy"'}
     assert deploys == {diagram.node_id("svc", s) for p in manifest.pipelines.values() for s in p.deploy.services}
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aws_cdk import aws_iam as iam
 
+from ..constructs.image_build import ImageBuild
 from ..constructs.pipeline import ContainerPipeline
 from ..constructs.release import CFN_EXEC_ROLE, handoff_stacks
 from ..manifest.models import Manifest
@@ -25,7 +26,8 @@ def acknowledge_pipeline(pipeline: ContainerPipeline, manifest: Manifest) -> Non
     policies = [c for c in pipeline.node.find_all() if isinstance(c, iam.Policy)]
     _artifact_grants(pipeline, policies)
     _projects(pipeline, manifest)
-    _release_step(pipeline, manifest)
+    for image in pipeline.images:
+        _release_step(pipeline, image, manifest)
     _deploy_actions(policies)
     _buckets(pipeline)
 
@@ -49,8 +51,17 @@ def _artifact_grants(pipeline: ContainerPipeline, policies: list[iam.Policy]) ->
 
 def _projects(pipeline: ContainerPipeline, manifest: Manifest) -> None:
     arn = f"arn:{manifest.partition}"
-    builds = [pipeline.build_project, *(pipeline.platform_builds.projects.values() if pipeline.platform_builds else [])]
-    projects = [p for p in (*builds, pipeline.test_project, pipeline.release_project) if p is not None]
+    builds = [
+        project
+        for image in pipeline.images
+        for project in (
+            image.build_project,
+            *(image.platform_builds.projects.values() if image.platform_builds else []),
+        )
+        if project is not None
+    ]
+    releases = [image.release_project for image in pipeline.images]
+    projects = [p for p in (*builds, pipeline.test_project, *releases) if p is not None]
     for project in projects:
         project_policy = default_policy(project.role)
         if project_policy is None:
@@ -79,11 +90,13 @@ def _projects(pipeline: ContainerPipeline, manifest: Manifest) -> None:
             )
 
 
-def _release_step(pipeline: ContainerPipeline, manifest: Manifest) -> None:
-    release = required_default_policy(pipeline.release_project.role, pipeline, "the release project")
+def _release_step(pipeline: ContainerPipeline, image: ImageBuild, manifest: Manifest) -> None:
+    if image.release_project is None:
+        return
+    release = required_default_policy(image.release_project.role, pipeline, "the release project")
     arn = f"arn:{manifest.partition}"
     account_id = account(manifest)
-    for stack_name in handoff_stacks(manifest, pipeline.spec):
+    for stack_name in handoff_stacks(manifest, image.view):
         ack(
             release,
             f"AwsSolutions-IAM5[Resource::{arn}:cloudformation:{manifest.region}:{account_id}:stack/{stack_name}/*]",
@@ -96,7 +109,7 @@ def _release_step(pipeline: ContainerPipeline, manifest: Manifest) -> None:
         "The CloudFormation execution role of the CDK bootstrap (cdk-<qualifier>-cfn-exec-role-<account>-<region>), "
         "passed only to CloudFormation (iam:PassedToService): update-stack deploys with the stack's own role.",
     )
-    followers = manifest.release_followers(pipeline.spec.build.registry)
+    followers = manifest.release_followers(image.view.build.pushed_registry)
     for name in followers:
         ack(
             release,

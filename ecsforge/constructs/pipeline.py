@@ -9,7 +9,6 @@ from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_codepipeline_actions as actions
 from aws_cdk import aws_codestarnotifications as notifications
-from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -20,23 +19,17 @@ from constructs import Construct
 
 from .. import names
 from ..manifest.models import Manifest
+from ..manifest.pipeline_images import image_views
 from ..manifest.pipelines import Pipeline
 from .buckets import secure_bucket
-from .pipeline_build import (
-    PlatformBuilds,
-    build_environment,
-    build_spec,
-    image_definitions_path,
-    index_build_spec,
-    source_variables,
-)
+from .image_build import ImageBuild
+from .pipeline_build import build_environment, build_spec, image_definitions_path
 from .pipeline_notify import add_notify, notify_events
 from .pipeline_sources import PipelineSources, SourceStage
 from .pipeline_triggers import add_triggers
 from .promotion import PromotionStage
 from .promotion_plan import plans
 from .refs import PlatformRefs
-from .release import release_project
 from .template import keep_only_depends_on
 from .units import minutes
 
@@ -65,12 +58,7 @@ class ContainerPipeline(Construct):
         self.key = self._artifact_key()
         self.artifacts = secure_bucket(self, "Artifacts", key=self.key)
         self.topic = self._notification_topic()
-        self.repository = ecr.Repository.from_repository_name(
-            self,
-            "Registry",
-            names.repository_name(manifest, pipeline.build.registry),
-        )
-        self.released_tag_parameter = names.released_tag_parameter(manifest, pipeline.build.registry)
+        self.images = self._images()
         self.architectures = manifest.pipeline_architectures(name)
 
         self.pipeline = codepipeline.Pipeline(
@@ -85,14 +73,14 @@ class ContainerPipeline(Construct):
         sources = self._source_stage()
         add_triggers(self.pipeline, pipeline, sources.actions)
         self.source_buckets, self.repositories = sources.buckets, sources.repositories
-        build_output = self._build_stage(sources)
+        self.pipeline.add_stage(stage_name="Build", actions=[a for i in self.images for a in i.build_actions(sources)])
         self.test_project = self._test_stage(sources)
+        self._allow_clone()
         self._approval_stage()
-        self.release_project = release_project(
-            self, manifest=manifest, name=name, pipeline=pipeline, repository=self.repository, key=self.key
-        )
-        self._deploy_stage(build_output)
-        self.promotions = self._promotion_stages(build_output)
+        for image in self.images:
+            image.release(name)
+        self._deploy_stage()
+        self.promotions = self._promotion_stages()
         # The pipeline GetAtts its role already; its policy must exist before the pipeline runs.
         role_policy = self.pipeline.role.node.find_child("DefaultPolicy")
         keep_only_depends_on(self.pipeline, role_policy)
@@ -141,47 +129,50 @@ class ContainerPipeline(Construct):
         return topic
 
     def _source_stage(self) -> PipelineSources:
-        stage = SourceStage(self, title=self.title, pipeline=self.pipeline)
+        stage = SourceStage(self, title=self.title, pipeline=self.pipeline, full_clone=self.full_clone)
         for source in self.spec.source:
             stage.add(source)
         self.pipeline.add_stage(stage_name="Source", actions=stage.made.actions)
         return stage.made
 
-    def _build_stage(self, sources: PipelineSources) -> codepipeline.Artifact:
-        self.build_project = self._build_project()
-        build_output = codepipeline.Artifact("build")
-        options: dict[str, Any] = {
-            "outputs": [build_output],
-            "variables_namespace": "Build",
-            "environment_variables": source_variables(self.spec, sources.versions),
-        }
-        self.platform_builds: PlatformBuilds | None = None
-        if not self.spec.build.multi_architecture:
-            self._codebuild_stage("Build", self.build_project, sources, **options)
-            return build_output
-        # Each platform's image first, in parallel; then the index of them, under the commit's tag.
-        self.platform_builds = PlatformBuilds(
-            self,
-            title=self.title,
-            pipeline=self.spec,
-            architectures=self.architectures,
-            repository=self.repository,
-            key=self.key,
-            environment_variables=self._build_variables(),
-        )
-        index = actions.CodeBuildAction(
-            action_name="Build",
-            project=self.build_project,
-            input=sources.outputs[0],
-            extra_inputs=sources.outputs[1:] or None,
-            run_order=2,
-            **options,
-        )
-        self.pipeline.add_stage(
-            stage_name="Build",
-            actions=[*self.platform_builds.actions(sources, source_variables(self.spec, sources.versions)), index],
-        )
-        return build_output
+    def _images(self) -> list[ImageBuild]:
+        """One ImageBuild per image (the one-image form: one, with the pipeline's own construct ids)."""
+        specs = self.spec.build.images or {}
+        return [
+            ImageBuild(
+                self,
+                manifest=self.manifest,
+                view=view,
+                title=self.title,
+                key=self.key,
+                image=image,
+                paths=specs[image].paths if image is not None else None,
+            )
+            for image, view in image_views(self.manifest, self.spec).items()
+        ]
+
+    @property
+    def full_clone(self) -> bool:
+        return any(image.paths for image in self.images)
+
+    def _allow_clone(self) -> None:
+        """A full clone through a connection is a git fetch by each project that reads the primary source:
+        aws-cdk grants codestar-connections:UseConnection, and a codeconnections ARN needs that prefix too."""
+        github = self.spec.source[0].github
+        if not self.full_clone or github is None:
+            return
+        readers: list[codebuild.PipelineProject | None] = [self.test_project]
+        for image in self.images:
+            readers.append(image.build_project)
+            readers += image.platform_builds.projects.values() if image.platform_builds else ()
+        for project in readers:
+            if project is not None:
+                project.add_to_role_policy(
+                    iam.PolicyStatement(
+                        actions=["codeconnections:UseConnection", "codestar-connections:UseConnection"],
+                        resources=[github.connection_arn],
+                    )
+                )
 
     def _codebuild_stage(
         self, name: str, project: codebuild.PipelineProject, sources: PipelineSources, **options: Any
@@ -223,27 +214,30 @@ class ContainerPipeline(Construct):
             ],
         )
 
-    def _deploy_stage(self, build_output: codepipeline.Artifact) -> None:
+    def _deploy_stage(self) -> None:
         deploy = self.spec.deploy
+        image_of = {service: image for image in self.images for service in image.view.deploy.services}
         deploy_actions: list[codepipeline.IAction] = [
             actions.EcsDeployAction(
                 action_name=f"Deploy-{service}",
                 service=self._service(service),
-                image_file=build_output.at_path(image_definitions_path(service)),
+                image_file=image_of[service].output.at_path(image_definitions_path(service)),
                 deployment_timeout=minutes(deploy.timeout_minutes),
                 run_order=1,
             )
             for service in deploy.services
         ]
-        deploy_actions.append(
+        deploy_actions += [
             actions.CodeBuildAction(
-                action_name="RecordRelease",
-                project=self.release_project,
-                input=build_output,
+                action_name=f"RecordRelease{image.suffix}",
+                project=image.release_project,
+                input=image.output,
                 run_order=2,
-                environment_variables={"IMAGE_TAG": codebuild.BuildEnvironmentVariable(value="#{Build.IMAGE_TAG}")},
+                environment_variables={"IMAGE_TAG": codebuild.BuildEnvironmentVariable(value=image.image_tag)},
             )
-        )
+            for image in self.images
+            if image.release_project is not None
+        ]
         # One failed ECS deploy action rolls every service of the stage back to the previous
         # successful execution's image (and reruns its RecordRelease with that execution's
         # variables), so the released tag always names what runs.
@@ -253,15 +247,19 @@ class ContainerPipeline(Construct):
             on_failure=codepipeline.FailureConditions(result=codepipeline.Result.ROLLBACK),
         )
 
-    def _promotion_stages(self, build_output: codepipeline.Artifact) -> list[PromotionStage]:
-        """After Deploy, one stage per promoted environment, in the manifest's order."""
+    def _promotion_stages(self) -> list[PromotionStage]:
+        """After Deploy, one stage per promoted environment, in the manifest's order (the one-image
+        form only: validation refuses promote with build.images for now)."""
+        (image,) = self.images if self.spec.promote else (None,)
+        if image is None:
+            return []
         return [
             PromotionStage(
                 self,
                 plan,
                 pipeline=self.pipeline,
-                source_repository=self.repository,
-                build_output=build_output,
+                source_repository=image.repository,
+                build_output=image.output,
                 key=self.key,
             )
             for plan in plans(self.manifest, self.name)
@@ -280,38 +278,6 @@ class ContainerPipeline(Construct):
             environment=self._environment(self.spec.build.compute, privileged=privileged),
             encryption_key=self.key,
         )
-
-    def _build_project(self) -> codebuild.PipelineProject:
-        build = self.spec.build
-        if build.buildspec:
-            spec = codebuild.BuildSpec.from_source_filename(build.buildspec)
-        elif build.multi_architecture:
-            spec = codebuild.BuildSpec.from_object(index_build_spec(self.manifest, self.spec, self.architectures))
-        else:
-            spec = codebuild.BuildSpec.from_object(build_spec(self.manifest, self.spec))
-        project = codebuild.PipelineProject(
-            self,
-            "BuildProject",
-            description=f"Image {'index ' if build.multi_architecture else ''}build of pipeline {self.title}",
-            build_spec=spec,
-            # docker build (and docker login, for the index) needs the Docker daemon
-            environment=self._environment(build.compute, privileged=True),
-            environment_variables=self._build_variables(),
-            encryption_key=self.key,
-        )
-        # Push to this one repository, and nothing else.
-        self.repository.grant_pull_push(project)
-        self.repository.grant(project, "ecr:DescribeImages")
-        return project
-
-    def _build_variables(self) -> dict[str, codebuild.BuildEnvironmentVariable]:
-        build = self.spec.build
-        return {
-            "REPOSITORY_URI": codebuild.BuildEnvironmentVariable(value=self.repository.repository_uri),
-            "REPOSITORY_NAME": codebuild.BuildEnvironmentVariable(value=self.repository.repository_name),
-            "DOCKERFILE": codebuild.BuildEnvironmentVariable(value=build.dockerfile),
-            "BUILD_CONTEXT": codebuild.BuildEnvironmentVariable(value=build.context),
-        }
 
     def _service(self, name: str) -> ecs.IBaseService:
         # Read at each deployment of this stack, never imported: a replaced service (new name)

@@ -9,6 +9,7 @@ and the release step only ever see <tag>, which every platform can pull.
 
 from __future__ import annotations
 
+import shlex
 from typing import Any
 
 from aws_cdk import aws_codebuild as codebuild
@@ -21,6 +22,7 @@ from constructs import Construct
 from ..manifest.catalog import ARM64, X86_64
 from ..manifest.models import Manifest
 from ..manifest.pipelines import Pipeline
+from ..names import NOT_RELEASED
 from .pipeline_sources import PipelineSources
 from .release import BUILD_IMAGE
 
@@ -86,7 +88,7 @@ def _exists(tag: str) -> str:
 
 def definitions_commands(manifest: Manifest, pipeline: Pipeline) -> list[str]:
     """Write imagedefinitions.json (every deployed container) and one file per service."""
-    registry = pipeline.build.registry
+    registry = pipeline.build.pushed_registry
     write_definitions = []
     combined = []
     for service_name in pipeline.deploy.services:
@@ -121,14 +123,69 @@ def _spec(pipeline: Pipeline, build: str, post_build: list[str] | None) -> dict[
     return spec
 
 
-def build_spec(manifest: Manifest, pipeline: Pipeline) -> dict[str, Any]:
+def cache_commands(pipeline: Pipeline, architecture: str | None = None) -> tuple[str, str]:
+    """build.cache: the command that finds the newest image of the registry (of this architecture,
+    for one platform of several) and the `docker build` options that start from its layers and
+    write the cache metadata into the new image (BuildKit's inline cache), or nothing."""
+    if not pipeline.build.cache:
+        return "", ""
+    mine = (
+        "imageDetails" if architecture is None else f"imageDetails[?contains(join(',', imageTags), '-{architecture}')]"
+    )
+    find = (
+        'CACHE_TAG=$(aws ecr describe-images --repository-name "$REPOSITORY_NAME" --filter tagStatus=TAGGED '
+        f'--query "sort_by({mine}, &imagePushedAt)[-1].imageTags[0]" --output text 2>/dev/null || true); '
+        'if [ "$CACHE_TAG" = None ]; then CACHE_TAG=; fi; '
+    )
+    options = '--build-arg BUILDKIT_INLINE_CACHE=1 ${CACHE_TAG:+--cache-from "$REPOSITORY_URI:$CACHE_TAG"} '
+    return find, options
+
+
+def docker_options(pipeline: Pipeline) -> str:
+    """`args` and `target`, as `docker build` options (nothing when neither is set)."""
+    build = pipeline.build
+    options = [f"--build-arg {shlex.quote(f'{name}={value}')}" for name, value in (build.args or {}).items()]
+    if build.target is not None:
+        options.append(f"--target {shlex.quote(build.target)}")
+    return "".join(f"{option} " for option in options)
+
+
+def unchanged_commands(paths: list[str] | None) -> tuple[str, str]:
+    """images.<i>.paths: read the released tag (the commit last released, for one source), and, when
+    git finds no change in those paths between it and this commit, give the released image this
+    commit's tag too (an ECR put-image of the same manifest: no layer is copied), instead of a build.
+    First run (`none`), or a released commit not in the history (a force push): the image is built."""
+    if not paths:
+        return "", ""
+    pathspecs = " ".join(shlex.quote(f":(glob){path}") for path in paths)
+    read = (
+        'RELEASED=$(aws ssm get-parameter --name "$RELEASED_TAG_PARAMETER" --query Parameter.Value '
+        f"--output text 2>/dev/null || echo {NOT_RELEASED}); "
+    )
+    retag = (
+        f'elif [ "$RELEASED" != {NOT_RELEASED} ] && git cat-file -e "$RELEASED^{{commit}}" 2>/dev/null && '
+        f'git diff --quiet "$RELEASED" HEAD -- {pathspecs}; then '
+        'echo "no change in the image\'s paths since $RELEASED: $REPOSITORY_URI:$RELEASED gets the tag $IMAGE_TAG"; '
+        'IMAGE=$(aws ecr batch-get-image --repository-name "$REPOSITORY_NAME" --image-ids imageTag="$RELEASED" '
+        "--query 'images[0]' --output json) && "
+        'aws ecr put-image --repository-name "$REPOSITORY_NAME" --image-tag "$IMAGE_TAG" '
+        '--image-manifest "$(jq -r .imageManifest <<<"$IMAGE")" '
+        '--image-manifest-media-type "$(jq -r .imageManifestMediaType <<<"$IMAGE")" > /dev/null; '
+    )
+    return read, retag
+
+
+def build_spec(manifest: Manifest, pipeline: Pipeline, paths: list[str] | None = None) -> dict[str, Any]:
     """One platform: build the image once per commit (tags are immutable: a re-run reuses it), push it,
     write imagedefinitions.json."""
+    find, options = cache_commands(pipeline)
+    options += docker_options(pipeline)
+    read, retag = unchanged_commands(paths)
     return _spec(
         pipeline,
-        f"if {_exists('$IMAGE_TAG')}; then "
-        'echo "$REPOSITORY_URI:$IMAGE_TAG exists already, not rebuilt"; else '
-        'docker build --file "$DOCKERFILE" --tag "$REPOSITORY_URI:$IMAGE_TAG" "$BUILD_CONTEXT" && '
+        f"{read}if {_exists('$IMAGE_TAG')}; then "
+        f'echo "$REPOSITORY_URI:$IMAGE_TAG exists already, not rebuilt"; {retag}else '
+        f'{find}docker build {options}--file "$DOCKERFILE" --tag "$REPOSITORY_URI:$IMAGE_TAG" "$BUILD_CONTEXT" && '
         'docker push "$REPOSITORY_URI:$IMAGE_TAG"; fi',
         definitions_commands(manifest, pipeline),
     )
@@ -136,12 +193,15 @@ def build_spec(manifest: Manifest, pipeline: Pipeline) -> dict[str, Any]:
 
 def platform_build_spec(pipeline: Pipeline, architecture: str) -> dict[str, Any]:
     """One platform of several: build natively, push <tag>-<arch> (once per commit)."""
-    image = f'"$REPOSITORY_URI:{PLATFORM_TAG}{DOCKER_ARCHITECTURES[architecture]}"'
+    docker = DOCKER_ARCHITECTURES[architecture]
+    image = f'"$REPOSITORY_URI:{PLATFORM_TAG}{docker}"'
+    find, options = cache_commands(pipeline, docker)
+    options += docker_options(pipeline)
     return _spec(
         pipeline,
-        f"if {_exists(PLATFORM_TAG + DOCKER_ARCHITECTURES[architecture])}; then "
+        f"if {_exists(PLATFORM_TAG + docker)}; then "
         f"echo {image} exists already, not rebuilt; else "
-        f'docker build --file "$DOCKERFILE" --tag {image} "$BUILD_CONTEXT" && docker push {image}; fi',
+        f'{find}docker build {options}--file "$DOCKERFILE" --tag {image} "$BUILD_CONTEXT" && docker push {image}; fi',
         None,
     )
 
@@ -182,14 +242,17 @@ class PlatformBuilds:
         repository: ecr.IRepository,
         key: kms.IKey,
         environment_variables: dict[str, codebuild.BuildEnvironmentVariable],
+        suffix: str = "",
     ) -> None:
+        self.suffix = suffix
         self.projects: dict[str, codebuild.PipelineProject] = {}
         for architecture in architectures:
             docker = DOCKER_ARCHITECTURES[architecture]
+            image = f" of image {suffix[1:]}" if suffix else ""
             project = codebuild.PipelineProject(
                 scope,
-                f"BuildProject-{docker}",
-                description=f"Image build for linux/{docker} of pipeline {title}",
+                f"BuildProject{suffix}-{docker}",
+                description=f"Image build for linux/{docker}{image} of pipeline {title}",
                 build_spec=codebuild.BuildSpec.from_object(platform_build_spec(pipeline, architecture)),
                 # docker build needs the Docker daemon
                 environment=build_environment(architecture, pipeline.build.compute, privileged=True),
@@ -206,7 +269,7 @@ class PlatformBuilds:
         """One build action per platform, in parallel (run order 1); the index's follows them."""
         return [
             actions.CodeBuildAction(
-                action_name=f"Build-{docker}",
+                action_name=f"Build{self.suffix}-{docker}",
                 project=project,
                 input=sources.outputs[0],
                 extra_inputs=sources.outputs[1:] or None,

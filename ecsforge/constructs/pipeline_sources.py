@@ -39,8 +39,12 @@ class PipelineSources:
 class SourceStage:
     """Builds the source actions in `scope` (the pipeline construct, which keeps the ids)."""
 
-    def __init__(self, scope: Construct, *, title: str, pipeline: codepipeline.Pipeline) -> None:
+    def __init__(
+        self, scope: Construct, *, title: str, pipeline: codepipeline.Pipeline, full_clone: bool = False
+    ) -> None:
         self.scope, self.title, self.pipeline = scope, title, pipeline
+        # images.<i>.paths compares commits: the primary source is then a git clone (with history).
+        self.full_clone = full_clone
         self.made = PipelineSources()
 
     def add(self, source: Source) -> None:
@@ -77,7 +81,11 @@ class SourceStage:
         else:
             repository = codecommit.Repository.from_repository_name(self.scope, f"Repository-{name}", spec.repository)
         commit = actions.CodeCommitSourceAction(
-            action_name=name, repository=repository, branch=spec.branch, output=output
+            action_name=name,
+            repository=repository,
+            branch=spec.branch,
+            output=output,
+            code_build_clone_output=self._clones() or None,
         )
         return commit, commit.variables.commit_id
 
@@ -95,8 +103,12 @@ class SourceStage:
             # sets DetectChanges false for a filtered trigger.
             trigger_on_push=github.trigger is None,
             role=self._connection_role(name, github.connection_arn),
+            code_build_clone_output=self._clones() or None,
         )
         return connection, connection.variables.commit_id
+
+    def _clones(self) -> bool:
+        return self.full_clone and not self.made.outputs  # the primary source only
 
     def _connection_role(self, source: str, connection_arn: str) -> iam.Role:
         """aws-cdk grants codestar-connections:UseConnection; a connection whose ARN has the newer

@@ -36,7 +36,7 @@ class PromotionPlan:
 
     @property
     def registry(self) -> str:
-        return self.pipeline.build.registry
+        return self.pipeline.build.pushed_registry
 
     @property
     def services(self) -> list[str]:

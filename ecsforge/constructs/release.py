@@ -76,12 +76,13 @@ def release_project(
     pipeline: Pipeline,
     repository: ecr.IRepository,
     key: kms.IKey,
+    construct_id: str = "ReleaseProject",
 ) -> codebuild.PipelineProject:
     """Tags the released image, records its tag, and hands the first release over to the
     stacks that still wait for one (see ecsforge/release/runner.py). `scope` is the pipeline construct."""
     project = codebuild.PipelineProject(
         scope,
-        "ReleaseProject",
+        construct_id,
         description=f"Records the release of pipeline {manifest.stack_name(name)}",
         build_spec=codebuild.BuildSpec.from_object(
             {
@@ -107,7 +108,7 @@ def release_project(
         timeout=Duration.hours(2),
     )
     stack = Stack.of(scope)
-    released_tag = names.released_tag_parameter(manifest, pipeline.build.registry)
+    released_tag = names.released_tag_parameter(manifest, pipeline.build.pushed_registry)
     project.add_to_role_policy(
         iam.PolicyStatement(
             actions=["ssm:GetParameter", "ssm:PutParameter"], resources=[_parameter_arn(stack, released_tag)]
@@ -115,7 +116,7 @@ def release_project(
     )
     repository.grant(project, "ecr:BatchGetImage", "ecr:PutImage")
     _allow_handoff(project, stack, manifest, pipeline)
-    _allow_follower_registration(project, stack, manifest, pipeline.build.registry)
+    _allow_follower_registration(project, stack, manifest, pipeline.build.pushed_registry)
     return project
 
 
@@ -143,7 +144,7 @@ def _allow_handoff(project: codebuild.PipelineProject, stack: Stack, manifest: M
     )
     # The SSM-typed parameters those stacks resolve again: the released tags they follow and
     # CDK's bootstrap version (in case the caller's credentials resolve them).
-    registry = pipeline.build.registry
+    registry = pipeline.build.pushed_registry
     followed = {registry}
     for name in [*pipeline.deploy.services, *manifest.release_followers(registry)]:
         workload = manifest.services.get(name) or manifest.scheduled_tasks[name]

@@ -202,7 +202,8 @@ def pipeline_group(name: str, pipeline: Pipeline, edges: list[Edge]) -> Group:
     build = pipeline.build
     named = len(pipeline.source) > 1
     stages = [Node(f"{prefix}_source", ["Source", *(source_text(s, named) for s in pipeline.source)])]
-    stages.append(Node(f"{prefix}_build", [f"Build → registry {build.registry}", f"compute {build.compute}"]))
+    registries = [build.registry] if build.registry else [i.registry for i in (build.images or {}).values()]
+    stages.append(Node(f"{prefix}_build", [f"Build → registry {', '.join(registries)}", f"compute {build.compute}"]))
     if pipeline.test is not None:
         stages.append(Node(f"{prefix}_test", ["Test", f"{len(pipeline.test.commands)} command(s)"]))
     if pipeline.approval is not None:
@@ -212,7 +213,7 @@ def pipeline_group(name: str, pipeline: Pipeline, edges: list[Edge]) -> Group:
     services = ", ".join(deploy.services)
     stages.append(Node(f"{prefix}_deploy", [f"Deploy → {services}", f"timeout {deploy.timeout_minutes} min"]))
     edges.extend(Edge(a.id, b.id) for a, b in pairwise(stages))
-    edges.append(Edge(f"{prefix}_build", node_id("reg", build.registry), "push"))
+    edges.extend(Edge(f"{prefix}_build", node_id("reg", registry), "push") for registry in registries)
     edges.extend(Edge(f"{prefix}_deploy", node_id("svc", s), "deploy") for s in deploy.services)
     return Group(prefix, f"pipeline {name}", stages)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ..manifest.models import Manifest
+from ..manifest.pipeline_images import image_views
 from ..manifest.runtime import PLATFORMS
 from ..manifest.tasks import TaskSpec
 from .model import Hazard, Note
@@ -32,9 +33,10 @@ def _followed(spec: TaskSpec) -> list[str]:
 def _builders(manifest: Manifest, registry: str) -> dict[str, list[str]]:
     """Pipeline name -> the architectures it builds, for the pipelines that build a registry."""
     return {
-        name: manifest.pipeline_architectures(name)
+        name: manifest.build_architectures(view)
         for name, pipeline in manifest.pipelines.items()
-        if pipeline.build.registry == registry
+        for view in image_views(manifest, pipeline).values()
+        if view.build.registry == registry
     }
 
 

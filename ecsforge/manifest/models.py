@@ -24,6 +24,7 @@ from .isolation import isolation_rules, isolation_warnings
 from .network import Network, Region
 from .nlb import resolve_nlb_cidrs
 from .overrides import Override, UnitName, override_rules
+from .pipeline_images import built_registries
 from .pipelines import Pipeline
 from .problems import Path, Problem
 from .runtime import ARCHITECTURES
@@ -202,11 +203,18 @@ class Manifest(Model):
 
     def pipeline_architectures(self, name: str) -> list[str]:
         """Every architecture a pipeline's image is built for, in build.platforms' order."""
-        pipeline = self.pipelines[name]
+        return self.build_architectures(self.pipelines[name])
+
+    def build_architectures(self, pipeline: Pipeline) -> list[str]:
+        """Every architecture a (one image's) pipeline builds: its platforms, else that of the services
+        it deploys, else (an image only scheduled tasks follow) that of those tasks."""
         if pipeline.build.architectures is not None:
             return pipeline.build.architectures
         deployed = [self.services[s] for s in pipeline.deploy.services if s in self.services]
         found = set().union(*(self.architectures(service) for service in deployed))
+        if not deployed and pipeline.build.registry is not None:
+            followers = self.release_followers(pipeline.build.registry).values()
+            found = set().union(*(self.architectures(task) for task in followers))
         return [found.pop() if len(found) == 1 else X86_64]
 
     def release_followers(self, registry: str) -> dict[str, TaskSpec]:
@@ -262,7 +270,7 @@ class Manifest(Model):
                     yield ("services", name, *path), message
 
     def _release_warnings(self) -> Iterator[Rule]:
-        built = {p.build.registry: name for name, p in self.pipelines.items()}
+        built = {r: name for name, p in self.pipelines.items() for r in built_registries(self, p)}
         deployed = {s for p in self.pipelines.values() for s in p.deploy.services}
         for name, service in self.services.items():
             for container_name, container in service.containers.items():

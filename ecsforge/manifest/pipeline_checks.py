@@ -10,6 +10,8 @@ from annotated_types import Le
 
 from .base import Rule
 from .deployment import deployment_minutes, deployment_minutes_explained
+from .pipeline_image_checks import check_build_registry, check_image_deploys, check_images
+from .pipeline_images import image_views
 from .pipelines import Deploy, Pipeline
 from .runtime import ARCHITECTURES, PLATFORMS
 from .services import Service
@@ -24,11 +26,36 @@ def check_pipelines(manifest: Manifest) -> Iterator[Rule]:
     built_by: dict[str, str] = {}
     for name, pipeline in manifest.pipelines.items():
         yield from _check_created_repositories(name, pipeline, created_by)
+        if pipeline.build.images is not None:
+            yield from _check_images_pipeline(manifest, name, pipeline, (built_by, deployed_by))
+            continue
         registry = pipeline.build.registry
-        yield from _check_build_registry(manifest, name, registry, built_by)
+        if registry is None:
+            continue  # the build's own check says what is missing
+        at = ("pipelines", name, "build", "registry")
+        yield from check_build_registry(manifest, at, name, registry, built_by)
         for index, service_name in enumerate(pipeline.deploy.services):
             yield from _check_deployed_service(manifest, (name, pipeline, index, service_name), deployed_by)
         yield from _check_pipeline_architecture(manifest, name, pipeline)
+
+
+def _check_images_pipeline(
+    manifest: Manifest, name: str, pipeline: Pipeline, seen: tuple[dict[str, str], dict[str, str]]
+) -> Iterator[Rule]:
+    built_by, deployed_by = seen
+    yield from check_images(manifest, name, pipeline, built_by)
+    for index, service_name in enumerate(pipeline.deploy.services):
+        yield from check_image_deploys(manifest, name, pipeline, index, service_name)
+        service = manifest.services.get(service_name)
+        if service is not None:
+            yield from _check_deploy_timeout(manifest, name, pipeline, service_name, service)
+        at = ("pipelines", name, "deploy", "services", index)
+        yield from _check_deployed_once(at, name, service_name, deployed_by)
+    for image_name, view in image_views(manifest, pipeline).items():
+        image = (pipeline.build.images or {})[str(image_name)]
+        build_at = ("pipelines", name, "build", *(("images", str(image_name)) if image.platforms else ()))
+        if view.deploy.services:
+            yield from _check_pipeline_architecture(manifest, name, view, build_at)
 
 
 def _check_created_repositories(name: str, pipeline: Pipeline, created_by: dict[str, str]) -> Iterator[Rule]:
@@ -47,30 +74,11 @@ def _check_created_repositories(name: str, pipeline: Pipeline, created_by: dict[
         created_by.setdefault(codecommit.repository, name)
 
 
-def _check_build_registry(manifest: Manifest, name: str, registry: str, built_by: dict[str, str]) -> Iterator[Rule]:
-    if registry in built_by:
-        yield (
-            ("pipelines", name, "build", "registry"),
-            (
-                f"{registry!r} is already built by pipeline {built_by[registry]!r}; each registry has one "
-                "released tag, so two pipelines would hand each other's image to their services: give each "
-                "pipeline its own registry"
-            ),
-        )
-    built_by.setdefault(registry, name)
-    if registry not in manifest.registries:
-        known = ", ".join(manifest.registries) or "none defined"
-        yield (
-            ("pipelines", name, "build", "registry"),
-            (f"{registry!r} is not a key of `registries` ({known}); add it there or fix the name"),
-        )
-
-
 def _check_deployed_service(
     manifest: Manifest, deploy: tuple[str, Pipeline, int, str], deployed_by: dict[str, str]
 ) -> Iterator[Rule]:
     name, pipeline, index, service_name = deploy
-    registry = pipeline.build.registry
+    registry = pipeline.build.pushed_registry
     at = ("pipelines", name, "deploy", "services", index)
     service = manifest.services.get(service_name)
     if service is None:
@@ -86,6 +94,12 @@ def _check_deployed_service(
             ),
         )
     yield from _check_deploy_timeout(manifest, name, pipeline, service_name, service)
+    yield from _check_deployed_once(at, name, service_name, deployed_by)
+
+
+def _check_deployed_once(
+    at: tuple[str | int, ...], name: str, service_name: str, deployed_by: dict[str, str]
+) -> Iterator[Rule]:
     if service_name in deployed_by:
         yield (
             at,
@@ -97,14 +111,17 @@ def _check_deployed_service(
     deployed_by.setdefault(service_name, name)
 
 
-def _check_pipeline_architecture(manifest: Manifest, name: str, pipeline: Pipeline) -> Iterator[Rule]:
+def _check_pipeline_architecture(
+    manifest: Manifest, name: str, pipeline: Pipeline, build_at: tuple[str, ...] = ()
+) -> Iterator[Rule]:
+    build_at = build_at or ("pipelines", name, "build")
     by_architecture: dict[str, list[str]] = {}
     for service_name in pipeline.deploy.services:
         if service_name in manifest.services:
             for architecture in manifest.architectures(manifest.services[service_name]):
                 by_architecture.setdefault(architecture, []).append(service_name)
     if pipeline.build.platforms is not None:
-        yield from _check_platforms(manifest, name, pipeline, by_architecture)
+        yield from _check_platforms(manifest, (name, pipeline, build_at), by_architecture)
         return
     if len(by_architecture) > 1:
         runs = "; ".join(f"{', '.join(names)} on {arch}" for arch, names in sorted(by_architecture.items()))
@@ -120,7 +137,7 @@ def _check_pipeline_architecture(manifest: Manifest, name: str, pipeline: Pipeli
     if platform is not None and by_architecture and ARCHITECTURES[platform] not in by_architecture:
         ((architecture, names),) = by_architecture.items()
         yield (
-            ("pipelines", name, "build", "platform"),
+            (*build_at, "platform"),
             (
                 f"{platform!r}, but the services it deploys ({', '.join(names)}) run {architecture}, where this "
                 f"image cannot start; remove build.platform (it follows the services) or set the services' "
@@ -132,14 +149,15 @@ def _check_pipeline_architecture(manifest: Manifest, name: str, pipeline: Pipeli
 
 
 def _check_platforms(
-    manifest: Manifest, name: str, pipeline: Pipeline, by_architecture: dict[str, list[str]]
+    manifest: Manifest, built_by: tuple[str, Pipeline, tuple[str, ...]], by_architecture: dict[str, list[str]]
 ) -> Iterator[Rule]:
     """build.platforms: every service it deploys runs on one of them (they may differ)."""
-    built = manifest.pipeline_architectures(name)
+    name, pipeline, build_at = built_by
+    built = manifest.build_architectures(pipeline)
     for architecture, names in sorted(by_architecture.items()):
         if architecture not in built:
             yield (
-                ("pipelines", name, "build", "platforms"),
+                (*build_at, "platforms"),
                 (
                     f"{', '.join(pipeline.build.platforms or [])} does not include {PLATFORMS[architecture]}, "
                     f"where the services it deploys ({', '.join(names)}) run, and the image would not start "
@@ -151,16 +169,17 @@ def _check_platforms(
 
 def _check_followers(manifest: Manifest, name: str, pipeline: Pipeline) -> Iterator[Rule]:
     """Scheduled tasks that follow the registry run on an architecture the pipeline builds for."""
-    built = manifest.pipeline_architectures(name)
+    built = manifest.build_architectures(pipeline)
     fix = "add its platform to build.platforms" if pipeline.build.platforms is not None else "run it on {}"
-    for task_name, task in manifest.release_followers(pipeline.build.registry).items():
+    registry = pipeline.build.pushed_registry
+    for task_name, task in manifest.release_followers(registry).items():
         task_runs = manifest.architectures(task)
         if len(task_runs) == 1 and not task_runs <= set(built):
             written = [f for f in ("platform", "capacity") if f in task.model_fields_set]
             yield (
                 ("scheduled_tasks", task_name, *written[:1]),
                 (
-                    f"runs on {task_runs.pop()}, but follows the releases of registry {pipeline.build.registry!r}, "
+                    f"runs on {task_runs.pop()}, but follows the releases of registry {registry!r}, "
                     f"which pipeline {name!r} builds for {', '.join(built)}; " + fix.format(PLATFORMS[built[0]])
                 ),
             )

@@ -123,8 +123,50 @@ def _one_source_to_list(value: Any) -> Any:
     return value
 
 
-class Build(Model):
+class Image(Model):
+    """One image of `build.images` (manifest v1.2): built from the pipeline's commit, in parallel with the others."""
+
     registry: Name = Field(description="Required. The key of `registries` the image is pushed to.")
+    dockerfile: str = Field("Dockerfile", min_length=1, description="Default: Dockerfile.")
+    context: str = Field(".", min_length=1, description="Default: the repository root.")
+    platforms: list[Platform] | None = Field(
+        None,
+        min_length=1,
+        description="linux/amd64 | linux/arm64, each once. Default: build.platforms, else the platform of the "
+        "workloads following the registry. Several: one image index, as build.platforms.",
+    )
+    paths: list[Annotated[str, Field(min_length=1)]] | None = Field(
+        None,
+        min_length=1,
+        description="Default: always rebuilt. Git glob patterns of the primary source (CodeCommit or GitHub, one "
+        "source, one platform): when none changed between the released commit and this one, the released image "
+        "gets this commit's tag (an ECR re-tag) instead of a build.",
+    )
+    args: dict[Annotated[str, matching(r"^[A-Za-z_][A-Za-z0-9_]*$", "build argument name", "NODE_ENV")], str] | None = (
+        Field(None, description="Default: none. Docker build arguments (`--build-arg NAME=value`).")
+    )
+    target: Annotated[str, matching(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", "build stage name", "runtime")] | None = Field(
+        None, description="Default: the Dockerfile's last stage. The stage of a multi-stage build to build."
+    )
+
+    def check(self) -> Iterator[Rule]:
+        platforms = self.platforms or []
+        for index, platform in enumerate(platforms):
+            if platform in platforms[:index]:
+                yield ("platforms", index), f"{platform!r} is listed twice; list each platform once"
+
+
+class Build(Model):
+    registry: Name | None = Field(
+        None,
+        description="Default: none, and then `images` is required. The key of `registries` the one image is pushed to.",
+    )
+    images: dict[Name, Image] | None = Field(
+        None,
+        min_length=1,
+        description="Default: one image, `registry`/`dockerfile`/`context` (manifest v1.2). Several images by name, "
+        "all built from the same commit, in parallel, each pushed to its registry under the commit's tag.",
+    )
     dockerfile: str = Field("Dockerfile", min_length=1, description="Default: Dockerfile.")
     context: str = Field(".", min_length=1, description="Default: the repository root.")
     buildspec: str | None = Field(
@@ -153,6 +195,18 @@ class Build(Model):
         "Default: `platform`.",
     )
 
+    args: dict[Annotated[str, matching(r"^[A-Za-z_][A-Za-z0-9_]*$", "build argument name", "NODE_ENV")], str] | None = (
+        Field(None, description="Default: none. Docker build arguments (`--build-arg NAME=value`).")
+    )
+    target: Annotated[str, matching(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", "build stage name", "runtime")] | None = Field(
+        None, description="Default: the Dockerfile's last stage. The stage of a multi-stage build to build."
+    )
+    cache: bool = Field(
+        True,
+        description="Default: true, each build starts from the layers of the newest image its registry holds "
+        "(BuildKit's inline cache: no cache tag, no cache repository). false: every layer is built anew.",
+    )
+
     @property
     def architecture(self) -> str | None:
         """The platform as the catalog names architectures (x86_64, arm64), or None when unset."""
@@ -169,7 +223,15 @@ class Build(Model):
     def multi_architecture(self) -> bool:
         return len(self.platforms or ()) > 1
 
+    @property
+    def pushed_registry(self) -> str:
+        """The registry of the one-image form (each image's view has one too)."""
+        if self.registry is None:
+            raise ValueError("build.images has no single registry: use Pipeline.image_views()")
+        return self.registry
+
     def check(self) -> Iterator[Rule]:
+        yield from self._check_form()
         platforms = self.platforms or []
         for index, platform in enumerate(platforms):
             if platform in platforms[:index]:
@@ -186,6 +248,19 @@ class Build(Model):
                 f"{len(platforms)}; remove buildspec (ecsforge builds each platform and the image index), or "
                 "build the image index yourself and keep one platform",
             )
+
+    def _check_form(self) -> Iterator[Rule]:
+        if self.images is None and self.registry is None:
+            yield (), "a build needs `registry` (one image) or `images` (several); add one"
+        if self.images is None:
+            return
+        for field in ("registry", "dockerfile", "context", "buildspec", "platform", "args", "target"):
+            if field in self.model_fields_set:
+                yield (
+                    (field,),
+                    f"{getattr(self, field)!r}: `images` lists the images, so {field} belongs to each image; "
+                    f"move it into images.<name> (or drop `images` for the one-image form)",
+                )
 
 
 class Test(Model):

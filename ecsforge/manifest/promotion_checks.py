@@ -142,6 +142,8 @@ def _registry_and_services(
     manifest: Manifest, pipeline: Pipeline, promotion: Promotion, target: Manifest, value: str
 ) -> Iterator[Rule]:
     registry = pipeline.build.registry
+    if registry is None:  # build.images: check_images refuses promote for now
+        return
     if registry not in target.registries:
         yield (
             ("manifest",),

@@ -46,4 +46,4 @@ def release_plan(manifest: Manifest, registry: str, services: list[str] | None =
 
 def pipeline_plan(manifest: Manifest, pipeline: Pipeline) -> ReleasePlan:
     """The pipeline's release step: the services it deploys, and the scheduled tasks."""
-    return release_plan(manifest, pipeline.build.registry, list(pipeline.deploy.services))
+    return release_plan(manifest, pipeline.build.pushed_registry, list(pipeline.deploy.services))
