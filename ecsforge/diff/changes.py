@@ -57,10 +57,13 @@ def stack_dirty(stack: str, changes: dict[str, list[ResourceChange]], changed_ex
 # --- one stack -------------------------------------------------------------------------------
 
 
-def _dirty_inputs(old: dict[str, Any], new: dict[str, Any], changed_exports: set[str], changed_ssm: set[str]) -> Dirty:
-    """Parameters and conditions of NEW that resolve differently, and the imports that do."""
+def _dirty_inputs(
+    old: dict[str, Any], new: dict[str, Any], changed_exports: set[str], changed_ssm: set[str], passed: frozenset[str]
+) -> Dirty:
+    """Parameters and conditions of NEW that resolve differently, and the imports that do;
+    passed: the parameters a nested stack's parent passes a new value."""
     old_parameters, new_parameters = old.get("Parameters", {}), new.get("Parameters", {})
-    dirty = Dirty(imports=set(changed_exports))
+    dirty = Dirty(parameters=set(passed), imports=set(changed_exports))
     for name, parameter in new_parameters.items():
         if old_parameters.get(name) != parameter or ssm_parameter_name(parameter) in changed_ssm:
             dirty.parameters.add(name)
@@ -144,11 +147,17 @@ def _resource_changes(
 
 
 def compare_stack(
-    old: dict[str, Any], new: dict[str, Any], region: str, changed_exports: set[str], changed_ssm: set[str]
+    old: dict[str, Any],
+    new: dict[str, Any],
+    region: str,
+    changed_exports: set[str],
+    changed_ssm: set[str],
+    *,
+    dirty_parameters: frozenset[str] = frozenset(),
 ) -> list[ResourceChange]:
     """Every resource of one stack that is added, removed, updated or replaced."""
     old_resources, new_resources = resources(old), resources(new)
-    dirty = _dirty_inputs(old, new, changed_exports, changed_ssm)
+    dirty = _dirty_inputs(old, new, changed_exports, changed_ssm, dirty_parameters)
     _mark_replacements(old_resources, new_resources, region, dirty)
     changes = []
     for logical_id in sorted(set(old_resources) | set(new_resources)):
