@@ -27,7 +27,6 @@ STATEFUL_TYPES = frozenset(
         "AWS::DynamoDB::Table",
         "AWS::DynamoDB::GlobalTable",
         "AWS::RDS::DBCluster",
-        "AWS::RDS::DBInstance",
     }
 )
 
