@@ -307,9 +307,13 @@ def test_a_nested_resource_is_replaced_by_its_create_only_properties(diff):
     assert hazard.stack == "shop-dev-service-api" and hazard.what.startswith(
         "table/OrdersTable (AWS::DynamoDB::Table) is replaced"
     )
+    # The table's name, an output of the nested stack, reaches ORDERS_TABLE_NAME: a new revision.
+    replaced = [c.logical_id for c in stack.by_action("replaced")]
+    assert replaced == ["ServiceTaskTaskDefinition2B6F6746", "table/OrdersTable"]
+    assert [d.service for d in result.deployments] == ["Service9571FDD8"]
     lines = render(result).splitlines()
     at = lines.index("  addon table (nested stack)")
-    assert lines[at - 1].startswith("  ~ updated AddonstableNestedStack") and lines[at + 1].startswith(
+    assert lines[at - 1].startswith("  ! replaced ServiceTaskTaskDefinition") and lines[at + 1].startswith(
         "    ! replaced OrdersTable AWS::DynamoDB::Table (replaced by TableName"
     )
     assert not [line for line in lines if ".nested" in line]
@@ -325,3 +329,20 @@ def test_destroying_a_workload_names_its_addons_unretained_resources(diff):
     kept = sorted(n.text.split(" ")[0] for n in result.notes if "kept (Retain)" in n.text)
     kept = [logical_id for logical_id in kept if "/" in logical_id]  # the addons' (ecsforge's own log group too)
     assert kept == ["access/ApiKey", "table/OrdersTable"]
+
+
+def test_a_replaced_environment_addon_resource_reaches_the_workloads_reading_its_output(diff):
+    """A create-only parameter passed anew replaces the database cluster in the nested stack; its
+    endpoint, an output, is the value of an SSM parameter of the addons stack, which the service
+    reads (`{addon: DbEndpoint}`): its task definition is replaced too, one ECS deployment."""
+    result = diff("addons-environment-orders", "addons-environment-orders2")
+    addons = result.stack("shop-dev-addons")
+    assert [(c.logical_id, c.replaced_by) for c in addons.by_action("replaced")] == [
+        ("database/DbCluster", ("DatabaseName",)),
+        ("database/DbWriter", ("DBClusterIdentifier",)),
+    ]
+    assert "OutputDbEndpointB5933CAF" in {c.logical_id for c in addons.by_action("updated")}
+    api = result.stack("shop-dev-service-api")
+    assert [c.logical_id for c in api.by_action("replaced")] == ["ServiceTaskTaskDefinition2B6F6746"]
+    assert [(d.stack, d.reasons) for d in result.deployments] == [("shop-dev-service-api", ("TaskDefinition",))]
+    assert [(h.stack, h.what.split(" ")[0]) for h in result.hazards] == [("shop-dev-addons", "database/DbCluster")]

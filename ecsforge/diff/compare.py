@@ -7,7 +7,15 @@ from .architecture import architecture_findings
 from .changes import Propagation, propagate, stack_diffs
 from .hazards import deploy_hazards, service_hazards, stateful_hazards
 from .model import ADDED, Deployment, DiffResult, Hazard, Note, Templates
-from .nested import Nested, add_nested_changes, added_with_stack, qualified_resources, removed_addons, split
+from .nested import (
+    Nested,
+    add_nested_changes,
+    added_with_stack,
+    changed_outputs,
+    qualified_resources,
+    removed_addons,
+    split,
+)
 from .notes import removed_stack_notes, service_notes, stack_notes
 from .rule_hazards import rule_hazards
 from .services import deployments
@@ -38,7 +46,7 @@ def diff_templates(
 ) -> DiffResult:
     # Addons' nested templates are part of their parent stack, never stacks of their own.
     (old, old_nested), (new, new_nested) = split(old_templates), split(new_templates)
-    propagation = propagate(old, new, region)
+    propagation = propagate(old, new, region, changed_outputs(old_nested, new_nested, region))
     add_nested_changes(propagation, old_nested, new_nested, region)
     stacks = stack_diffs(old, new, propagation)
     for diff in stacks:

@@ -13,7 +13,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from .changes import Dirty, Propagation, compare_stack, stack_dirty
-from .model import ADDED, REMOVED, Hazard, ResourceChange, Templates
+from .model import ADDED, REMOVED, REPLACED, Hazard, ResourceChange, Templates
+from .schemas import MISSING
 from .templates import resources
 
 NESTED_SUFFIX = ".nested"
@@ -85,6 +86,33 @@ def _dirty_parameters(old: NestedStack, new: NestedStack, parent: Dirty) -> froz
     )
 
 
+def _changed_outputs(before: NestedStack, after: NestedStack, region: str) -> set[str]:
+    """The outputs ("Id.Outputs.Name") whose value changes: their expression, or what they refer
+    to is replaced, or a parameter they read is passed anew (as the parent's template says it)."""
+    parameters = _dirty_parameters(before, after, Dirty())
+    found = compare_stack(before.template, after.template, region, set(), set(), dirty_parameters=parameters)
+    dirty = Dirty(resources={c.logical_id for c in found if c.action == REPLACED}, parameters=set(parameters))
+    old_outputs, new_outputs = before.template.get("Outputs", {}), after.template.get("Outputs", {})
+    return {
+        f"{after.logical_id}.Outputs.{name}"
+        for name in set(old_outputs) | set(new_outputs)
+        if old_outputs.get(name, MISSING) != new_outputs.get(name, MISSING)
+        or dirty.touches(new_outputs.get(name, {}).get("Value"))
+    }
+
+
+def changed_outputs(old: Nested, new: Nested, region: str) -> dict[str, set[str]]:
+    """Per parent stack, the outputs of its nested stacks that change: what reads them (a task
+    definition's variable, an SSM parameter) changes with them."""
+    result: dict[str, set[str]] = {}
+    for stack, stacks in new.items():
+        for logical_id, after in stacks.items():
+            before = old.get(stack, {}).get(logical_id)
+            if before is not None:
+                result.setdefault(stack, set()).update(_changed_outputs(before, after, region))
+    return result
+
+
 def _all(nested: NestedStack, action: str) -> list[ResourceChange]:
     return [
         ResourceChange(nested.qualified(k), v["Type"], action) for k, v in sorted(resources(nested.template).items())
@@ -114,7 +142,9 @@ def add_nested_changes(propagation: Propagation, old: Nested, new: Nested, regio
     """The nested resources' changes, after their parent's own, for the stacks in both."""
     for stack, changes in propagation.stack_changes.items():
         if stack in old or stack in new:
-            parent = stack_dirty(stack, propagation.stack_changes, propagation.changed_exports)
+            parent = stack_dirty(
+                stack, propagation.stack_changes, propagation.changed_exports, propagation.changed_attributes
+            )
             changes += nested_changes(old.get(stack, {}), new.get(stack, {}), region, parent)
 
 
