@@ -15,12 +15,25 @@ from .manifest.pipeline_images import built_registries
 from .stacks import Platform
 from .stacks.addons import AddonsStack, depend_on_addons
 from .stacks.cluster import ClusterStack
+from .stacks.handles import ClusterHandles, PlatformHandles, ScheduledTaskHandles, ServiceHandles, WorkloadHandles
 from .stacks.network import NetworkStack
 from .stacks.overrides import start_run
 from .stacks.promotion import PromotionTrustStack
 from .stacks.registries import RegistriesStack
 from .stacks.resources import ResourcesStack, depend_on_resources
 from .stacks.workloads import PipelineStack, ServiceStack, TaskStack
+
+# What a team's own app.py uses (README "ecsforge as a library"): build, then platform.handles, then synthesize.
+__all__ = [
+    "ClusterHandles",
+    "Platform",
+    "PlatformHandles",
+    "ScheduledTaskHandles",
+    "ServiceHandles",
+    "WorkloadHandles",
+    "build",
+    "synthesize",
+]
 
 
 def build(app: App, manifest: Manifest) -> Platform:

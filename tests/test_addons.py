@@ -265,6 +265,84 @@ def test_listing_another_addon_first_leaves_the_first_one_in_place(diff):
     # A new task definition revision (the access outputs reach the containers) is all that is replaced.
     replaced = [key[1] for key, action in changes.items() if action in ("removed", "replaced")]
     assert replaced == ["ServiceTaskTaskDefinition2B6F6746"]
-    table = only({s.name: s for s in result.stacks if "Addonstable" in s.name})
-    assert table.status == "unchanged"
+    # The table's nested stack is part of its parent (never a stack of its own), and nothing in it changes.
+    assert not [s.name for s in result.stacks if s.name.endswith(".nested")]
+    assert [c for c in result.stack("shop-dev-service-api").changes if c.logical_id.startswith("table/")] == []
+    assert {key[1].split("/")[0] for key, action in changes.items() if action == "added" and "/" in key[1]} == {
+        "access"
+    }
     assert result.hazards == []
+
+
+def test_removing_an_addon_with_an_unretained_table_is_a_hazard_naming_the_fix(diff):
+    """Day 2: the addon's nested stack is deleted with its parent's update, and with it every
+    resource of it without `DeletionPolicy: Retain`; the diff shows them under their parent."""
+    result = diff("addons-access-and-table", "addons-table")
+    assert [s.name for s in result.stacks if s.status != "unchanged"] == ["shop-dev-service-api"]
+    removed = {c.logical_id for c in result.stack("shop-dev-service-api").by_action("removed")}
+    assert {"access/OrdersTable", "access/ApiKey", "access/ClientGroup"} <= removed
+    hazard = only({h.what: h for h in result.hazards})
+    assert (hazard.stack, hazard.kind) == ("shop-dev-service-api", "stateful")
+    assert "removing addon access" in hazard.what and "OrdersTable (AWS::DynamoDB::Table)" in hazard.what
+    assert "DeletionPolicy: Retain" in hazard.action and hazard.action.endswith(
+        "(the resource is then kept, outside any stack)"
+    )
+    # The secret is `Retain`: kept, and said so, not a hazard.
+    assert [n.text for n in result.notes if "ApiKey" in n.text] == [
+        "access/ApiKey (AWS::SecretsManager::Secret) is kept (Retain) and orphaned"
+    ]
+
+
+def test_a_nested_resource_is_replaced_by_its_create_only_properties(diff):
+    """A new TableName in the addon's template replaces the table (TableName is create-only in
+    the resource schema), in the parent's stack and with the stateful hazard of any table."""
+    from ecsforge.diff import render
+
+    result = diff("addons-table", "addons-table-renamed")
+    stack = result.stack("shop-dev-service-api")
+    table = only({c.logical_id: c for c in stack.changes if c.logical_id.startswith("table/")})
+    assert (table.logical_id, table.action, table.replaced_by) == ("table/OrdersTable", "replaced", ("TableName",))
+    assert "PointInTimeRecoverySpecification" in table.properties
+    hazard = only({h.what: h for h in result.hazards})
+    assert hazard.stack == "shop-dev-service-api" and hazard.what.startswith(
+        "table/OrdersTable (AWS::DynamoDB::Table) is replaced"
+    )
+    # The table's name, an output of the nested stack, reaches ORDERS_TABLE_NAME: a new revision.
+    replaced = [c.logical_id for c in stack.by_action("replaced")]
+    assert replaced == ["ServiceTaskTaskDefinition2B6F6746", "table/OrdersTable"]
+    assert [d.service for d in result.deployments] == ["Service9571FDD8"]
+    lines = render(result).splitlines()
+    at = lines.index("  addon table (nested stack)")
+    assert lines[at - 1].startswith("  ! replaced ServiceTaskTaskDefinition") and lines[at + 1].startswith(
+        "    ! replaced OrdersTable AWS::DynamoDB::Table (replaced by TableName"
+    )
+    assert not [line for line in lines if ".nested" in line]
+
+
+def test_destroying_a_workload_names_its_addons_unretained_resources(diff):
+    """`cdk destroy` of a removed stack deletes its nested stacks too: their resources count as its own."""
+    result = diff("addons-access-and-table", "addons-other-service")
+    removed = [h for h in result.hazards if h.kind == "stack-removed"]
+    assert [h.stack for h in removed] == ["shop-dev-service-api"]
+    stateful = [h.what for h in result.hazards if h.kind == "stateful"]
+    assert stateful == ["access/OrdersTable (AWS::DynamoDB::Table) is deleted with the stack, and its data"]
+    kept = sorted(n.text.split(" ")[0] for n in result.notes if "kept (Retain)" in n.text)
+    kept = [logical_id for logical_id in kept if "/" in logical_id]  # the addons' (ecsforge's own log group too)
+    assert kept == ["access/ApiKey", "table/OrdersTable"]
+
+
+def test_a_replaced_environment_addon_resource_reaches_the_workloads_reading_its_output(diff):
+    """A create-only parameter passed anew replaces the database cluster in the nested stack; its
+    endpoint, an output, is the value of an SSM parameter of the addons stack, which the service
+    reads (`{addon: DbEndpoint}`): its task definition is replaced too, one ECS deployment."""
+    result = diff("addons-environment-orders", "addons-environment-orders2")
+    addons = result.stack("shop-dev-addons")
+    assert [(c.logical_id, c.replaced_by) for c in addons.by_action("replaced")] == [
+        ("database/DbCluster", ("DatabaseName",)),
+        ("database/DbWriter", ("DBClusterIdentifier",)),
+    ]
+    assert "OutputDbEndpointB5933CAF" in {c.logical_id for c in addons.by_action("updated")}
+    api = result.stack("shop-dev-service-api")
+    assert [c.logical_id for c in api.by_action("replaced")] == ["ServiceTaskTaskDefinition2B6F6746"]
+    assert [(d.stack, d.reasons) for d in result.deployments] == [("shop-dev-service-api", ("TaskDefinition",))]
+    assert [(h.stack, h.what.split(" ")[0]) for h in result.hazards] == [("shop-dev-addons", "database/DbCluster")]

@@ -224,3 +224,34 @@ def test_diff_prints_the_deployment_time_that_validate_checks_timeouts_against(t
     # ECS waits for the NLB only when it shifts traffic: a rolling service behind one takes as long as any.
     assert expected["time-dev-service-tcp-steady"] == expected["time-dev-service-steady"]
     assert expected["time-dev-service-tcp"] > expected["time-dev-service-swap"]
+
+
+def with_addon(name: str) -> dict[str, dict[str, Any]]:
+    """A parent stack `p` whose addon `store` (a nested stack) names its bucket after a parameter."""
+    addon = {
+        "Type": "AWS::CloudFormation::Stack",
+        "Metadata": {
+            "aws:cdk:path": "p/Addons/store.NestedStack/store.NestedStackResource",
+            "aws:asset:path": "pAddonsstore1234.nested.template.json",
+        },
+        "Properties": {"TemplateURL": "https://bucket/key.json", "Parameters": {"Name": name}},
+    }
+    nested = {
+        "Parameters": {"Name": {"Type": "String"}},
+        "Resources": {
+            "Bucket": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": {"Ref": "Name"}}},
+            "Q": QUEUE,
+        },
+    }
+    return {"p": template({"Addon": addon}), "pAddonsstore1234.nested": nested}
+
+
+def test_a_parameter_the_parent_passes_anew_replaces_what_the_addon_names_with_it():
+    """The nested template is the same text; the value its parent passes is not. BucketName is
+    create-only: the bucket is replaced, shown under the parent with the stateful hazard."""
+    result = run(with_addon("a"), with_addon("b"))
+    assert [s.name for s in result.stacks] == ["p"]
+    changes = {c.logical_id: (c.action, c.replaced_by) for c in result.stack("p").changes}
+    assert changes == {"Addon": ("updated", ()), "store/Bucket": ("replaced", ("BucketName",))}
+    assert [(h.stack, h.kind) for h in result.hazards] == [("p", "stateful")]
+    assert result.hazards[0].what.startswith("store/Bucket (AWS::S3::Bucket) is replaced (BucketName)")

@@ -27,6 +27,7 @@ STATEFUL_TYPES = {
     "AWS::SQS::Queue",  # (topics hold no messages: the pipeline's notification topic is not kept)
     # In addon templates (examples/addons): the examples keep them as users should.
     "AWS::DynamoDB::Table",
+    "AWS::DynamoDB::GlobalTable",  # dynamodb.TableV2, in a team's own app (examples/library)
     "AWS::RDS::DBCluster",
     # The released-tag parameters, created once by AwsCustomResource. (An AWS::SSM::Parameter
     # holds only what its template says, such as a service's name, and is not kept.)

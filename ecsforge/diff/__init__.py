@@ -6,7 +6,8 @@ createOnlyProperties, which cfn-lint ships), the ECS deployments the change star
 every hazard. Nothing here calls AWS.
 
 synthesis: templates in this process; schemas: create-only properties; templates: reading one;
-changes: resource changes and how replacements propagate; services: ECS deployments;
+changes: resource changes and how replacements propagate; nested: addons' nested stacks, compared as
+their parent's resources; services: ECS deployments;
 view: what the rules look at; hazards and notes: one rule per function; architecture: what only
 the manifests tell (a workload moving to a CPU architecture its released image lacks); compare: the whole diff;
 render: the text printed.

@@ -24,10 +24,13 @@ class Dirty:
     parameters: set[str] = field(default_factory=set)
     conditions: set[str] = field(default_factory=set)
     imports: set[str] = field(default_factory=set)  # export names whose value changes
+    attributes: set[str] = field(default_factory=set)  # "Id.Outputs.Name": a nested stack's output that changes
 
     def touches(self, value: Any) -> bool:
         for kind, name in refs(value):
             if kind == "ref" and (name in self.resources or name in self.parameters):
+                return True
+            if kind == "attribute" and name in self.attributes:
                 return True
             if kind == "import" and name in self.imports:
                 return True
@@ -43,24 +46,34 @@ class Propagation:
     stack_changes: dict[str, list[ResourceChange]]
     changed_exports: set[str]
     changed_ssm: set[str]
+    # Per stack, the outputs of its nested stacks (addons) whose value changes ("Id.Outputs.Name").
+    changed_attributes: dict[str, set[str]] = field(default_factory=dict)
 
 
 def differs(old: Any, new: Any, dirty: Dirty) -> bool:
     return old != new or (new is not MISSING and dirty.touches(new))
 
 
-def stack_dirty(stack: str, changes: dict[str, list[ResourceChange]], changed_exports: set[str]) -> Dirty:
+def stack_dirty(
+    stack: str,
+    changes: dict[str, list[ResourceChange]],
+    changed_exports: set[str],
+    attributes: dict[str, set[str]] | None = None,
+) -> Dirty:
     replaced = {c.logical_id for c in changes.get(stack, []) if c.action == REPLACED}
-    return Dirty(resources=replaced, imports=set(changed_exports))
+    return Dirty(resources=replaced, imports=set(changed_exports), attributes=set((attributes or {}).get(stack, ())))
 
 
 # --- one stack -------------------------------------------------------------------------------
 
 
-def _dirty_inputs(old: dict[str, Any], new: dict[str, Any], changed_exports: set[str], changed_ssm: set[str]) -> Dirty:
-    """Parameters and conditions of NEW that resolve differently, and the imports that do."""
+def _dirty_inputs(
+    old: dict[str, Any], new: dict[str, Any], changed_exports: set[str], changed_ssm: set[str], passed: frozenset[str]
+) -> Dirty:
+    """Parameters and conditions of NEW that resolve differently, and the imports that do;
+    passed: the parameters a nested stack's parent passes a new value."""
     old_parameters, new_parameters = old.get("Parameters", {}), new.get("Parameters", {})
-    dirty = Dirty(imports=set(changed_exports))
+    dirty = Dirty(parameters=set(passed), imports=set(changed_exports))
     for name, parameter in new_parameters.items():
         if old_parameters.get(name) != parameter or ssm_parameter_name(parameter) in changed_ssm:
             dirty.parameters.add(name)
@@ -144,11 +157,19 @@ def _resource_changes(
 
 
 def compare_stack(
-    old: dict[str, Any], new: dict[str, Any], region: str, changed_exports: set[str], changed_ssm: set[str]
+    old: dict[str, Any],
+    new: dict[str, Any],
+    region: str,
+    changed_exports: set[str],
+    changed_ssm: set[str],
+    *,
+    dirty_parameters: frozenset[str] = frozenset(),
+    dirty_attributes: frozenset[str] = frozenset(),
 ) -> list[ResourceChange]:
     """Every resource of one stack that is added, removed, updated or replaced."""
     old_resources, new_resources = resources(old), resources(new)
-    dirty = _dirty_inputs(old, new, changed_exports, changed_ssm)
+    dirty = _dirty_inputs(old, new, changed_exports, changed_ssm, dirty_parameters)
+    dirty.attributes |= dirty_attributes
     _mark_replacements(old_resources, new_resources, region, dirty)
     changes = []
     for logical_id in sorted(set(old_resources) | set(new_resources)):
@@ -172,13 +193,21 @@ def changed_outputs(old: dict[str, Any], new: dict[str, Any], dirty: Dirty) -> t
 # --- across stacks ---------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Known:
+    """What a round of propagation starts from: the exports found changing, and the nested outputs."""
+
+    exports: set[str]
+    attributes: dict[str, set[str]]
+
+
 def all_exports(templates: Templates) -> dict[str, tuple[str, Any]]:
     """Export name -> (exporting stack, value expression)."""
     return {name: (stack, value) for stack in templates for name, value in exports(templates[stack]).items()}
 
 
 def _exports_changing(
-    old: Templates, new: Templates, removed_stacks: list[str], changes: dict[str, list[ResourceChange]], known: set[str]
+    old: Templates, new: Templates, removed_stacks: list[str], changes: dict[str, list[ResourceChange]], known: Known
 ) -> set[str]:
     """Exports of OLD that NEW removes, moves or gives another value."""
     new_exports = all_exports(new)
@@ -190,20 +219,20 @@ def _exports_changing(
             result.add(name)
             continue
         new_stack, new_value = new_exports[name]
-        dirty = stack_dirty(new_stack, changes, known)
+        dirty = stack_dirty(new_stack, changes, known.exports, known.attributes)
         if new_stack != stack or value != new_value or dirty.touches(new_value):
             result.add(name)
     return result
 
 
 def _ssm_changing(
-    old: Templates, new: Templates, common: list[str], changes: dict[str, list[ResourceChange]], known: set[str]
+    old: Templates, new: Templates, common: list[str], changes: dict[str, list[ResourceChange]], known: Known
 ) -> set[str]:
     """SSM parameters the common stacks write with a new value."""
     old_ssm = {name: item for stack in common for name, item in ssm_writes(old[stack]).items()}
     result = set()
     for stack in common:
-        dirty = stack_dirty(stack, changes, known)
+        dirty = stack_dirty(stack, changes, known.exports, known.attributes)
         for name, (_logical_id, value) in ssm_writes(new[stack]).items():
             before = old_ssm.get(name)
             if before is None or before[1] != value or dirty.touches(value):
@@ -211,22 +240,34 @@ def _ssm_changing(
     return result
 
 
-def propagate(old: Templates, new: Templates, region: str) -> Propagation:
+def propagate(
+    old: Templates, new: Templates, region: str, changed_attributes: dict[str, set[str]] | None = None
+) -> Propagation:
     """Compare the common stacks until the changed exports and SSM values are a fixpoint.
 
     Export values and SSM-parameter values change when their expression does or when what
     they refer to is replaced: iterate, since a replacement can travel through several stacks.
+    changed_attributes: per stack, its nested stacks' outputs that change (diff/nested.py).
     """
     common = sorted(set(old) & set(new))
     removed_stacks = sorted(set(old) - set(new))
-    result = Propagation({}, set(), set())
+    result = Propagation({}, set(), set(), dict(changed_attributes or {}))
+    attributes = result.changed_attributes
     for _ in range(MAX_ROUNDS):
         result.stack_changes = {
-            stack: compare_stack(old[stack], new[stack], region, result.changed_exports, result.changed_ssm)
+            stack: compare_stack(
+                old[stack],
+                new[stack],
+                region,
+                result.changed_exports,
+                result.changed_ssm,
+                dirty_attributes=frozenset(attributes.get(stack, ())),
+            )
             for stack in common
         }
-        exports_now = _exports_changing(old, new, removed_stacks, result.stack_changes, result.changed_exports)
-        ssm_now = _ssm_changing(old, new, common, result.stack_changes, result.changed_exports)
+        known = Known(result.changed_exports, attributes)
+        exports_now = _exports_changing(old, new, removed_stacks, result.stack_changes, known)
+        ssm_now = _ssm_changing(old, new, common, result.stack_changes, known)
         if exports_now == result.changed_exports and ssm_now == result.changed_ssm:
             break
         result.changed_exports, result.changed_ssm = exports_now, ssm_now
@@ -244,7 +285,9 @@ def stack_diffs(old: Templates, new: Templates, propagation: Propagation) -> lis
             stacks.append(StackDiff(stack, REMOVED))
         else:
             changes = propagation.stack_changes[stack]
-            dirty = stack_dirty(stack, propagation.stack_changes, propagation.changed_exports)
+            dirty = stack_dirty(
+                stack, propagation.stack_changes, propagation.changed_exports, propagation.changed_attributes
+            )
             outputs = changed_outputs(old[stack], new[stack], dirty)
             stacks.append(StackDiff(stack, CHANGED if changes or outputs else UNCHANGED, changes, outputs))
     return stacks

@@ -10,9 +10,10 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from .model import ADDED, REMOVED, REPLACED, UPDATED, Hazard, ResourceChange
+from .nested import addon_of, deleted_with_addon
 from .remedies import export_remedy
 from .services import NLB_PROTOCOLS, pinned_count
-from .templates import refs, resources
+from .templates import refs
 from .view import DeployView, StackView, is_released_tag, is_stateful
 
 README_RULE_PROCEDURE = 'README "ecsforge diff: listener rules of blue/green services"'
@@ -90,7 +91,7 @@ def deploy_hazards(deploy: DeployView) -> Iterator[Hazard]:
             yield hazard
     for stack in deploy.removed_stacks:
         yield stack_left_behind(deploy, stack)
-        for logical_id, resource in sorted(resources(deploy.old[stack]).items()):
+        for logical_id, resource in sorted(deploy.old_resources(stack).items()):
             hazard = stateful_destroyed_with_stack(stack, logical_id, resource)
             if hazard is not None:
                 yield hazard
@@ -117,6 +118,9 @@ def stateful_deleted(view: StackView, change: ResourceChange) -> Hazard | None:
         return None
     if view.old_resources[change.logical_id].get("DeletionPolicy") == "Retain":
         return None  # a note
+    addon = addon_of(change.logical_id)
+    if addon is not None and addon in view.removed_addons:
+        return deleted_with_addon(view.stack, change, addon)
     return Hazard(
         view.stack,
         "stateful",

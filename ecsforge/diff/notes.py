@@ -7,7 +7,6 @@ from typing import Any
 
 from .model import ADDED, CHANGED, REMOVED, REPLACED, UNCHANGED, UPDATED, Note, ResourceChange, StackDiff
 from .services import pinned_count
-from .templates import resources
 from .view import DeployView, StackView, is_stateful
 
 
@@ -119,7 +118,7 @@ def stack_status(diff: StackDiff) -> Note | None:
 
 def removed_stack_notes(deploy: DeployView) -> Iterator[Note]:
     for stack in deploy.removed_stacks:
-        for logical_id, resource in sorted(resources(deploy.old[stack]).items()):
+        for logical_id, resource in sorted(deploy.old_resources(stack).items()):
             note = retained_with_stack(stack, logical_id, resource)
             if note is not None:
                 yield note

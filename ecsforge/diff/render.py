@@ -3,24 +3,35 @@
 from __future__ import annotations
 
 from .model import ADDED, REMOVED, REPLACED, UPDATED, DiffResult, ResourceChange, StackDiff, Templates
+from .nested import SEPARATOR, addon_of
 
 _SIGNS = {ADDED: "+", REMOVED: "-", UPDATED: "~", REPLACED: "!"}
 
 
-def _change_line(change: ResourceChange) -> str:
+def _change_line(change: ResourceChange, indent: str = "  ") -> str:
     detail = ""
     if change.action == UPDATED:
         detail = f" ({', '.join(change.properties)})" + (" tags only" if change.tags_only else "")
     elif change.action == REPLACED:
         detail = f" (replaced by {', '.join(change.replaced_by)}; changed {', '.join(change.properties)})"
-    return f"  {_SIGNS[change.action]} {change.action} {change.logical_id} {change.type}{detail}"
+    logical_id = change.logical_id.split(SEPARATOR, 1)[-1]
+    return f"{indent}{_SIGNS[change.action]} {change.action} {logical_id} {change.type}{detail}"
 
 
 def _stack_lines(stack: StackDiff) -> list[str]:
     lines = [f"STACK {stack.name} {stack.status}"]
     if stack.status == ADDED:
         return lines
-    lines += [_change_line(change) for change in stack.changes]
+    lines += [_change_line(change) for change in stack.changes if addon_of(change.logical_id) is None]
+    # Each addon's nested resources under its name, after the stack's own.
+    addons: dict[str, list[ResourceChange]] = {}
+    for change in stack.changes:
+        addon = addon_of(change.logical_id)
+        if addon is not None:
+            addons.setdefault(addon, []).append(change)
+    for addon, changes in addons.items():
+        lines.append(f"  addon {addon} (nested stack)")
+        lines += [_change_line(change, "    ") for change in changes]
     if stack.outputs:
         lines.append(f"  ~ outputs {', '.join(stack.outputs)}")
     return lines

@@ -10,7 +10,8 @@ IGNORED_TYPES = frozenset({"AWS::CDK::Metadata"})
 
 
 def refs(value: Any) -> Iterator[tuple[str, str]]:
-    """("ref", id), ("getatt", id), ("import", name), ("condition", name) found in a value."""
+    """("ref", id), ("attribute", "id.Attr"), ("import", name), ("condition", name) found in a value
+    (a GetAtt yields both its ("ref", id) and its ("attribute", ...))."""
     if isinstance(value, dict):
         if len(value) == 1:
             (key, arg), *_ = value.items()
@@ -27,9 +28,13 @@ def _intrinsic_refs(key: str, arg: Any) -> Iterator[tuple[str, str]]:
     if key == "Ref" and isinstance(arg, str):
         yield ("ref", arg)
     elif key == "Fn::GetAtt":
-        target = arg[0] if isinstance(arg, list) and arg else str(arg).split(".")[0]
+        parts = arg if isinstance(arg, list) else str(arg).split(".", 1)
+        target = parts[0] if parts else None
         if isinstance(target, str):
             yield ("ref", target)
+            # ("attribute", "Id.Outputs.Name"): which output of a nested stack a value reads.
+            if len(parts) > 1 and isinstance(parts[1], str):
+                yield ("attribute", f"{target}.{parts[1]}")
     elif key == "Fn::ImportValue" and isinstance(arg, str):
         yield ("import", arg)
     elif key == "Fn::If" and isinstance(arg, list) and arg and isinstance(arg[0], str):
@@ -39,6 +44,8 @@ def _intrinsic_refs(key: str, arg: Any) -> Iterator[tuple[str, str]]:
         if isinstance(text, str):
             for name in re.findall(r"\$\{([^!}][^}]*)\}", text):
                 yield ("ref", name.split(".")[0])
+                if "." in name:
+                    yield ("attribute", name)
 
 
 def resources(template: dict[str, Any]) -> dict[str, dict[str, Any]]:

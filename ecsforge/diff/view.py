@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
 from .changes import all_exports
 from .model import ADDED, UPDATED, ResourceChange, Templates
 from .services import is_traffic_shifting, scaled_services
-from .templates import imports
+from .templates import imports, resources
 
 STATEFUL_TYPES = frozenset(
     {
@@ -23,8 +23,9 @@ STATEFUL_TYPES = frozenset(
         "AWS::EFS::FileSystem",
         "AWS::SQS::Queue",
         "AWS::SNS::Topic",
-        # What addon templates (manifest v1.2) commonly hold.
+        # What addon templates (manifest v1.2) and teams' own constructs commonly hold.
         "AWS::DynamoDB::Table",
+        "AWS::DynamoDB::GlobalTable",
         "AWS::RDS::DBCluster",
     }
 )
@@ -47,8 +48,9 @@ def is_stateful(logical_id: str, kind: str) -> bool:
 class StackView:
     stack: str
     changes: list[ResourceChange]
-    old_resources: dict[str, dict[str, Any]]
+    old_resources: dict[str, dict[str, Any]]  # with its addons' resources, as `<addon>/<logical id>`
     new_resources: dict[str, dict[str, Any]]
+    removed_addons: frozenset[str] = frozenset()  # whose nested stack this deploy deletes
 
     @cached_property
     def added_types(self) -> dict[str, str]:
@@ -98,6 +100,11 @@ class DeployView:
     new: Templates
     old_manifest: str
     changed_exports: set[str]
+    # The resources of the OLD stacks' addons (nested stacks), as `<addon>/<logical id>`, by stack.
+    old_nested: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+
+    def old_resources(self, stack: str) -> dict[str, dict[str, Any]]:
+        return {**resources(self.old[stack]), **self.old_nested.get(stack, {})}
 
     @cached_property
     def removed_stacks(self) -> list[str]:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from .addons import AddonsStack
 from .base import PlatformStack
 from .cluster import ClusterStack
+from .handles import PlatformHandles, cluster_handles, service_handles, task_handles
 from .network import NetworkStack
 from .overrides import OverrideRun
 from .promotion import PromotionTrustStack
@@ -29,6 +31,15 @@ class Platform:
     addons: AddonsStack | None = None
     # The stacks with `overrides`, which report every failed operation together (stacks/overrides.py).
     overrides: OverrideRun | None = None
+
+    @cached_property
+    def handles(self) -> PlatformHandles:
+        """The typed handles a team's own app.py extends (stacks/handles.py, README "ecsforge as a library")."""
+        return PlatformHandles(
+            cluster=cluster_handles(self.cluster),
+            services={name: service_handles(name, stack) for name, stack in self.services.items()},
+            scheduled_tasks={name: task_handles(name, stack) for name, stack in self.tasks.items()},
+        )
 
     @property
     def stacks(self) -> list[PlatformStack]:
