@@ -13,6 +13,7 @@ from constructs import Construct
 from .. import names
 from ..constructs.capacity import Ec2CapacityProvider
 from ..constructs.load_balancer import SharedLoadBalancer
+from ..constructs.managed_instances import ManagedInstancesProvider
 from ..constructs.refs import PlatformRefs
 from ..constructs.service_connect import connect_security_group
 from ..constructs.shared_rules import admit_nfs_clients, open_dynamic_ports
@@ -72,6 +73,18 @@ class ClusterStack(PlatformStack):
                 provider_name=names.capacity_provider_name(manifest, key),
                 group=group,
             )
+        self.managed_instances = {
+            key: ManagedInstancesProvider(
+                self,
+                f"ManagedInstances-{key}",
+                cluster=self.cluster,
+                vpc=self.vpc,
+                subnets=self.vpc.private_subnets,
+                provider_name=names.capacity_provider_name(manifest, key),
+                settings=settings,
+            )
+            for key, settings in manifest.cluster.managed_instances.items()
+        }
         self.load_balancer: SharedLoadBalancer | None = None
         if manifest.http_services:
             settings = manifest.load_balancer
