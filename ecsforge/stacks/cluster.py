@@ -137,6 +137,11 @@ class ClusterStack(PlatformStack):
                 f"CapacitySecurityGroup-{key}",
                 capacity.security_group.security_group_id,
             )
+        for key, managed in self.managed_instances.items():
+            values[names.managed_instances_provider(key)] = (
+                f"ManagedInstancesProvider-{key}",
+                managed.provider.capacity_provider_name,
+            )
         if self.connect_security_group is not None:
             values[names.CONNECT_SECURITY_GROUP] = (
                 "ServiceConnectSecurityGroupId",
