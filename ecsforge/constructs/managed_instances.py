@@ -66,15 +66,15 @@ class ManagedInstancesProvider(Construct):
 
 
 def _requirements(settings: ManagedInstances) -> dict[str, Any]:
-    if settings.instance_types is not None:
-        # CloudFormation requires vCPU and memory minimums; the allowed types decide.
-        return {
-            "v_cpu_count_min": 0,
-            "memory_min": Size.mebibytes(0),
-            "allowed_instance_types": list(settings.instance_types),
-        }
-    assert settings.instance_requirements is not None  # check() asks for one of the two
-    return _ranges(settings.instance_requirements)
+    # Validation leaves exactly one of instance_types and instance_requirements.
+    if settings.instance_requirements is not None:
+        return _ranges(settings.instance_requirements)
+    # CloudFormation requires vCPU and memory minimums; the allowed types decide.
+    return {
+        "v_cpu_count_min": 0,
+        "memory_min": Size.mebibytes(0),
+        "allowed_instance_types": list(settings.instance_types or []),
+    }
 
 
 def _ranges(wanted: InstanceRequirements) -> dict[str, Any]:

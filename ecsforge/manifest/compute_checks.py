@@ -17,14 +17,14 @@ if TYPE_CHECKING:
 
 def check_compute(manifest: Manifest) -> Iterator[Rule]:
     for key, provider in manifest.cluster.managed_instances.items():
-        at = ("cluster", "managed_instances", key)
+        where = ("cluster", "managed_instances", key)
         for index, name in enumerate(provider.instance_types or []):
             if problem := instance_type_problem(name, manifest.region):
-                yield (*at, "instance_types", index), problem
+                yield (*where, "instance_types", index), problem
         architectures = {instance_architecture(t) for t in provider.instance_types or []}
         if len(architectures) > 1:
             yield (
-                (*at, "instance_types"),
+                (*where, "instance_types"),
                 "mixes x86_64 and arm64 instance types, but a task's image runs on one; use types of one architecture",
             )
     for at, task in manifest.workloads():

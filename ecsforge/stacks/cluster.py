@@ -73,18 +73,7 @@ class ClusterStack(PlatformStack):
                 provider_name=names.capacity_provider_name(manifest, key),
                 group=group,
             )
-        self.managed_instances = {
-            key: ManagedInstancesProvider(
-                self,
-                f"ManagedInstances-{key}",
-                cluster=self.cluster,
-                vpc=self.vpc,
-                subnets=self.vpc.private_subnets,
-                provider_name=names.capacity_provider_name(manifest, key),
-                settings=settings,
-            )
-            for key, settings in manifest.cluster.managed_instances.items()
-        }
+        self.managed_instances = self._managed_instances()
         self.load_balancer: SharedLoadBalancer | None = None
         if manifest.http_services:
             settings = manifest.load_balancer
@@ -99,6 +88,21 @@ class ClusterStack(PlatformStack):
             )
         self._shared_rules()
         self._exports()
+
+    def _managed_instances(self) -> dict[str, ManagedInstancesProvider]:
+        manifest = self.manifest
+        return {
+            key: ManagedInstancesProvider(
+                self,
+                f"ManagedInstances-{key}",
+                cluster=self.cluster,
+                vpc=self.vpc,
+                subnets=self.vpc.private_subnets,
+                provider_name=names.capacity_provider_name(manifest, key),
+                settings=settings,
+            )
+            for key, settings in manifest.cluster.managed_instances.items()
+        }
 
     def _shared_rules(self) -> None:
         """What the bridge and host mode workloads of a group need alike, declared once (constructs/shared_rules.py)."""
