@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 from .base import Rule
 from .catalog import instance_architecture, instance_gpus, instance_type_problem
 from .managed_instances import ManagedInstances
-from .placement import Placement
 from .tasks import TaskSpec
 
 if TYPE_CHECKING:
@@ -55,8 +54,13 @@ def _check_managed_capacity(manifest: Manifest, at: tuple[str, str], task: TaskS
             (*at, "network_mode"),
             f"{task.network_mode}: tasks on managed instances use awsvpc here; use awsvpc (the default)",
         )
-    if task.placement is not None and task.placement != Placement():
-        # resolve() gives every non-Fargate task the default placement, which is not written.
+    if getattr(task, "scheduling", None) == "daemon":
+        yield (
+            (*at, "scheduling"),
+            "'daemon' runs one task per container instance of EC2 groups; on managed instances use replica",
+        )
+    elif task.placement is not None and task.placement.model_fields_set:
+        # resolve() gives every non-Fargate task a default placement, whose fields are not set.
         yield (
             (*at, "placement"),
             "ECS places tasks on managed instances itself; remove placement, or run on an EC2 group",
