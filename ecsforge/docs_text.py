@@ -125,7 +125,7 @@ AWS call is made):
   imported VPC lists one subnet per zone and ignores no setting silently.
 - **Capacity**: providers exist (`fargate` needs `cluster.fargate`; others are keys of
   `cluster.ec2` or `cluster.managed_instances`, never of both); Fargate, EC2 and managed
-  instances providers never mix; managed instances run `awsvpc` tasks without `placement`;
+  instances providers never mix; managed instances run `awsvpc` replica tasks without `placement`;
   `gpu` only on EC2 groups or managed instances whose instance types have that many GPUs
   (managed instances by `instance_requirements`: `gpus.min` at least the task's total);
   at most one provider has a base;
