@@ -310,7 +310,7 @@ def _check_sizes(manifest: Manifest) -> Iterator[Rule]:
 def _check_capacity(manifest: Manifest, at: tuple[str, str], task: TaskSpec) -> Iterator[Rule]:
     if "capacity" not in task.model_fields_set and not manifest.cluster.fargate:
         # The default the user did not write is not the place to point at: the workload is.
-        groups = ", ".join(manifest.cluster.ec2) or "none defined"
+        groups = ", ".join([*manifest.cluster.ec2, *manifest.cluster.managed_instances]) or "none defined"
         yield (
             at,
             (
