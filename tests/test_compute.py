@@ -195,6 +195,20 @@ def test_scheduled_task_on_managed_instances_has_no_placement(variants):
     assert definition["RequiresCompatibilities"] == ["MANAGED_INSTANCES"]
 
 
+def test_managed_instances_without_nat_get_the_ecs_agent_endpoints(synth, tmp_path):
+    text = """
+    network: {nat_gateways: 0, vpc_endpoints: true}
+    cluster:
+      fargate: false
+      managed_instances:
+        gpu: {instance_types: [g6.xlarge]}
+    """
+    result = synth(write(tmp_path, text, "isolated.yml"))
+    endpoints = json.dumps(result.resources("vision-prod-network", "AWS::EC2::VPCEndpoint"))
+    for service in ("ecs", "ecs-agent", "ecs-telemetry"):
+        assert f'.{service}"' in endpoints
+
+
 # --- day 2 -----------------------------------------------------------------------------------------
 
 
