@@ -124,7 +124,11 @@ AWS call is made):
 - **Network**: NAT gateways at most one per zone; no NAT gateway needs VPC endpoints; an
   imported VPC lists one subnet per zone and ignores no setting silently.
 - **Capacity**: providers exist (`fargate` needs `cluster.fargate`; others are keys of
-  `cluster.ec2`); Fargate and EC2 providers never mix; at most one provider has a base;
+  `cluster.ec2` or `cluster.managed_instances`, never of both); Fargate, EC2 and managed
+  instances providers never mix; managed instances run `awsvpc` replica tasks without `placement`;
+  `gpu` only on EC2 groups or managed instances whose instance types have that many GPUs
+  (managed instances by `instance_requirements`: `gpus.min` at least the task's total);
+  at most one provider has a base;
   not all weights are 0; a min is not above a max; all groups together have at most
   {MAX_CONTAINER_INSTANCES} instances; EC2 groups of one task are of one CPU architecture when it follows a
   pipeline's releases.

@@ -40,6 +40,12 @@ def capacity_security_group(key: str) -> str:
     return f"capacity-{key}-security-group-id"
 
 
+def managed_instances_provider(key: str) -> str:
+    # Exported by the cluster stack and imported by the workloads that run there, so that
+    # CloudFormation refuses to delete a provider a deployed service still uses.
+    return f"capacity-{key}-provider-name"
+
+
 def name(manifest: Manifest, what: str) -> str:
     return f"{manifest.app}-{manifest.environment}-{what}"
 

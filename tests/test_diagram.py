@@ -107,6 +107,10 @@ def test_every_part_of_the_manifest_is_drawn(drawn):
     for name, group in manifest.cluster.ec2.items():
         label = labels[diagram.node_id("cap", name)]
         assert group.instance_type in label and f"{group.min}-{group.max_size} instances" in label
+    for name, managed in manifest.cluster.managed_instances.items():
+        label = labels[diagram.node_id("cap", name)]
+        assert label.startswith(f"managed instances {name}\n")
+        assert all(t in label for t in managed.instance_types or []) and ("spot" in label) == managed.spot
     assert ("cap_fargate_spot" in labels) == manifest.cluster.fargate
     assert ("lb_alb" in labels) == bool(manifest.http_services)
 

@@ -14,6 +14,7 @@ from ..stacks import Platform
 from .addons import acknowledge_addon_variables, acknowledge_addons
 from .capacity import INSTANCE_POLICY_FINDINGS, acknowledge_capacity
 from .load_balancer import acknowledge_load_balancer
+from .managed_instances import acknowledge_managed_instances
 from .network import acknowledge_imported_subnets
 from .opt_outs import acknowledge_opt_outs
 from .pipeline import acknowledge_pipeline
@@ -31,6 +32,8 @@ def acknowledge(platform: Platform, manifest: Manifest) -> None:
     acknowledge_opt_outs(platform, manifest)
     for key, capacity in platform.cluster.capacity.items():
         acknowledge_capacity(capacity, manifest, key)
+    for provider in platform.cluster.managed_instances.values():
+        acknowledge_managed_instances(provider, manifest)
     if platform.cluster.load_balancer is not None:
         acknowledge_load_balancer(platform.cluster.load_balancer, manifest)
     if platform.registries is not None:

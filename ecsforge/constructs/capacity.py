@@ -15,6 +15,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from ..manifest.catalog import instance_gpus
 from ..manifest.cluster import Ec2Capacity
 from .template import cfn_resource, keep_only_depends_on
 
@@ -40,7 +41,7 @@ class Ec2CapacityProvider(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         instance_type = ec2.InstanceType(group.instance_type)
-        image = _machine_image(group.machine_image, instance_type)
+        image = _machine_image(group.machine_image, instance_type, gpus=instance_gpus(group.instance_type) > 0)
         self.security_group = ec2.SecurityGroup(
             self,
             "SecurityGroup",
@@ -154,13 +155,14 @@ class _Image:
     user_data: ec2.UserData
 
 
-def _machine_image(kind: str, instance_type: ec2.InstanceType) -> _Image:
+def _machine_image(kind: str, instance_type: ec2.InstanceType, *, gpus: bool) -> _Image:
+    """gpus: the type has NVIDIA GPUs, which only the GPU variants' drivers expose to ECS."""
     arm = instance_type.architecture == ec2.InstanceArchitecture.ARM_64
     if kind == "bottlerocket":
         return _Image(
             # aws-ecs-2, the current variant; aws-cdk still defaults to the older aws-ecs-1.
             machine_image=ecs.BottleRocketImage(
-                variant=ecs.BottlerocketEcsVariant.AWS_ECS_2,
+                variant=ecs.BottlerocketEcsVariant.AWS_ECS_2_NVIDIA if gpus else ecs.BottlerocketEcsVariant.AWS_ECS_2,
                 architecture=ec2.InstanceArchitecture.ARM_64 if arm else ec2.InstanceArchitecture.X86_64,
             ),
             image_type=ecs.MachineImageType.BOTTLEROCKET,
@@ -168,7 +170,8 @@ def _machine_image(kind: str, instance_type: ec2.InstanceType) -> _Image:
             volume_device="/dev/xvdb",
             user_data=ec2.UserData.custom(""),
         )
-    hardware = ecs.AmiHardwareType.ARM if arm else ecs.AmiHardwareType.STANDARD
+    # /aws/service/ecs/optimized-ami/amazon-linux-2023/gpu/recommended/image_id for GPU types.
+    hardware = ecs.AmiHardwareType.GPU if gpus else ecs.AmiHardwareType.ARM if arm else ecs.AmiHardwareType.STANDARD
     return _Image(
         machine_image=ecs.EcsOptimizedImage.amazon_linux2023(hardware),
         image_type=ecs.MachineImageType.AMAZON_LINUX_2,

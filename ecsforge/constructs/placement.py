@@ -13,6 +13,7 @@ from .. import names
 from ..manifest.models import Manifest
 from ..manifest.placement import Placement
 from ..manifest.tasks import TaskSpec
+from .refs import import_value
 
 
 @dataclass(frozen=True)
@@ -35,10 +36,14 @@ class Constraint:
 
 
 def capacity_shares(manifest: Manifest, spec: TaskSpec) -> list[CapacityShare]:
-    return [
-        CapacityShare(names.capacity_provider(manifest, item.provider), item.base, item.weight)
-        for item in spec.capacity
-    ]
+    return [CapacityShare(_provider_name(manifest, item.provider), item.base, item.weight) for item in spec.capacity]
+
+
+def _provider_name(manifest: Manifest, provider: str) -> str:
+    if provider in manifest.cluster.managed_instances:
+        # Imported: the cluster stack then cannot delete the provider while this workload uses it.
+        return import_value(names.name(manifest, names.managed_instances_provider(provider)))
+    return names.capacity_provider(manifest, provider)
 
 
 def strategies(placement: Placement | None) -> list[Strategy]:

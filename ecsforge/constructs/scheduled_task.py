@@ -11,6 +11,7 @@ from aws_cdk import aws_scheduler as scheduler
 from constructs import Construct
 
 from .. import names
+from ..manifest.compute_checks import uses_managed_instances
 from ..manifest.models import Manifest
 from ..manifest.services import ScheduledTask
 from .placement import schedule_capacity, schedule_constraints, schedule_strategies
@@ -123,7 +124,7 @@ class ScheduledEcsTask(Construct):
             )
         if task.on_fargate:
             parameters["platform_version"] = "LATEST"
-        elif task.placement is not None:
+        elif task.placement is not None and not uses_managed_instances(manifest, task):
             parameters["placement_strategy"] = schedule_strategies(task.placement) or None
             parameters["placement_constraints"] = schedule_constraints(task.placement) or None
         return parameters

@@ -11,6 +11,7 @@ from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_servicediscovery as servicediscovery
 from constructs import Construct
 
+from ..manifest.compute_checks import uses_managed_instances
 from ..manifest.connect import connect_settings
 from ..manifest.http import Http
 from ..manifest.models import Manifest
@@ -227,7 +228,8 @@ class EcsService(Construct):
             if spec.connect:
                 common["security_groups"].append(imported_connect_security_group(self, self.refs))
             common["vpc_subnets"] = self.refs.private_subnets()
-        if spec.on_fargate:
+        if spec.on_fargate or uses_managed_instances(self.manifest, spec):
+            # aws-cdk's FargateService is also its service for managed instances (no placement, awsvpc).
             return ecs.FargateService(self, "Service", assign_public_ip=False, **common)
         service = ecs.Ec2Service(
             self,

@@ -14,6 +14,7 @@ from constructs import Construct
 from .. import names
 from ..manifest import containers
 from ..manifest.addons import AddonValue
+from ..manifest.compute_checks import uses_managed_instances
 from ..manifest.containers import Container, parse_secret
 from ..manifest.models import Manifest
 from ..manifest.nlb import nlb_container
@@ -101,7 +102,7 @@ class TaskDefinition(Construct):
             self,
             "TaskDefinition",
             family=family,
-            compatibility=ecs.Compatibility.FARGATE if spec.on_fargate else ecs.Compatibility.EC2,
+            compatibility=_compatibility(manifest, spec),
             network_mode=NETWORK_MODES[spec.network_mode],
             cpu=str(spec.cpu) if spec.cpu is not None else None,
             memory_mib=str(spec.memory) if spec.memory is not None else None,
@@ -248,6 +249,7 @@ class TaskDefinition(Construct):
             cpu=container.cpu,
             memory_limit_mib=container.memory,
             memory_reservation_mib=container.memory_reservation,
+            gpu_count=container.gpu or None,
             command=_literals(container.command),
             entry_point=_literals(container.entrypoint),
             environment=self._environment(container),
@@ -262,3 +264,11 @@ class TaskDefinition(Construct):
             or ecs.LogDriver.aws_logs(stream_prefix=name, log_group=self.log_group),
             environment_files=self.runtime.files(container),
         )
+
+
+def _compatibility(manifest: Manifest, spec: TaskSpec) -> ecs.Compatibility:
+    if spec.on_fargate:
+        return ecs.Compatibility.FARGATE
+    if uses_managed_instances(manifest, spec):
+        return ecs.Compatibility.MANAGED_INSTANCES
+    return ecs.Compatibility.EC2

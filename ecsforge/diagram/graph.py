@@ -11,6 +11,7 @@ from itertools import pairwise
 from typing import Literal
 
 from ..manifest.catalog import instance_architecture
+from ..manifest.managed_instances import ManagedInstances
 from ..manifest.models import Manifest
 from ..manifest.nlb import connect_names
 from ..manifest.pipelines import Pipeline, Source
@@ -111,6 +112,8 @@ def cluster_group(manifest: Manifest) -> Group:
                 ],
             )
         )
+    for name, managed in cluster.managed_instances.items():
+        capacity.nodes.append(Node(node_id("cap", name), managed_instances_lines(name, managed)))
     if capacity.nodes:
         group.groups.append(capacity)
     if manifest.services:
@@ -120,6 +123,18 @@ def cluster_group(manifest: Manifest) -> Group:
         nodes = [task_node(name, task) for name, task in manifest.scheduled_tasks.items()]
         group.groups.append(Group("tasks", "scheduled tasks", nodes))
     return group
+
+
+def managed_instances_lines(name: str, managed: ManagedInstances) -> list[str]:
+    if managed.instance_types is not None:
+        kinds = ", ".join(managed.instance_types)
+    else:
+        wanted = managed.instance_requirements
+        assert wanted is not None  # one of the two, by validation
+        kinds = f"{wanted.vcpu.min}+ vCPU, {wanted.memory_mib.min}+ MiB"
+        if wanted.gpus is not None:
+            kinds += f", {wanted.gpus.min}+ GPU"
+    return [f"managed instances {name}", kinds, "spot" if managed.spot else "on-demand"]
 
 
 def capacity_text(items: list[CapacityItem]) -> str:

@@ -31,6 +31,7 @@ OPTIONAL = {names.NAMESPACE_ARN: "cluster.namespace", names.NAMESPACE_ID: "clust
 CONNECT_IMPORTS = (names.CONNECT_SECURITY_GROUP,)
 SERVICE = re.compile(r": ECS service (?P<name>\S+)$")
 CAPACITY = re.compile(r"-capacity-(?P<key>[a-z0-9-]+)-security-group-id$")
+MANAGED_INSTANCES = re.compile(r"-capacity-(?P<key>[a-z0-9-]+)-provider-name$")
 
 
 def _importing_fields(template: dict[str, Any], export: str) -> set[str]:
@@ -97,6 +98,12 @@ def export_remedy(export: str, still: list[str], old: dict[str, dict[str, Any]],
         return (
             f"change it in two deploys: first move the services of {', '.join(still)} off EC2 group "
             f"{group.group('key')!r} (their `capacity`) and deploy them, then the rest"
+        )
+    managed = MANAGED_INSTANCES.search(export)
+    if managed:
+        return (
+            f"change it in two deploys: first move the workloads of {', '.join(still)} off managed instances "
+            f"{managed.group('key')!r} (their `capacity`) and deploy them, then remove the provider"
         )
     if export.endswith((f"-{names.LISTENER_ARN}", f"-{names.ALB_FULL_NAME}")):
         return (

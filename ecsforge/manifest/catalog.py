@@ -128,3 +128,30 @@ def zone_problem(zone: str, region: str) -> str | None:
     if known is None or zone in known:
         return None
     return f"{zone!r} is not an availability zone of {region}; use one of {', '.join(known)}"
+
+
+# NVIDIA GPUs per instance type, for the families ecsforge supports with `gpu` (x86_64, which
+# the ECS GPU-optimized AMI runs on). Source: Amazon EC2 "Accelerated computing instance types"
+# (https://docs.aws.amazon.com/ec2/latest/instancetypes/ac.html), GPU column. A type absent
+# here has no GPU ecsforge can schedule.
+_ONE_TO_16XL = {"xlarge": 1, "2xlarge": 1, "4xlarge": 1, "8xlarge": 1, "16xlarge": 1}
+_GPUS_BY_FAMILY: dict[str, dict[str, int]] = {
+    "g4dn": {**_ONE_TO_16XL, "12xlarge": 4, "metal": 8},
+    "g5": {**_ONE_TO_16XL, "12xlarge": 4, "24xlarge": 4, "48xlarge": 8},
+    "g6": {**_ONE_TO_16XL, "12xlarge": 4, "24xlarge": 4, "48xlarge": 8},
+    "g6e": {**_ONE_TO_16XL, "12xlarge": 4, "24xlarge": 4, "48xlarge": 8},
+    "p3": {"2xlarge": 1, "8xlarge": 4, "16xlarge": 8},
+    "p3dn": {"24xlarge": 8},
+    "p4d": {"24xlarge": 8},
+    "p4de": {"24xlarge": 8},
+    "p5": {"48xlarge": 8},
+    "p5e": {"48xlarge": 8},
+    "p5en": {"48xlarge": 8},
+}
+GPU_FAMILIES = tuple(_GPUS_BY_FAMILY)
+
+
+def instance_gpus(instance_type: str) -> int:
+    """The NVIDIA GPUs of an instance type; 0 for a type without GPUs (or one not in the table)."""
+    family, _, size = instance_type.partition(".")
+    return _GPUS_BY_FAMILY.get(family, {}).get(size, 0)

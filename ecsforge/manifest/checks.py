@@ -15,6 +15,7 @@ from .catalog import (
     region_problem,
     zone_problem,
 )
+from .compute_checks import check_compute
 from .containers import SECRET_NAME_MAX_LENGTH, generated_secret_name
 from .deployment import test_rule_priority
 from .instances import check_instance_ports
@@ -75,6 +76,7 @@ def rules(manifest: Manifest) -> Iterator[Rule]:
     yield from _check_registry_names(manifest)
     yield from _check_region(manifest)
     yield from _check_workloads(manifest)
+    yield from check_compute(manifest)
     yield from check_pipelines(manifest)
     yield from manifest_traffic_rules(manifest)
     yield from _check_sizes(manifest)
@@ -308,7 +310,7 @@ def _check_sizes(manifest: Manifest) -> Iterator[Rule]:
 def _check_capacity(manifest: Manifest, at: tuple[str, str], task: TaskSpec) -> Iterator[Rule]:
     if "capacity" not in task.model_fields_set and not manifest.cluster.fargate:
         # The default the user did not write is not the place to point at: the workload is.
-        groups = ", ".join(manifest.cluster.ec2) or "none defined"
+        groups = ", ".join([*manifest.cluster.ec2, *manifest.cluster.managed_instances]) or "none defined"
         yield (
             at,
             (
@@ -324,8 +326,8 @@ def _check_capacity(manifest: Manifest, at: tuple[str, str], task: TaskSpec) -> 
                     (*at, "capacity", index, "provider"),
                     (f"{item.provider!r}, but cluster.fargate is false; enable it or use an EC2 group"),
                 )
-        elif item.provider not in manifest.cluster.ec2:
-            known = ", ".join([*FARGATE_PROVIDERS, *manifest.cluster.ec2])
+        elif item.provider not in manifest.cluster.ec2 and item.provider not in manifest.cluster.managed_instances:
+            known = ", ".join([*FARGATE_PROVIDERS, *manifest.cluster.ec2, *manifest.cluster.managed_instances])
             yield (
                 (*at, "capacity", index, "provider"),
                 (f"{item.provider!r} is not a capacity provider; use one of {known}"),

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field
 
 from .base import Model, Name, NonEmptyStr, Rule, matching, reject
+from .managed_instances import ManagedInstances
 
 # ECS rejects capacity provider names with these prefixes; `fargate` and `fargate_spot`
 # are also the built-in providers' names in a service's `capacity`.
@@ -46,7 +47,8 @@ class Ec2Capacity(Model):
     machine_image: Literal["amazon-linux-2023", "bottlerocket"] = Field(
         "amazon-linux-2023",
         description="ECS-optimized image, read from its public SSM parameter at deploy time. "
-        "Default: amazon-linux-2023.",
+        "Default: amazon-linux-2023. A GPU instance type (g4dn, g5, g6, g6e, p3, p4d, p5...) gets the image's "
+        "GPU variant (the ECS GPU-optimized AMI, or Bottlerocket aws-ecs-2-nvidia).",
     )
     target_capacity_percent: int = Field(
         100, ge=1, le=100, description="Managed scaling target utilization, 1..100. Default: 100."
@@ -112,8 +114,19 @@ class Cluster(Model):
     service_connect: bool = Field(
         False, description="Default: false. true: the namespace becomes the cluster's Service Connect namespace."
     )
+    managed_instances: dict[ProviderName, ManagedInstances] = Field(
+        default_factory=dict,
+        description="Default: none. ECS Managed Instances capacity providers, keyed by provider name: AWS launches, "
+        "patches and replaces the instances; services and scheduled tasks use them through `capacity`.",
+    )
 
     def check(self) -> Iterator[Rule]:
+        for key in self.managed_instances:
+            if key in self.ec2:
+                yield (
+                    ("managed_instances", key),
+                    f"{key!r} is also a key of cluster.ec2; capacity providers need distinct names, rename one",
+                )
         total = sum(group.max_size for group in self.ec2.values())
         if total > MAX_CONTAINER_INSTANCES:
             yield (

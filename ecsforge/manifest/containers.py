@@ -195,6 +195,13 @@ class Container(Model):
     cpu: int | None = Field(None, ge=0, le=16384, description="Default: unset (shares the task's CPU).")
     memory: int | None = Field(None, ge=6, description="Default: unset. Hard limit in MiB.")
     memory_reservation: int | None = Field(None, ge=6, description="Default: unset. Soft limit in MiB.")
+    gpu: int = Field(
+        0,
+        ge=0,
+        le=16,
+        description="Default: 0. GPUs reserved for this container (EC2 groups or managed instances whose instance "
+        "types have them; not Fargate).",
+    )
     command: list[str] | None = Field(None, description="Default: the image's CMD.")
     entrypoint: list[str] | None = Field(None, description="Default: the image's ENTRYPOINT.")
     environment: dict[VariableName, EnvironmentValue] = Field(

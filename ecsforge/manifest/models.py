@@ -191,10 +191,14 @@ class Manifest(Model):
     def architectures(self, spec: TaskSpec) -> set[str]:
         """The CPU architectures a task may be placed on: Fargate runs its `platform` (x86_64 when
         unset); EC2 groups run what their instance type is."""
-        groups = [self.cluster.ec2[i.provider] for i in spec.capacity if i.provider in self.cluster.ec2]
-        if not groups:
+        types = [self.cluster.ec2[i.provider].instance_type for i in spec.capacity if i.provider in self.cluster.ec2]
+        for item in spec.capacity:
+            if item.provider in self.cluster.managed_instances:
+                # instance_requirements: x86_64 only (the provider asks for Intel or AMD CPUs).
+                types.extend(self.cluster.managed_instances[item.provider].instance_types or ["m7i.large"])
+        if not types:
             return {ARCHITECTURES[spec.platform or "linux/amd64"]}
-        return {instance_architecture(group.instance_type) for group in groups}
+        return {instance_architecture(name) for name in types}
 
     def pipeline_architecture(self, name: str) -> str:
         """The architecture a pipeline builds (and tests) on first: build.platforms' first,

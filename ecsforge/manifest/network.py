@@ -74,7 +74,8 @@ class Network(Model):
         False,
         description="Default: false, no endpoints. true adds an S3 gateway endpoint and interface endpoints for "
         "ECR (api, dkr), CloudWatch Logs, Secrets Manager and SSM; with nat_gateways: 0 also ECS (ecs, ecs-agent, "
-        "ecs-telemetry) when cluster.ec2 has groups, SSM Messages when a service has exec: true, and the endpoints "
+        "ecs-telemetry) when cluster.ec2 or cluster.managed_instances has providers, SSM Messages when a "
+        "service has exec: true, and the endpoints "
         "of the AWS services the workloads use: SQS (access.queues), SNS (access.topics), Firehose or Kinesis "
         "(FireLens outputs), STS (a FireLens role_arn) and the services named in `permissions`.",
     )

@@ -35,7 +35,9 @@ def one_provider_to_list(value: Any) -> Any:
 
 
 class CapacityItem(Model):
-    provider: str = Field(description="Required. fargate, fargate_spot, or a key of cluster.ec2.")
+    provider: str = Field(
+        description="Required. fargate, fargate_spot, or a key of cluster.ec2 or cluster.managed_instances."
+    )
     base: int | None = Field(None, ge=0, le=100000, description="Default: no base; tasks placed here first.")
     weight: int = Field(1, ge=0, le=1000, description="Default: 1. Relative share of tasks beyond the bases.")
 

@@ -39,7 +39,8 @@ class TaskSpec(Model):
     ] = Field(
         default_factory=lambda: [CapacityItem(provider="fargate")],
         min_length=1,
-        description="Default: fargate. A provider name or a strategy list; Fargate and EC2 never mix.",
+        description="Default: fargate. A provider name or a strategy list; Fargate, EC2 groups and managed "
+        "instances never mix.",
     )
     cpu: int | None = Field(None, ge=128, le=196608, description="Default: 256 on Fargate, unset on EC2.")
     memory: int | None = Field(None, ge=128, le=1048576, description="Default: 512 on Fargate, unset on EC2.")

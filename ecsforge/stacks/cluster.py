@@ -13,6 +13,7 @@ from constructs import Construct
 from .. import names
 from ..constructs.capacity import Ec2CapacityProvider
 from ..constructs.load_balancer import SharedLoadBalancer
+from ..constructs.managed_instances import ManagedInstancesProvider
 from ..constructs.refs import PlatformRefs
 from ..constructs.service_connect import connect_security_group
 from ..constructs.shared_rules import admit_nfs_clients, open_dynamic_ports
@@ -72,6 +73,7 @@ class ClusterStack(PlatformStack):
                 provider_name=names.capacity_provider_name(manifest, key),
                 group=group,
             )
+        self.managed_instances = self._managed_instances()
         self.load_balancer: SharedLoadBalancer | None = None
         if manifest.http_services:
             settings = manifest.load_balancer
@@ -86,6 +88,21 @@ class ClusterStack(PlatformStack):
             )
         self._shared_rules()
         self._exports()
+
+    def _managed_instances(self) -> dict[str, ManagedInstancesProvider]:
+        manifest = self.manifest
+        return {
+            key: ManagedInstancesProvider(
+                self,
+                f"ManagedInstances-{key}",
+                cluster=self.cluster,
+                vpc=self.vpc,
+                subnets=self.vpc.private_subnets,
+                provider_name=names.capacity_provider_name(manifest, key),
+                settings=settings,
+            )
+            for key, settings in manifest.cluster.managed_instances.items()
+        }
 
     def _shared_rules(self) -> None:
         """What the bridge and host mode workloads of a group need alike, declared once (constructs/shared_rules.py)."""
@@ -123,6 +140,11 @@ class ClusterStack(PlatformStack):
             values[names.capacity_security_group(key)] = (
                 f"CapacitySecurityGroup-{key}",
                 capacity.security_group.security_group_id,
+            )
+        for key, managed in self.managed_instances.items():
+            values[names.managed_instances_provider(key)] = (
+                f"ManagedInstancesProvider-{key}",
+                managed.provider.capacity_provider_name,
             )
         if self.connect_security_group is not None:
             values[names.CONNECT_SECURITY_GROUP] = (

@@ -27,7 +27,8 @@ class NetworkStack(PlatformStack):
             self,
             "Network",
             network=manifest.network,
-            ec2_instances=bool(manifest.cluster.ec2),
+            # Managed instances run the ECS agent too: without NAT they need its endpoints alike.
+            ec2_instances=bool(manifest.cluster.ec2 or manifest.cluster.managed_instances),
             exec_sessions=any(service.exec for service in manifest.services.values()),
             workload_endpoints=isolated_endpoints(manifest),
         )
