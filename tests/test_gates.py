@@ -110,9 +110,7 @@ def test_no_launch_configurations(synth, manifest):
 @pytest.mark.parametrize("manifest", MANIFESTS, ids=IDS)
 def test_no_security_group_rule_is_declared_twice(synth, manifest):
     """EC2 keeps one rule per (group, peer, protocol, ports): a second declaration of it, in any
-    stack, deletes it for both when it goes (aws-cdk#4437). Also tests/test_shared_rules.py.
-    An addon's nested template is the user's, and its rules may name its own parameters: its
-    rules still count as duplicates of ecsforge's, but need not resolve."""
+    stack, deletes it for both when it goes (aws-cdk#4437). Also tests/test_shared_rules.py."""
     templates = synth(manifest).templates()
-    assert [r for r in unresolved(templates) if not r.stack.endswith(".nested")] == []
+    assert unresolved(templates) == []
     assert {repr(k): [(r.stack, r.logical_id) for r in rules] for k, rules in duplicates(templates).items()} == {}

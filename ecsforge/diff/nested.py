@@ -15,9 +15,8 @@ from typing import Any
 from .changes import Dirty, Propagation, compare_stack, stack_dirty
 from .model import ADDED, REMOVED, REPLACED, Hazard, ResourceChange, Templates
 from .schemas import MISSING
-from .templates import resources
+from .templates import NESTED_SUFFIX, resources
 
-NESTED_SUFFIX = ".nested"
 NESTED_STACK = "AWS::CloudFormation::Stack"
 SEPARATOR = "/"
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .model import Templates
-from .templates import exports, resources, ssm_parameter_name, ssm_writes
+from .templates import NESTED_SUFFIX, exports, resources, ssm_parameter_name, ssm_writes
 
 SECURITY_GROUP = "AWS::EC2::SecurityGroup"
 RULE_TYPES = {"AWS::EC2::SecurityGroupIngress": "in", "AWS::EC2::SecurityGroupEgress": "out"}
@@ -112,5 +112,11 @@ def duplicates(templates: Templates) -> dict[tuple[Any, ...], list[Rule]]:
 
 
 def unresolved(templates: Templates) -> list[Rule]:
-    """Rules whose group or peer could not be followed to a group or a literal."""
-    return [r for r in declared_rules(templates) if r.key[1][0] == "unresolved" or r.key[2][0] == "unresolved"]
+    """Rules of ecsforge's own stacks whose group or peer could not be followed to a group or a
+    literal. An addon's nested template (`*.nested`) is the user's, and its rules may name its own
+    parameters: they still count in duplicates(), but need not resolve."""
+    return [
+        r
+        for r in declared_rules(templates)
+        if not r.stack.endswith(NESTED_SUFFIX) and "unresolved" in (r.key[1][0], r.key[2][0])
+    ]

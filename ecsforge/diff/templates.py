@@ -6,6 +6,9 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+# The file name CDK gives a nested stack's template (an addon's), beside the stacks' own.
+NESTED_SUFFIX = ".nested"
+
 IGNORED_TYPES = frozenset({"AWS::CDK::Metadata"})
 
 
