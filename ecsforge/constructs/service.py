@@ -39,6 +39,14 @@ STRATEGIES = {
 }
 
 
+def extra_security_groups(scope: Construct, group_ids: list[str]) -> list[ec2.ISecurityGroup]:
+    """`security_groups`: the user's groups, joined as they are (immutable: no rule of ours lands on them)."""
+    return [
+        ec2.SecurityGroup.from_security_group_id(scope, f"ExtraSecurityGroup-{group_id}", group_id, mutable=False)
+        for group_id in group_ids
+    ]
+
+
 class EcsService(Construct):
     def __init__(
         self,
@@ -220,6 +228,7 @@ class EcsService(Construct):
             common["security_groups"] = [security_group]
             if spec.connect:
                 common["security_groups"].append(imported_connect_security_group(self, self.refs))
+            common["security_groups"].extend(extra_security_groups(self, spec.security_groups))
             common["vpc_subnets"] = self.refs.private_subnets()
         if spec.on_fargate:
             return ecs.FargateService(self, "Service", assign_public_ip=False, **common)

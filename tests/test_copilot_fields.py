@@ -1,0 +1,70 @@
+"""What real Copilot applications use (manifest v1.2, issue 23): extra security groups for the
+tasks (tests/manifests/copilot-fields.yml), synthesized once, cdk-nag and cfn-lint clean."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from ecsforge.manifest import load_manifest
+from ecsforge.manifest.security_groups import MAX_TASK_SECURITY_GROUPS
+
+from .helpers import ROOT, Synth, cfn_lint, inprocess_synth, only
+
+MANIFEST = ROOT / "tests" / "manifests" / "copilot-fields.yml"
+
+
+@pytest.fixture(scope="module")
+def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    return inprocess_synth(MANIFEST, tmp_path_factory.mktemp("copilot-fields"))
+
+
+@pytest.fixture(scope="module")
+def manifest() -> Any:
+    return load_manifest(MANIFEST, environ={}).manifest
+
+
+def test_synthesis_passes_cdk_nag_and_cfn_lint(synth: Synth) -> None:
+    assert synth.returncode == 0, synth.stderr
+    report = json.loads((synth.outdir / "validation-report.json").read_text())
+    assert [v for plugin in report["pluginReports"] for v in plugin.get("violations", [])] == []
+    lint = cfn_lint(synth)
+    assert lint.returncode == 0 and lint.stdout.strip() == "", lint.stdout + lint.stderr
+
+
+def test_service_tasks_join_the_listed_groups_after_their_own_and_connects(synth: Synth, manifest: Any) -> None:
+    service = only(synth.resources("moved-dev-service-web", "AWS::ECS::Service"))
+    groups = service["Properties"]["NetworkConfiguration"]["AwsvpcConfiguration"]["SecurityGroups"]
+    [own] = synth.resources("moved-dev-service-web", "AWS::EC2::SecurityGroup")
+    assert groups[0] == {"Fn::GetAtt": [own, "GroupId"]}
+    assert "Fn::ImportValue" in groups[1]  # the cluster's Service Connect group
+    assert groups[2:] == manifest.services["web"].security_groups
+    assert len(groups) <= MAX_TASK_SECURITY_GROUPS
+
+
+def test_scheduled_task_runs_in_its_own_group_and_the_listed_ones(synth: Synth, manifest: Any) -> None:
+    schedule = only(synth.resources("moved-dev-task-report", "AWS::Scheduler::Schedule"))
+    network = schedule["Properties"]["Target"]["EcsParameters"]["NetworkConfiguration"]["AwsvpcConfiguration"]
+    [own] = synth.resources("moved-dev-task-report", "AWS::EC2::SecurityGroup")
+    assert network["SecurityGroups"] == [
+        {"Fn::GetAtt": [own, "GroupId"]},
+        *manifest.scheduled_tasks["report"].security_groups,
+    ]
+
+
+def test_no_rule_lands_on_a_listed_group(synth: Synth, manifest: Any) -> None:
+    listed = manifest.services["web"].security_groups
+    for template in synth.templates().values():
+        for resource in template["Resources"].values():
+            if resource["Type"] in ("AWS::EC2::SecurityGroupIngress", "AWS::EC2::SecurityGroupEgress"):
+                assert resource["Properties"]["GroupId"] not in listed
+
+
+def test_security_groups_default_to_none_and_are_kept_in_order(manifest: Any) -> None:
+    from ecsforge.manifest.services import Service
+
+    default = Service.model_validate({"containers": {"app": {"image": "nginx:1.27"}}})
+    assert default.security_groups == []
+    assert manifest.services["web"].security_groups == ["sg-0123456789abcdef0", "sg-0fedcba9"]

@@ -1,0 +1,38 @@
+"""`import copilot` of the fields real Copilot applications use (manifest v1.2, issue 23)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .test_copilot_mapping import imported, web
+
+
+def test_task_security_groups_are_imported_from_a_list(tmp_path: Path) -> None:
+    job = {
+        "name": "report",
+        "type": "Scheduled Job",
+        "image": {"location": "a:1"},
+        "on": {"schedule": "@daily"},
+        "network": {"vpc": {"security_groups": ["sg-0123456789abcdef0"]}},
+    }
+    service = web(network={"vpc": {"security_groups": ["sg-0123456789abcdef0", "sg-0fedcba9"]}})
+    full, lines = imported(tmp_path, {"web": service, "report": job})
+    assert full["test"]["services"]["web"]["security_groups"] == ["sg-0123456789abcdef0", "sg-0fedcba9"]
+    assert full["test"]["scheduled_tasks"]["report"]["security_groups"] == ["sg-0123456789abcdef0"]
+    assert not any("security_groups" in line for line in lines), lines
+
+
+def test_task_security_groups_with_deny_default_and_an_export_are_reported(tmp_path: Path) -> None:
+    groups = {"groups": ["sg-00000001", {"from_cfn": "db-SecurityGroup"}], "deny_default": True}
+    full, lines = imported(tmp_path, {"web": web(network={"vpc": {"security_groups": groups}})})
+    assert full["test"]["services"]["web"]["security_groups"] == ["sg-00000001"]
+    assert any("network.vpc.security_groups.deny_default: approximate" in line for line in lines), lines
+    assert any("network.vpc.security_groups.groups[1]: not imported" in line for line in lines), lines
+
+
+def test_task_security_groups_beyond_what_a_task_takes_are_reported(tmp_path: Path) -> None:
+    listed = [f"sg-0000000{n}" for n in range(1, 7)]
+    service = web(network={"connect": True, "vpc": {"security_groups": listed}})
+    full, lines = imported(tmp_path, {"web": service})
+    assert full["test"]["services"]["web"]["security_groups"] == listed[:3]  # own + connect + 3 = 5
+    assert sum("network.vpc.security_groups[" in line and "not imported" in line for line in lines) == 3, lines
