@@ -68,3 +68,31 @@ def test_security_groups_default_to_none_and_are_kept_in_order(manifest: Any) ->
     default = Service.model_validate({"containers": {"app": {"image": "nginx:1.27"}}})
     assert default.security_groups == []
     assert manifest.services["web"].security_groups == ["sg-0123456789abcdef0", "sg-0fedcba9"]
+
+
+def test_cfn_export_values_become_imports(synth: Synth, manifest: Any) -> None:
+    container = manifest.services["web"].containers["app"]
+    definition = only(synth.resources("moved-dev-service-web", "AWS::ECS::TaskDefinition"))
+    [rendered] = definition["Properties"]["ContainerDefinitions"]
+    assert rendered["Environment"] == [
+        {"Name": "DB_ENDPOINT", "Value": {"Fn::ImportValue": container.environment["DB_ENDPOINT"].cfn_export}}
+    ]
+    secret_import = {"Fn::ImportValue": container.secrets["DB_SECRET"].cfn_export}
+    assert rendered["Secrets"] == [{"Name": "DB_SECRET", "ValueFrom": secret_import}]
+
+
+def test_the_execution_role_reads_exactly_the_exported_secret(synth: Synth) -> None:
+    policies = synth.resources("moved-dev-service-web", "AWS::IAM::Policy")
+    statements = [s for p in policies.values() for s in p["Properties"]["PolicyDocument"]["Statement"]]
+    reads = [s for s in statements if "secretsmanager:GetSecretValue" in s["Action"]]
+    assert [s["Resource"] for s in reads] == [{"Fn::ImportValue": "shop-db:SecretArn"}]
+
+
+@pytest.mark.parametrize(
+    ("written", "form"),
+    [("plain", "(value)"), ({"addon": "DbPort"}, "(mapping)"), ({"cfn_export": "db-Port"}, "(export)")],
+)
+def test_each_value_form_is_told_apart_before_validation(written: Any, form: str) -> None:
+    from ecsforge.manifest.addons import shape
+
+    assert shape(written) == form

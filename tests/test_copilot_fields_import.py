@@ -36,3 +36,16 @@ def test_task_security_groups_beyond_what_a_task_takes_are_reported(tmp_path: Pa
     full, lines = imported(tmp_path, {"web": service})
     assert full["test"]["services"]["web"]["security_groups"] == listed[:3]  # own + connect + 3 = 5
     assert sum("network.vpc.security_groups[" in line and "not imported" in line for line in lines) == 3, lines
+
+
+def test_from_cfn_variables_and_secrets_become_cfn_export_values(tmp_path: Path) -> None:
+    service = web(
+        variables={"DB_HOST": {"from_cfn": "shop-db-Endpoint"}, "PLAIN": "x"},
+        secrets={"DB_SECRET": {"from_cfn": "shop-db-SecretArn"}, "BAD": {"from_cfn": "no spaces allowed"}},
+    )
+    full, lines = imported(tmp_path, {"web": service})
+    container = full["test"]["services"]["web"]["containers"]["web"]
+    assert container["environment"] == {"DB_HOST": {"cfn_export": "shop-db-Endpoint"}, "PLAIN": "x"}
+    assert container["secrets"] == {"DB_SECRET": {"cfn_export": "shop-db-SecretArn"}}
+    assert any("secrets.DB_SECRET: approximate; ecsforge reads the export as a Secrets Manager" in x for x in lines)
+    assert any("secrets.BAD: not imported" in line for line in lines), lines
