@@ -96,3 +96,21 @@ def test_each_value_form_is_told_apart_before_validation(written: Any, form: str
     from ecsforge.manifest.addons import shape
 
     assert shape(written) == form
+
+
+def test_the_https_listener_takes_the_manifests_ssl_policy(synth: Synth, manifest: Any) -> None:
+    listeners = synth.resources("moved-dev-cluster", "AWS::ElasticLoadBalancingV2::Listener")
+    https = [v for v in listeners.values() if v["Properties"]["Protocol"] == "HTTPS"]
+    assert [v["Properties"]["SslPolicy"] for v in https] == [manifest.load_balancer.ssl_policy]
+
+
+def test_the_default_ssl_policy_is_the_one_aws_cdk_writes_for_recommended_tls() -> None:
+    """The listener keeps aws-cdk's RECOMMENDED_TLS for the default, so templates without ssl_policy
+    do not change: the two must name one policy."""
+    from ecsforge.manifest.http import DEFAULT_SSL_POLICY, LoadBalancer
+
+    snapshot = (
+        ROOT / "tests" / "__snapshots__" / "test_gates" / "test_templates_match_snapshot[examples-custom-domain].json"
+    )
+    assert f'"SslPolicy": "{DEFAULT_SSL_POLICY}"' in snapshot.read_text()
+    assert LoadBalancer().ssl_policy == DEFAULT_SSL_POLICY

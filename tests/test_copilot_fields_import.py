@@ -49,3 +49,25 @@ def test_from_cfn_variables_and_secrets_become_cfn_export_values(tmp_path: Path)
     assert container["secrets"] == {"DB_SECRET": {"cfn_export": "shop-db-SecretArn"}}
     assert any("secrets.DB_SECRET: approximate; ecsforge reads the export as a Secrets Manager" in x for x in lines)
     assert any("secrets.BAD: not imported" in line for line in lines), lines
+
+
+def test_the_environments_ssl_policy_is_imported_with_its_certificate(tmp_path: Path) -> None:
+    cert = "arn:aws:acm:us-east-1:111111111111:certificate/abc-123"
+    policy = "ELBSecurityPolicy-TLS13-1-2-Res-2021-06"
+    public = {"certificates": [cert], "ssl_policy": policy}
+    full, lines = imported(
+        tmp_path, {"web": web(http={"path": "/"})}, environments={"test": {"http": {"public": public}}}
+    )
+    assert full["test"]["load_balancer"]["ssl_policy"] == policy
+    assert not any("ssl_policy" in line for line in lines), lines
+
+
+def test_an_ssl_policy_without_a_certificate_or_unknown_is_reported(tmp_path: Path) -> None:
+    cert = "arn:aws:acm:us-east-1:111111111111:certificate/abc-123"
+    envs = {
+        "test": {"http": {"public": {"ssl_policy": "ELBSecurityPolicy-TLS13-1-2-Res-2021-06"}}},
+        "prod": {"http": {"public": {"certificates": [cert], "ssl_policy": "Mine"}}},
+    }
+    full, lines = imported(tmp_path, {"web": web(http={"path": "/"})}, environments=envs)
+    assert all("ssl_policy" not in full[env].get("load_balancer", {}) for env in envs)
+    assert sum("http.public.ssl_policy: not imported" in line for line in lines) == 2, lines

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -128,6 +128,51 @@ CertificateArn = Annotated[
 ]
 
 
+# The predefined security policies of Elastic Load Balancing that aws-cdk-lib 2.275 knows
+# (SslPolicy); an ALB takes no custom policy.
+SslPolicyName = Literal[
+    "ELBSecurityPolicy-TLS13-1-2-2021-06",
+    "ELBSecurityPolicy-TLS13-1-2-Res-2021-06",
+    "ELBSecurityPolicy-TLS13-1-2-Ext1-2021-06",
+    "ELBSecurityPolicy-TLS13-1-2-Ext2-2021-06",
+    "ELBSecurityPolicy-TLS13-1-1-2021-06",
+    "ELBSecurityPolicy-TLS13-1-0-2021-06",
+    "ELBSecurityPolicy-TLS13-1-3-2021-06",
+    "ELBSecurityPolicy-TLS13-1-2-PQ-2025-09",
+    "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09",
+    "ELBSecurityPolicy-TLS13-1-2-Ext1-PQ-2025-09",
+    "ELBSecurityPolicy-TLS13-1-2-Ext2-PQ-2025-09",
+    "ELBSecurityPolicy-TLS13-1-0-PQ-2025-09",
+    "ELBSecurityPolicy-TLS13-1-3-PQ-2025-09",
+    "ELBSecurityPolicy-TLS13-1-2-FIPS-2023-04",
+    "ELBSecurityPolicy-TLS13-1-2-Res-FIPS-2023-04",
+    "ELBSecurityPolicy-TLS13-1-2-Ext0-FIPS-2023-04",
+    "ELBSecurityPolicy-TLS13-1-2-Ext1-FIPS-2023-04",
+    "ELBSecurityPolicy-TLS13-1-2-Ext2-FIPS-2023-04",
+    "ELBSecurityPolicy-TLS13-1-1-FIPS-2023-04",
+    "ELBSecurityPolicy-TLS13-1-0-FIPS-2023-04",
+    "ELBSecurityPolicy-TLS13-1-3-FIPS-2023-04",
+    "ELBSecurityPolicy-TLS13-1-2-FIPS-PQ-2025-09",
+    "ELBSecurityPolicy-TLS13-1-2-Res-FIPS-PQ-2025-09",
+    "ELBSecurityPolicy-TLS13-1-2-Ext0-FIPS-PQ-2025-09",
+    "ELBSecurityPolicy-TLS13-1-2-Ext1-FIPS-PQ-2025-09",
+    "ELBSecurityPolicy-TLS13-1-2-Ext2-FIPS-PQ-2025-09",
+    "ELBSecurityPolicy-TLS13-1-0-FIPS-PQ-2025-09",
+    "ELBSecurityPolicy-TLS13-1-3-FIPS-PQ-2025-09",
+    "ELBSecurityPolicy-FS-1-2-Res-2020-10",
+    "ELBSecurityPolicy-FS-1-2-Res-2019-08",
+    "ELBSecurityPolicy-FS-1-2-2019-08",
+    "ELBSecurityPolicy-FS-1-1-2019-08",
+    "ELBSecurityPolicy-FS-2018-06",
+    "ELBSecurityPolicy-TLS-1-2-Ext-2018-06",
+    "ELBSecurityPolicy-TLS-1-2-2017-01",
+    "ELBSecurityPolicy-TLS-1-1-2017-01",
+    "ELBSecurityPolicy-2016-08",
+    "ELBSecurityPolicy-TLS-1-0-2015-04",
+]
+DEFAULT_SSL_POLICY: SslPolicyName = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+
+
 class LoadBalancer(Model):
     public: bool = Field(True, description="Default: true, internet-facing. false: internal.")
     certificate_arn: CertificateArn | None = Field(
@@ -146,6 +191,11 @@ class LoadBalancer(Model):
         "Every http.host gets an alias record to the load balancer.",
     )
     waf: Waf | None = Field(None, description="Default: none, no web application firewall.")
+    ssl_policy: SslPolicyName = Field(
+        DEFAULT_SSL_POLICY,
+        description="Default: ELBSecurityPolicy-TLS13-1-2-2021-06 (TLS 1.3 and 1.2). The HTTPS listener's "
+        "predefined security policy (needs certificate_arn or domain).",
+    )
 
     @property
     def https(self) -> bool:
@@ -160,3 +210,9 @@ class LoadBalancer(Model):
 
     def check(self) -> Iterator[Rule]:
         yield from cidr_problems(self.allowed_cidrs, public=self.public, example="203.0.113.0/24")
+        if "ssl_policy" in self.model_fields_set and not self.https:
+            yield (
+                ("ssl_policy",),
+                f"{self.ssl_policy!r} is the policy of the HTTPS listener, and without certificate_arn or domain the "
+                "load balancer has none; add one of them, or remove ssl_policy",
+            )
