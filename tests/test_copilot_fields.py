@@ -114,3 +114,14 @@ def test_the_default_ssl_policy_is_the_one_aws_cdk_writes_for_recommended_tls() 
     )
     assert f'"SslPolicy": "{DEFAULT_SSL_POLICY}"' in snapshot.read_text()
     assert LoadBalancer().ssl_policy == DEFAULT_SSL_POLICY
+
+
+def test_the_target_group_checks_the_health_check_port_and_the_tasks_admit_it(synth: Synth, manifest: Any) -> None:
+    port = manifest.services["web"].http.health_check.port
+    group = only(synth.resources("moved-dev-service-web", "AWS::ElasticLoadBalancingV2::TargetGroup"))
+    assert group["Properties"]["HealthCheckPort"] == str(port)
+    own = only(synth.resources("moved-dev-service-web", "AWS::EC2::SecurityGroup"))
+    rules = own["Properties"]["SecurityGroupIngress"]
+    assert [(r["FromPort"], r["ToPort"], r["SourceSecurityGroupId"]) for r in rules] == [
+        (port, port, {"Fn::ImportValue": "moved-dev-alb-security-group-id"})
+    ]

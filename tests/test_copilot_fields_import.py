@@ -71,3 +71,10 @@ def test_an_ssl_policy_without_a_certificate_or_unknown_is_reported(tmp_path: Pa
     full, lines = imported(tmp_path, {"web": web(http={"path": "/"})}, environments=envs)
     assert all("ssl_policy" not in full[env].get("load_balancer", {}) for env in envs)
     assert sum("http.public.ssl_policy: not imported" in line for line in lines) == 2, lines
+
+
+def test_the_health_check_port_is_imported(tmp_path: Path) -> None:
+    service = web(http={"path": "/", "healthcheck": {"path": "/health", "port": 8081}})
+    full, lines = imported(tmp_path, {"web": service})
+    assert full["test"]["services"]["web"]["http"]["health_check"] == {"path": "/health", "port": 8081}
+    assert not any("healthcheck.port" in line for line in lines), lines

@@ -257,7 +257,7 @@ class EcsService(Construct):
             stickiness_cookie_duration=seconds(http.stickiness_seconds) if http.stickiness_seconds else None,
             health_check=elbv2.HealthCheck(
                 path=check.path,
-                port="traffic-port",
+                port=str(check.port) if check.port is not None else "traffic-port",
                 interval=seconds(check.interval_seconds),
                 timeout=seconds(check.timeout_seconds),
                 healthy_threshold_count=check.healthy_threshold,
@@ -311,6 +311,13 @@ class EcsService(Construct):
         if alternate is not None:
             # The service Refs the listener rule already; the task role must exist before tasks start.
             keep_only_depends_on(self.service, self.task.task_definition.task_role)
+        check_port = http.health_check.port
+        if self.security_group is not None and check_port not in (None, port):
+            # aws-cdk admits the load balancer to the traffic port only.
+            alb = ec2.Peer.security_group_id(self.refs.alb_security_group.security_group_id)
+            self.security_group.add_ingress_rule(
+                alb, ec2.Port.tcp(check_port), f"load balancer health check to {check_port}"
+            )
         if self.spec.network_mode != "awsvpc":
             # bridge/host tasks are reached on the instances' ports.
             open_instance_ports(

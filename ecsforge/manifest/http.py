@@ -26,6 +26,13 @@ class HttpHealthCheck(Model):
         "200-399",
         description='Default: "200-399".',
     )
+    port: int | None = Field(
+        None,
+        ge=1,
+        le=65535,
+        description="Default: the traffic port (the container's port). awsvpc only: the port of the task the "
+        "load balancer checks, e.g. a management port; the task's security group admits the load balancer to it.",
+    )
 
     def check(self) -> Iterator[Rule]:
         for part in self.success_codes.split(","):

@@ -133,8 +133,11 @@ def _health_check(block: Node, result: dict[str, Any]) -> None:
     grace = check.seconds("grace_period")
     if grace is not None:
         result["grace_period_seconds"] = round(grace)
-    if check.has("port"):
-        check.skip("port", "ecsforge checks health on the traffic port; serve the health path there")
+    port = check.number("port")
+    if port is not None and 1 <= port <= 65535:
+        out["port"] = port
+    elif port is not None:
+        check.skip("port", f"{port} is not a port (1..65535)")
     if out:
         result["health_check"] = out
 
