@@ -125,3 +125,34 @@ def test_the_target_group_checks_the_health_check_port_and_the_tasks_admit_it(sy
     assert [(r["FromPort"], r["ToPort"], r["SourceSecurityGroupId"]) for r in rules] == [
         (port, port, {"Fn::ImportValue": "moved-dev-alb-security-group-id"})
     ]
+
+
+def test_one_listener_rule_matches_every_host(synth: Synth, manifest: Any) -> None:
+    rule = only(synth.resources("moved-dev-service-web", "AWS::ElasticLoadBalancingV2::ListenerRule"))
+    headers = [c for c in rule["Properties"]["Conditions"] if c["Field"] == "host-header"]
+    assert [c["HostHeaderConfig"]["Values"] for c in headers] == [manifest.services["web"].http.hosts]
+    assert rule["Properties"]["Priority"] == manifest.services["web"].http.rule_priority
+
+
+def test_with_a_domain_every_host_is_a_certificate_name_and_gets_records() -> None:
+    from ecsforge.manifest.models import Manifest
+    from ecsforge.manifest.traffic import domain_hosts
+
+    spec = {
+        "version": 1,
+        "app": "shop",
+        "environment": "dev",
+        "region": "eu-west-1",
+        "load_balancer": {"domain": {"zone_name": "example.com", "zone_id": "Z0123456789ABCDEFGHIJ"}},
+        "services": {
+            "web": {
+                "http": {"hosts": ["www.example.com", "Shop.example.com"]},
+                "containers": {"app": {"image": "nginx:1.27", "port": 8080}},
+            },
+            "api": {
+                "http": {"host": "api.example.com", "path": "/api/*"},
+                "containers": {"app": {"image": "nginx:1.27", "port": 8080}},
+            },
+        },
+    }
+    assert domain_hosts(Manifest.model_validate(spec)) == ["api.example.com", "shop.example.com", "www.example.com"]

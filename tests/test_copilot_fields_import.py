@@ -78,3 +78,19 @@ def test_the_health_check_port_is_imported(tmp_path: Path) -> None:
     full, lines = imported(tmp_path, {"web": service})
     assert full["test"]["services"]["web"]["http"]["health_check"] == {"path": "/health", "port": 8081}
     assert not any("healthcheck.port" in line for line in lines), lines
+
+
+def test_a_list_of_aliases_becomes_hosts_of_one_rule(tmp_path: Path) -> None:
+    service = web(http={"path": "/", "alias": ["www.example.com", {"name": "example.com"}]})
+    full, lines = imported(tmp_path, {"web": service})
+    http = full["test"]["services"]["web"]["http"]
+    assert http["hosts"] == ["www.example.com", "example.com"]
+    assert "host" not in http
+    assert not any("one host per service" in line for line in lines), lines
+
+
+def test_aliases_beyond_what_a_rule_matches_are_reported(tmp_path: Path) -> None:
+    aliases = [f"h{n}.example.com" for n in range(7)]
+    full, lines = imported(tmp_path, {"web": web(http={"path": "/", "alias": aliases})})
+    assert full["test"]["services"]["web"]["http"]["hosts"] == aliases[:5]
+    assert any("http.alias: not imported; a listener rule matches at most 5 hosts" in line for line in lines), lines

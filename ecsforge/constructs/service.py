@@ -280,8 +280,8 @@ class EcsService(Construct):
         container, port = self._http_target()
         primary = self._target_group("TargetGroup", http, port)
         conditions = [elbv2.ListenerCondition.path_patterns([http.path])]
-        if http.host:
-            conditions.append(elbv2.ListenerCondition.host_headers([http.host]))
+        if http.host_names:
+            conditions.append(elbv2.ListenerCondition.host_headers(http.host_names))
         self.listener_rule = elbv2.ApplicationListenerRule(
             self,
             "ListenerRule",

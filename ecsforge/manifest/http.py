@@ -52,6 +52,8 @@ class HttpHealthCheck(Model):
 
 # ALB path patterns: up to 128 characters of A-Z a-z 0-9 _ - . $ / ~ " ' @ : + & ( ) ! , ; = * ?
 AlbPath = Annotated[str, matching(r"^/[A-Za-z0-9_\-.$/~\"'@:+&()!,;=*?]{0,127}$", "ALB path pattern", "/api/*")]
+# Elastic Load Balancing: a host-header condition matches up to 5 values.
+MAX_HOST_HEADER_VALUES = 5
 HostName = Annotated[
     str, matching(r"^[A-Za-z0-9*?]([A-Za-z0-9*?.-]{0,126}[A-Za-z0-9*?])?$", "host name", "api.example.com")
 ]
@@ -74,12 +76,32 @@ class Http(Model):
         0, ge=0, le=604800, description="Default: 0, off. Rolling services only (a shift moves clients between groups)."
     )
     health_check: HttpHealthCheck = Field(default_factory=HttpHealthCheck, description="Default: as below.")
+    hosts: list[HostName] | None = Field(
+        None,
+        min_length=1,
+        max_length=MAX_HOST_HEADER_VALUES,
+        description="Default: `host`. Several hosts for one listener rule (a host-header condition takes up to 5); "
+        "not with `host`. With load_balancer.domain each is a name of the certificate and gets a record.",
+    )
+
+    @property
+    def host_names(self) -> list[str]:
+        """The rule's host-header values: `hosts`, or `host`, or none (any host)."""
+        return list(self.hosts) if self.hosts else [self.host] if self.host else []
 
     @property
     def rule_priority(self) -> int:
         if self.priority is not None:
             return self.priority
-        return derived_priority(self.host, self.path)
+        names = self.host_names
+        return derived_priority(names[0] if names else None, self.path)
+
+    def check(self) -> Iterator[Rule]:
+        if self.hosts is not None and self.host is not None:
+            yield ("hosts",), "is set, and so is host; list every host in hosts and remove host"
+        for index, host in enumerate(self.hosts or []):
+            if host.lower() in (other.lower() for other in (self.hosts or [])[:index]):
+                yield ("hosts", index), f"{host!r} is listed twice; list each host once"
 
 
 # Derived listener priorities: host rules in 1..25000, the others in 25001..50000; within
@@ -194,8 +216,8 @@ class LoadBalancer(Model):
     domain: Domain | None = Field(
         None,
         description="Default: none. A Route 53 public hosted zone: without certificate_arn, one DNS-validated "
-        "certificate for the zone and every http.host, HTTPS on 443 (80 redirects); with it, only the records. "
-        "Every http.host gets an alias record to the load balancer.",
+        "certificate for the zone and every http.host (and http.hosts), HTTPS on 443 (80 redirects); with it, only "
+        "the records. Every http.host (and http.hosts) gets an alias record to the load balancer.",
     )
     waf: Waf | None = Field(None, description="Default: none, no web application firewall.")
     ssl_policy: SslPolicyName = Field(
