@@ -52,8 +52,9 @@ class HttpHealthCheck(Model):
 
 # ALB path patterns: up to 128 characters of A-Z a-z 0-9 _ - . $ / ~ " ' @ : + & ( ) ! , ; = * ?
 AlbPath = Annotated[str, matching(r"^/[A-Za-z0-9_\-.$/~\"'@:+&()!,;=*?]{0,127}$", "ALB path pattern", "/api/*")]
-# Elastic Load Balancing: a host-header condition matches up to 5 values.
-MAX_HOST_HEADER_VALUES = 5
+# ALB listener rules: "up to three comparison strings per condition and up to five per rule"; the
+# rule's path and a test rule's header take one each, so three hosts always fit.
+MAX_HOST_HEADER_VALUES = 3
 HostName = Annotated[
     str, matching(r"^[A-Za-z0-9*?]([A-Za-z0-9*?.-]{0,126}[A-Za-z0-9*?])?$", "host name", "api.example.com")
 ]
@@ -80,7 +81,7 @@ class Http(Model):
         None,
         min_length=1,
         max_length=MAX_HOST_HEADER_VALUES,
-        description="Default: `host`. Several hosts for one listener rule (a host-header condition takes up to 5); "
+        description="Default: `host`. Several hosts for one listener rule (a host-header condition takes up to 3); "
         "not with `host`. With load_balancer.domain each is a name of the certificate and gets a record.",
     )
 
