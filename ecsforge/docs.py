@@ -189,7 +189,7 @@ def _describe(annotation: Any, metadata: list[Any], extra: Any = None) -> _Descr
     if len(options) > 1:
         parts = [_describe(option, []) for option in options]
         return _Described(
-            " or ".join(p.text() for p in parts),
+            " or ".join(dict.fromkeys(p.text() for p in parts)),
             [lim for p in parts for lim in p.limits],
             [m for p in parts for m in p.models],
         )
@@ -269,8 +269,13 @@ def sections(root: type[BaseModel] = Manifest) -> list[Section]:
 
     def visit(model: type[BaseModel], path: str) -> None:
         documented[model] = path
-        section = Section(path or "(top level)", _doc(model))
-        found.append(section)
+        # Two mapping forms of one value ({addon: X} or {cfn_export: Y}) share a section.
+        section = next((s for s in found if s.path == (path or "(top level)")), None)
+        if section is None:
+            section = Section(path or "(top level)", _doc(model))
+            found.append(section)
+        else:
+            section.doc = "\n\n".join(filter(None, [section.doc, _doc(model)]))
         later: list[tuple[type[BaseModel], str]] = []
         for name, info in model.model_fields.items():
             key = info.alias or name
@@ -281,11 +286,13 @@ def sections(root: type[BaseModel] = Manifest) -> list[Section]:
                 nested_path = field_path + suffix
                 if nested in documented:
                     first = documented[nested]
-                    noun += f"; fields as in [`{first}`](#{_anchor(first)})"
+                    link = f"; fields as in [`{first}`](#{_anchor(first)})"
+                    noun += "" if link in noun else link
                 else:
                     documented[nested] = nested_path
                     later.append((nested, nested_path))
-                    noun += f"; [fields](#{_anchor(nested_path)})"
+                    link = f"; [fields](#{_anchor(nested_path)})"
+                    noun += "" if link in noun else link
             section.rows.append(Row(field_path, noun, "; ".join(described.limits), info.description or ""))
         for nested, nested_path in later:
             visit(nested, nested_path)

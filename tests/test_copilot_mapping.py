@@ -213,17 +213,18 @@ def test_secrets_variables_sidecars_and_commands(tmp_path: Path) -> None:
     containers = full["test"]["services"]["web"]["containers"]
     assert containers["web"]["command"] == ["gunicorn", "-b", "0.0.0.0:80", "app:create()"]
     assert containers["web"]["entrypoint"] == ["/bin/sh", "-c"]
-    assert containers["web"]["environment"] == {"FLAG": "true", "COUNT": "3"}
+    assert containers["web"]["environment"] == {"FLAG": "true", "COUNT": "3", "FROM": {"cfn_export": "Export"}}
     assert containers["web"]["secrets"] == {
         "A": "ssm:/demo/a",
         "B": "ssm:/demo/b",
         "C": "secretsmanager:demo/c",
         "D": "secretsmanager:demo/d:user",
+        "E": {"cfn_export": "SomeExport"},
     }
     assert containers["proxy"] == {"image": "envoy:1", "port": 9000, "essential": False}
     text = "\n".join(lines)
-    assert "variables.FROM: not imported; `from_cfn`" in text
-    assert "secrets.E: not imported; `from_cfn`" in text
+    assert "variables.FROM" not in text
+    assert "secrets.E: approximate; ecsforge reads the export as a Secrets Manager secret's ARN" in text
     assert "sidecars.proxy.labels: not imported" in text
     assert "sidecars.proxy.port: approximate" in text
 

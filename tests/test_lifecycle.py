@@ -462,3 +462,18 @@ def test_waf_switch_back_to_managed_rules_is_a_hazard_and_names_the_kept_log_gro
 def test_waf_added_or_edited_is_no_waf_hazard(diff):
     assert "waf" not in kinds(diff("base", "waf"))
     assert "waf" not in kinds(diff("waf", "waf-rules-edit"))
+
+
+# --- security_groups added ---------------------------------------------------------------------
+
+
+def test_security_groups_added_update_the_service_in_place_with_a_rolling_deployment(diff, templates):
+    result = diff("base", "security-groups-added")
+    [service] = of_type(templates("security-groups-added")["life-dev-service-web"], SERVICE)
+    changes = result.stack("life-dev-service-web").changes
+    assert [(c.logical_id, c.action) for c in changes] == [(service, "updated")]
+    assert [(d.stack, d.strategy, d.reasons) for d in result.deployments] == [
+        ("life-dev-service-web", "rolling", ("NetworkConfiguration",))
+    ]
+    assert result.hazards == []
+    assert all(s.name == "life-dev-service-web" or not s.changes for s in result.stacks)

@@ -59,8 +59,8 @@ def test_listener_rule(
         elbv2.ListenerCondition.path_patterns([http.path]),
         elbv2.ListenerCondition.http_header(test.header.name, [test.header.value]),
     ]
-    if http.host:
-        conditions.append(elbv2.ListenerCondition.host_headers([http.host]))
+    if http.host_names:
+        conditions.append(elbv2.ListenerCondition.host_headers(http.host_names))
     rule = elbv2.ApplicationListenerRule(
         scope,
         "TestListenerRule",

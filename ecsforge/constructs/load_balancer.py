@@ -8,8 +8,9 @@ from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from ..manifest.http import LoadBalancer
+from ..manifest.http import DEFAULT_SSL_POLICY, LoadBalancer
 from .buckets import secure_bucket
+from .template import cfn_resource
 from .traffic import ManagedDomain, WebFirewall
 from .units import seconds
 
@@ -50,7 +51,7 @@ class SharedLoadBalancer(Construct):
                 certificate_arn = self.domain.certificate.certificate_arn
             self.domain.add_records(self.alb)
         # The listener that carries the services' rules, published in an SSM parameter.
-        self.listener = self._listeners(certificate_arn)
+        self.listener = self._listeners(certificate_arn, settings.ssl_policy)
         self.firewall: WebFirewall | None = None
         if settings.waf is not None:
             self.firewall = WebFirewall(self, "Firewall", waf=settings.waf, alb=self.alb, name=firewall_name)
@@ -73,7 +74,7 @@ class SharedLoadBalancer(Construct):
                 group.add_ingress_rule(ec2.Peer.ipv4(cidr), ec2.Port.tcp(port), f"{cidr} to {port}")
         return group
 
-    def _listeners(self, certificate_arn: str | None) -> elbv2.ApplicationListener:
+    def _listeners(self, certificate_arn: str | None, ssl_policy: str) -> elbv2.ApplicationListener:
         not_found = elbv2.ListenerAction.fixed_response(404, content_type="text/plain", message_body="not found")
         # Port 80 is the same listener ("Http") with and without a certificate; only its default
         # action changes. Adding a certificate thus keeps the services' rules on port 80 serving
@@ -91,6 +92,8 @@ class SharedLoadBalancer(Construct):
             default_action=not_found,
             open=False,
         )
+        if ssl_policy != DEFAULT_SSL_POLICY:  # RECOMMENDED_TLS is the default; aws-cdk's enum names no other by value
+            cfn_resource(listener).add_property_override("SslPolicy", ssl_policy)
         self.alb.add_listener(
             "Http",
             port=80,

@@ -68,7 +68,7 @@ class ScheduledEcsTask(Construct):
     def add_security_groups(self, groups: list[ec2.ISecurityGroup]) -> None:
         """More groups for the tasks (an addon's), beside the task's own."""
         own = [self.security_group.security_group_id] if self.security_group is not None else []
-        ids = [*own, *(group.security_group_id for group in groups)]
+        ids = [*own, *self.extra_security_groups, *(group.security_group_id for group in groups)]
         cfn_resource(self.schedule).add_property_override(
             "Target.EcsParameters.NetworkConfiguration.AwsvpcConfiguration.SecurityGroups", ids
         )
@@ -111,6 +111,7 @@ class ScheduledEcsTask(Construct):
             "capacity_provider_strategy": schedule_capacity(manifest, task),
         }
         self.security_group: ec2.SecurityGroup | None = None
+        self.extra_security_groups = task.security_groups
         if task.network_mode == "awsvpc":
             self.security_group = ec2.SecurityGroup(
                 self, "SecurityGroup", vpc=refs.vpc, description=f"Scheduled task {name}", allow_all_outbound=True
@@ -118,7 +119,7 @@ class ScheduledEcsTask(Construct):
             parameters["network_configuration"] = scheduler.CfnSchedule.NetworkConfigurationProperty(
                 awsvpc_configuration=scheduler.CfnSchedule.AwsVpcConfigurationProperty(
                     subnets=[subnet.subnet_id for subnet in refs.vpc.private_subnets],
-                    security_groups=[self.security_group.security_group_id],
+                    security_groups=[self.security_group.security_group_id, *task.security_groups],
                     assign_public_ip="DISABLED",
                 )
             )

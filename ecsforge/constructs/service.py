@@ -42,6 +42,14 @@ STRATEGIES = {
 }
 
 
+def extra_security_groups(scope: Construct, group_ids: list[str]) -> list[ec2.ISecurityGroup]:
+    """`security_groups`: the user's groups, joined as they are (immutable: no rule of ours lands on them)."""
+    return [
+        ec2.SecurityGroup.from_security_group_id(scope, f"ExtraSecurityGroup-{group_id}", group_id, mutable=False)
+        for group_id in group_ids
+    ]
+
+
 class EcsService(Construct):
     def __init__(
         self,
@@ -227,6 +235,7 @@ class EcsService(Construct):
             common["security_groups"] = [security_group]
             if spec.connect:
                 common["security_groups"].append(imported_connect_security_group(self, self.refs))
+            common["security_groups"].extend(extra_security_groups(self, spec.security_groups))
             common["vpc_subnets"] = self.refs.private_subnets()
         if spec.on_fargate or uses_managed_instances(self.manifest, spec):
             # aws-cdk's FargateService is also its service for managed instances (no placement, awsvpc).
@@ -256,7 +265,7 @@ class EcsService(Construct):
             stickiness_cookie_duration=seconds(http.stickiness_seconds) if http.stickiness_seconds else None,
             health_check=elbv2.HealthCheck(
                 path=check.path,
-                port="traffic-port",
+                port=str(check.port) if check.port is not None else "traffic-port",
                 interval=seconds(check.interval_seconds),
                 timeout=seconds(check.timeout_seconds),
                 healthy_threshold_count=check.healthy_threshold,
@@ -279,8 +288,8 @@ class EcsService(Construct):
         container, port = self._http_target()
         primary = self._target_group("TargetGroup", http, port)
         conditions = [elbv2.ListenerCondition.path_patterns([http.path])]
-        if http.host:
-            conditions.append(elbv2.ListenerCondition.host_headers([http.host]))
+        if http.host_names:
+            conditions.append(elbv2.ListenerCondition.host_headers(http.host_names))
         self.listener_rule = elbv2.ApplicationListenerRule(
             self,
             "ListenerRule",
@@ -310,6 +319,13 @@ class EcsService(Construct):
         if alternate is not None:
             # The service Refs the listener rule already; the task role must exist before tasks start.
             keep_only_depends_on(self.service, self.task.task_definition.task_role)
+        check_port = http.health_check.port
+        if self.security_group is not None and check_port not in (None, port):
+            # aws-cdk admits the load balancer to the traffic port only.
+            alb = ec2.Peer.security_group_id(self.refs.alb_security_group.security_group_id)
+            self.security_group.add_ingress_rule(
+                alb, ec2.Port.tcp(check_port), f"load balancer health check to {check_port}"
+            )
         if self.spec.network_mode != "awsvpc":
             # bridge/host tasks are reached on the instances' ports.
             open_instance_ports(

@@ -13,7 +13,7 @@ from constructs import Construct
 
 from .. import names
 from ..manifest import containers
-from ..manifest.addons import AddonValue
+from ..manifest.addons import AddonValue, CfnExportValue
 from ..manifest.compute_checks import uses_managed_instances
 from ..manifest.containers import Container, parse_secret
 from ..manifest.models import Manifest
@@ -168,15 +168,19 @@ class TaskDefinition(Construct):
             self, names.addon_output_parameter(self.manifest, value.addon)
         )
 
-    def _environment(self, container: Container) -> dict[str, str] | None:
-        return {
-            variable: self._addon_output(value) if isinstance(value, AddonValue) else literal(value)
-            for variable, value in container.environment.items()
-        } or None
+    def _value(self, value: str | AddonValue | CfnExportValue) -> str:
+        if isinstance(value, AddonValue):
+            return self._addon_output(value)
+        if isinstance(value, CfnExportValue):
+            return Fn.import_value(value.cfn_export)
+        return literal(value)
 
-    def _secret(self, name: str, variable: str, source: str | AddonValue) -> ecs.Secret:
-        if isinstance(source, AddonValue):
-            arn = self._addon_output(source)
+    def _environment(self, container: Container) -> dict[str, str] | None:
+        return {variable: self._value(value) for variable, value in container.environment.items()} or None
+
+    def _secret(self, name: str, variable: str, source: str | AddonValue | CfnExportValue) -> ecs.Secret:
+        if not isinstance(source, str):
+            arn = self._value(source)
             return ecs.Secret.from_secrets_manager(
                 secretsmanager.Secret.from_secret_complete_arn(self, f"{name}-{variable}", arn)
             )

@@ -188,7 +188,7 @@ def load_balancer_group(manifest: Manifest, edges: list[Edge]) -> Group:
     routes = sorted((s.http.rule_priority, n, s.http) for n, s in manifest.services.items() if s.http is not None)
     for _, name, http in routes:
         route = node_id("route", name)
-        lines = [f"priority {http.rule_priority}", f"host {http.host or '(any)'}", f"path {http.path}"]
+        lines = [f"priority {http.rule_priority}", f"host {', '.join(http.host_names) or '(any)'}", f"path {http.path}"]
         group.nodes.append(Node(route, lines, "round"))
         edges.append(Edge("lb_alb", route))
         edges.append(Edge(route, node_id("svc", name)))

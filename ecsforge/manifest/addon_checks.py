@@ -13,6 +13,7 @@ from .addons import SECRET, SECURITY_GROUP, VARIABLE, Addon, AddonValue, upper_s
 from .models import Manifest
 from .overlays import Chain, placed
 from .problems import Path, Problem, show
+from .security_groups import MAX_TASK_SECURITY_GROUPS, own_security_groups
 from .tasks import TaskSpec
 from .wiring import access_variables
 
@@ -112,6 +113,7 @@ def read_addons(filename: str, manifest: Manifest, chain: Chain) -> list[Problem
     outputs = _environment_outputs(reader, manifest)
     for path, spec in manifest.workloads():
         _workload_collisions(reader, spec, path)
+        _security_group_count(reader, spec, path)
         for problem_path, message in _addon_values(spec, path, outputs):
             reader.at_manifest(problem_path, message)
     return reader.problems
@@ -168,6 +170,31 @@ def _workload_collisions(reader: _Reader, spec: TaskSpec, path: Path) -> None:
                     "the output or the variable",
                 )
             own.setdefault(variable, f"addon {index} ({addon.template})")
+
+
+def _security_group_count(reader: _Reader, spec: TaskSpec, path: Path) -> None:
+    """ECS allows 5 groups per task: the task's own, Service Connect's, `security_groups` and the
+    addons' groups together (`security_groups` alone is checked by its model)."""
+    own = own_security_groups(getattr(spec, "connect", False)) + len(spec.security_groups)
+    from_addons = [
+        (index, output)
+        for index, addon in enumerate(spec.addons)
+        for output, kind in addon.resolved.outputs.items()
+        if kind == SECURITY_GROUP
+    ]
+    if spec.network_mode != "awsvpc" or not own <= MAX_TASK_SECURITY_GROUPS < own + len(from_addons):
+        return
+    index, output = from_addons[MAX_TASK_SECURITY_GROUPS - own]
+    shown, line, column = reader.output_line(spec.addons[index], output)
+    reader.in_template(
+        shown,
+        line,
+        column,
+        (*path, "addons", index, "template"),
+        f"output {output!r} would be security group {MAX_TASK_SECURITY_GROUPS + 1} of the tasks; ECS allows at most "
+        f"{MAX_TASK_SECURITY_GROUPS} (the task's own, the Service Connect group, `security_groups` and the addons' "
+        "groups): drop an output or a listed group",
+    )
 
 
 def _addon_values(spec: TaskSpec, path: Path, outputs: set[str]) -> Iterator[tuple[Path, str]]:

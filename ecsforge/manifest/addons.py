@@ -14,7 +14,7 @@ from typing import Annotated
 
 from pydantic import Discriminator, Field, PrivateAttr, Tag
 
-from .base import Model
+from .base import Model, matching
 
 ParameterValue = str | int | float | bool | list[str]
 OutputName = Annotated[str, Field(min_length=1, max_length=255)]
@@ -82,6 +82,20 @@ class AddonValue(Model):
     addon: OutputName = Field(description="Required. An output of an environment addon (top-level `addons`).")
 
 
+# Up to 255 characters, as the Outputs section takes for names.
+CFN_EXPORT_NAME = r"^[A-Za-z0-9][A-Za-z0-9:._-]{0,254}$"
+
+
+class CfnExportValue(Model):
+    """`{cfn_export: <Name>}`: the value of an existing CloudFormation export (Fn::ImportValue). The
+    exporting stack is the user's: ecsforge never creates one."""
+
+    cfn_export: Annotated[str, matching(CFN_EXPORT_NAME, "CloudFormation export name", "shop-db-SecretArn")] = Field(
+        description="Required. The name of an export of a stack in the same account and region; while a stack "
+        "imports it, CloudFormation lets nobody change or delete the export."
+    )
+
+
 def parameter_text(value: ParameterValue) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -98,12 +112,18 @@ def upper_snake(name: str) -> str:
 
 
 def shape(value: object) -> str:
-    """Which form of a plain value or `{addon: <Output>}` was written: told apart before validation,
-    so that a mistake in one is reported once, for that form (an untagged union would add the
-    other form's complaint)."""
+    """Which form of a plain value, `{addon: <Output>}` or `{cfn_export: <Name>}` was written: told
+    apart before validation, so that a mistake in one is reported once, for that form (an untagged
+    union would add the other forms' complaints). A mapping without `cfn_export` is read as the
+    addon form, the older one."""
+    if isinstance(value, CfnExportValue) or (isinstance(value, dict) and "cfn_export" in value):
+        return "(export)"
     return "(mapping)" if isinstance(value, dict | AddonValue) else "(value)"
 
 
 EnvironmentValue = Annotated[
-    Annotated[str, Tag("(value)")] | Annotated[AddonValue, Tag("(mapping)")], Discriminator(shape)
+    Annotated[str, Tag("(value)")]
+    | Annotated[AddonValue, Tag("(mapping)")]
+    | Annotated[CfnExportValue, Tag("(export)")],
+    Discriminator(shape),
 ]

@@ -33,7 +33,7 @@ RECORD_RULES = "ecsforge.record_rules"
 
 # The tags of tagged unions (a plain value or a mapping, told apart before validation): pydantic
 # puts them in an error's location, where the user wrote nothing; report.py leaves them out.
-UNION_TAGS = frozenset({"(value)", "(mapping)"})
+UNION_TAGS = frozenset({"(value)", "(mapping)", "(export)"})
 
 # (path relative to the model, message). The message starts with the value it is about.
 Rule = tuple[Path, str]

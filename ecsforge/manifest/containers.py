@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Discriminator, Field, Tag
 
-from .addons import AddonValue, EnvironmentValue, shape
+from .addons import AddonValue, CfnExportValue, EnvironmentValue, shape
 from .base import Model, Name, Rule, matching, pattern
 from .problems import show
 from .runtime import EnvFileArn, Logging, env_file_location
@@ -117,7 +117,10 @@ class Image(Model):
 
 SecretSource = Annotated[str, Field(min_length=1)]
 SecretValue = Annotated[
-    Annotated[SecretSource, Tag("(value)")] | Annotated[AddonValue, Tag("(mapping)")], Discriminator(shape)
+    Annotated[SecretSource, Tag("(value)")]
+    | Annotated[AddonValue, Tag("(mapping)")]
+    | Annotated[CfnExportValue, Tag("(export)")],
+    Discriminator(shape),
 ]
 CredentialsSource = Annotated[
     str, matching(r"^secretsmanager:[A-Za-z0-9/_+=.@-]+$", "credentials source", "secretsmanager:dockerhub")
@@ -207,12 +210,14 @@ class Container(Model):
     environment: dict[VariableName, EnvironmentValue] = Field(
         default_factory=dict,
         description="Default: none. Plain settings; secrets go in `secrets`. {addon: <Output>}: an output of an "
-        "environment addon, read from its SSM parameter at deploy time.",
+        "environment addon, read from its SSM parameter at deploy time. {cfn_export: <Name>}: the value of an "
+        "existing CloudFormation export.",
     )
     secrets: dict[VariableName, SecretValue] = Field(
         default_factory=dict,
         description="Default: none. NAME: ssm:<name> | secretsmanager:<name>[:<json key>] | generate, or "
-        "{addon: <Output>}: an environment addon's output holding a Secrets Manager secret's ARN.",
+        "{addon: <Output>}: an environment addon's output holding a Secrets Manager secret's ARN, or "
+        "{cfn_export: <Name>}: an existing CloudFormation export holding one.",
     )
     health_check: ContainerHealthCheck | None = Field(None, description="Default: no container health check.")
     depends_on: dict[Name, Literal["start", "complete", "success", "healthy"]] = Field(
@@ -253,7 +258,7 @@ class Container(Model):
 
     def check(self) -> Iterator[Rule]:
         for name, source in self.secrets.items():
-            if isinstance(source, AddonValue):
+            if isinstance(source, AddonValue | CfnExportValue):
                 continue
             try:
                 parse_secret(source)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -26,6 +26,13 @@ class HttpHealthCheck(Model):
         "200-399",
         description='Default: "200-399".',
     )
+    port: int | None = Field(
+        None,
+        ge=1,
+        le=65535,
+        description="Default: the traffic port (the container's port). awsvpc only: the port of the task the "
+        "load balancer checks, e.g. a management port; the task's security group admits the load balancer to it.",
+    )
 
     def check(self) -> Iterator[Rule]:
         for part in self.success_codes.split(","):
@@ -45,6 +52,9 @@ class HttpHealthCheck(Model):
 
 # ALB path patterns: up to 128 characters of A-Z a-z 0-9 _ - . $ / ~ " ' @ : + & ( ) ! , ; = * ?
 AlbPath = Annotated[str, matching(r"^/[A-Za-z0-9_\-.$/~\"'@:+&()!,;=*?]{0,127}$", "ALB path pattern", "/api/*")]
+# ALB listener rules: "up to three comparison strings per condition and up to five per rule"; the
+# rule's path and a test rule's header take one each, so three hosts always fit.
+MAX_HOST_HEADER_VALUES = 3
 HostName = Annotated[
     str, matching(r"^[A-Za-z0-9*?]([A-Za-z0-9*?.-]{0,126}[A-Za-z0-9*?])?$", "host name", "api.example.com")
 ]
@@ -67,12 +77,32 @@ class Http(Model):
         0, ge=0, le=604800, description="Default: 0, off. Rolling services only (a shift moves clients between groups)."
     )
     health_check: HttpHealthCheck = Field(default_factory=HttpHealthCheck, description="Default: as below.")
+    hosts: list[HostName] | None = Field(
+        None,
+        min_length=1,
+        max_length=MAX_HOST_HEADER_VALUES,
+        description="Default: `host`. Several hosts for one listener rule (a host-header condition takes up to 3); "
+        "not with `host`. With load_balancer.domain each is a name of the certificate and gets a record.",
+    )
+
+    @property
+    def host_names(self) -> list[str]:
+        """The rule's host-header values: `hosts`, or `host`, or none (any host)."""
+        return list(self.hosts) if self.hosts else [self.host] if self.host else []
 
     @property
     def rule_priority(self) -> int:
         if self.priority is not None:
             return self.priority
-        return derived_priority(self.host, self.path)
+        names = self.host_names
+        return derived_priority(names[0] if names else None, self.path)
+
+    def check(self) -> Iterator[Rule]:
+        if self.hosts is not None and self.host is not None:
+            yield ("hosts",), "is set, and so is host; list every host in hosts and remove host"
+        for index, host in enumerate(self.hosts or []):
+            if host.lower() in (other.lower() for other in (self.hosts or [])[:index]):
+                yield ("hosts", index), f"{host!r} is listed twice; list each host once"
 
 
 # Derived listener priorities: host rules in 1..25000, the others in 25001..50000; within
@@ -128,6 +158,51 @@ CertificateArn = Annotated[
 ]
 
 
+# The predefined security policies of Elastic Load Balancing that aws-cdk-lib 2.275 knows
+# (SslPolicy); an ALB takes no custom policy.
+SslPolicyName = Literal[
+    "ELBSecurityPolicy-TLS13-1-2-2021-06",
+    "ELBSecurityPolicy-TLS13-1-2-Res-2021-06",
+    "ELBSecurityPolicy-TLS13-1-2-Ext1-2021-06",
+    "ELBSecurityPolicy-TLS13-1-2-Ext2-2021-06",
+    "ELBSecurityPolicy-TLS13-1-1-2021-06",
+    "ELBSecurityPolicy-TLS13-1-0-2021-06",
+    "ELBSecurityPolicy-TLS13-1-3-2021-06",
+    "ELBSecurityPolicy-TLS13-1-2-PQ-2025-09",
+    "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09",
+    "ELBSecurityPolicy-TLS13-1-2-Ext1-PQ-2025-09",
+    "ELBSecurityPolicy-TLS13-1-2-Ext2-PQ-2025-09",
+    "ELBSecurityPolicy-TLS13-1-0-PQ-2025-09",
+    "ELBSecurityPolicy-TLS13-1-3-PQ-2025-09",
+    "ELBSecurityPolicy-TLS13-1-2-FIPS-2023-04",
+    "ELBSecurityPolicy-TLS13-1-2-Res-FIPS-2023-04",
+    "ELBSecurityPolicy-TLS13-1-2-Ext0-FIPS-2023-04",
+    "ELBSecurityPolicy-TLS13-1-2-Ext1-FIPS-2023-04",
+    "ELBSecurityPolicy-TLS13-1-2-Ext2-FIPS-2023-04",
+    "ELBSecurityPolicy-TLS13-1-1-FIPS-2023-04",
+    "ELBSecurityPolicy-TLS13-1-0-FIPS-2023-04",
+    "ELBSecurityPolicy-TLS13-1-3-FIPS-2023-04",
+    "ELBSecurityPolicy-TLS13-1-2-FIPS-PQ-2025-09",
+    "ELBSecurityPolicy-TLS13-1-2-Res-FIPS-PQ-2025-09",
+    "ELBSecurityPolicy-TLS13-1-2-Ext0-FIPS-PQ-2025-09",
+    "ELBSecurityPolicy-TLS13-1-2-Ext1-FIPS-PQ-2025-09",
+    "ELBSecurityPolicy-TLS13-1-2-Ext2-FIPS-PQ-2025-09",
+    "ELBSecurityPolicy-TLS13-1-0-FIPS-PQ-2025-09",
+    "ELBSecurityPolicy-TLS13-1-3-FIPS-PQ-2025-09",
+    "ELBSecurityPolicy-FS-1-2-Res-2020-10",
+    "ELBSecurityPolicy-FS-1-2-Res-2019-08",
+    "ELBSecurityPolicy-FS-1-2-2019-08",
+    "ELBSecurityPolicy-FS-1-1-2019-08",
+    "ELBSecurityPolicy-FS-2018-06",
+    "ELBSecurityPolicy-TLS-1-2-Ext-2018-06",
+    "ELBSecurityPolicy-TLS-1-2-2017-01",
+    "ELBSecurityPolicy-TLS-1-1-2017-01",
+    "ELBSecurityPolicy-2016-08",
+    "ELBSecurityPolicy-TLS-1-0-2015-04",
+]
+DEFAULT_SSL_POLICY: SslPolicyName = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+
+
 class LoadBalancer(Model):
     public: bool = Field(True, description="Default: true, internet-facing. false: internal.")
     certificate_arn: CertificateArn | None = Field(
@@ -142,10 +217,15 @@ class LoadBalancer(Model):
     domain: Domain | None = Field(
         None,
         description="Default: none. A Route 53 public hosted zone: without certificate_arn, one DNS-validated "
-        "certificate for the zone and every http.host, HTTPS on 443 (80 redirects); with it, only the records. "
-        "Every http.host gets an alias record to the load balancer.",
+        "certificate for the zone and every http.host (and http.hosts), HTTPS on 443 (80 redirects); with it, only "
+        "the records. Every http.host (and http.hosts) gets an alias record to the load balancer.",
     )
     waf: Waf | None = Field(None, description="Default: none, no web application firewall.")
+    ssl_policy: SslPolicyName = Field(
+        DEFAULT_SSL_POLICY,
+        description="Default: ELBSecurityPolicy-TLS13-1-2-2021-06 (TLS 1.3 and 1.2). The HTTPS listener's "
+        "predefined security policy (needs certificate_arn or domain).",
+    )
 
     @property
     def https(self) -> bool:
@@ -160,3 +240,9 @@ class LoadBalancer(Model):
 
     def check(self) -> Iterator[Rule]:
         yield from cidr_problems(self.allowed_cidrs, public=self.public, example="203.0.113.0/24")
+        if "ssl_policy" in self.model_fields_set and not self.https:
+            yield (
+                ("ssl_policy",),
+                f"{self.ssl_policy!r} is the policy of the HTTPS listener, and without certificate_arn or domain the "
+                "load balancer has none; add one of them, or remove ssl_policy",
+            )

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
+from .addons import CfnExportValue
 from .base import RULES_ERROR, UNION_TAGS
 from .loader import Positions
 from .problems import Path, Problem, show
@@ -119,7 +120,8 @@ def _one(root: type[BaseModel], error: Any, positions: Positions) -> list[Proble
         return problems
 
     if kind == "extra_forbidden":
-        model = _model_at(root, loc[:-1])
+        # Of the mapping forms of a value, the one that was written (the addon form is the untagged default).
+        model = CfnExportValue if "(export)" in error["loc"] else _model_at(root, loc[:-1])
         known = _keys(model) if model else []
         close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)
         hint = f"did you mean `{close[0]}`?" if close else "valid keys here: " + ", ".join(known)

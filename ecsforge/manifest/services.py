@@ -145,6 +145,13 @@ class Service(TaskSpec):
             )
         elif self.containers[name].port is None:
             yield ("http", "container"), f"{name!r} has no port; give it a `port` for the load balancer"
+        check_port = self.http.health_check.port
+        if check_port is not None and self.network_mode != "awsvpc":
+            yield (
+                ("http", "health_check", "port"),
+                f"{check_port}: only awsvpc tasks have a port of their own for a health check (this task uses "
+                f"{self.network_mode}, where instances share ports); remove it, or use network_mode: awsvpc",
+            )
         if self.network_mode == "host" and name in self.containers:
             container = self.containers[name]
             if container.host_port not in (None, container.port):

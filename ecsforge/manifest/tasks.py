@@ -23,6 +23,7 @@ from .placement import (
     one_provider_to_list,
 )
 from .runtime import Platform, Tracing, check_runtime, sidecars
+from .security_groups import SecurityGroupId, security_group_rules
 from .wiring import Access, ManagedPolicyArn, Permission
 
 # ECS task definition size limit (container definitions and all), in bytes.
@@ -86,6 +87,12 @@ class TaskSpec(Model):
         "AWS::SecretsManager::Secret a secret of every container; any other output an environment variable of every "
         "container, in upper snake case (OrdersTableName: ORDERS_TABLE_NAME).",
     )
+    security_groups: list[SecurityGroupId] = Field(
+        default_factory=list,
+        description="awsvpc only. Default: none. Existing security groups the tasks join besides their own (e.g. "
+        "the group a database admits); ECS allows 5 per task, counting the task's own, the Service Connect group "
+        "and addons' groups.",
+    )
 
     @property
     def on_fargate(self) -> bool:
@@ -103,6 +110,7 @@ class TaskSpec(Model):
     def check(self) -> Iterator[Rule]:
         yield from self._check_capacity()
         yield from self._check_containers()
+        yield from security_group_rules(self.security_groups, self.network_mode, getattr(self, "connect", False))
         if self.on_fargate:
             yield from self._check_fargate()
 

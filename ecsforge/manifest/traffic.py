@@ -12,6 +12,7 @@ from pydantic import Field
 from .base import Model, Rule, matching
 
 if TYPE_CHECKING:
+    from .http import Http
     from .models import Manifest
 
 _LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
@@ -116,7 +117,7 @@ def domain_hosts(manifest: Manifest) -> list[str]:
     reordering services must not replace the certificate."""
     if manifest.load_balancer.domain is None:
         return []
-    return sorted({s.http.host.lower() for s in manifest.http_services.values() if s.http and s.http.host})
+    return sorted({host.lower() for s in manifest.http_services.values() if s.http for host in s.http.host_names})
 
 
 def _host_problem(host: str, zone: str) -> str | None:
@@ -202,23 +203,32 @@ def _check_domain(manifest: Manifest) -> Iterator[Rule]:
         )
     names = {domain.zone_name}
     for name, service in manifest.http_services.items():
-        host = service.http.host if service.http else None
-        if host is None:
+        if service.http is None:
             continue
-        problem = _host_problem(host, domain.zone_name)
-        if problem:
-            yield ("services", name, "http", "host"), problem
-            continue
-        if host.lower() in names:
-            continue
-        names.add(host.lower())
-        if len(names) == domain.max_certificate_names + 1 and managed:
-            yield (
-                ("services", name, "http", "host"),
-                (
-                    f"{host!r} is name {len(names)} of the managed certificate (the zone and every host), but a "
-                    f"certificate holds {domain.max_certificate_names} (ACM's quota, "
-                    "load_balancer.domain.max_certificate_names); use a wildcard host such as "
-                    f"*.{domain.zone_name}, or ask AWS for a higher quota and raise max_certificate_names"
-                ),
-            )
+        for at, host in _hosts_at(service.http):
+            path = ("services", name, "http", *at)
+            problem = _host_problem(host, domain.zone_name)
+            if problem:
+                yield path, problem
+                continue
+            if host.lower() in names:
+                continue
+            names.add(host.lower())
+            if len(names) == domain.max_certificate_names + 1 and managed:
+                yield path, _too_many_names(host, len(names), domain)
+
+
+def _hosts_at(http: Http) -> list[tuple[tuple[str | int, ...], str]]:
+    """Each host of the rule, with where it was written."""
+    if http.hosts:
+        return [(("hosts", index), host) for index, host in enumerate(http.hosts)]
+    return [(("host",), http.host)] if http.host else []
+
+
+def _too_many_names(host: str, count: int, domain: Domain) -> str:
+    return (
+        f"{host!r} is name {count} of the managed certificate (the zone and every host), but a "
+        f"certificate holds {domain.max_certificate_names} (ACM's quota, "
+        "load_balancer.domain.max_certificate_names); use a wildcard host such as "
+        f"*.{domain.zone_name}, or ask AWS for a higher quota and raise max_certificate_names"
+    )

@@ -7,6 +7,7 @@ import re
 import shlex
 from typing import Any
 
+from ...manifest.addons import CFN_EXPORT_NAME
 from ...manifest.containers import LOG_RETENTION_DAYS
 from . import convert
 from .context import BuildInfo, Env
@@ -17,6 +18,7 @@ _SECRETSMANAGER_ARN = re.compile(
 )
 _SSM_ARN = re.compile(r"^arn:aws[a-z-]*:ssm:[^:]+:\d{12}:parameter(/.+)$")
 _VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_EXPORT_NAME = re.compile(CFN_EXPORT_NAME)
 
 
 def image(node: Node, env: Env, workload: str, container: dict[str, Any], registry: str) -> None:
@@ -112,7 +114,9 @@ def variables(node: Node, env: Env, workload: str, container: dict[str, Any]) ->
         if not _VARIABLE.match(name):
             block.skip(name, "not a valid environment variable name for ecsforge; rename it")
         elif isinstance(value.value, dict):
-            block.skip(name, "`from_cfn` reads another stack's export, which ecsforge cannot; write the value in place")
+            export = _from_cfn(value, env, workload)
+            if export is not None:
+                container.setdefault("environment", {})[name] = {"cfn_export": export}
         elif isinstance(value.value, list):
             block.skip(name, "expected a string")
         else:
@@ -127,13 +131,31 @@ def secrets(node: Node, env: Env, workload: str, container: dict[str, Any]) -> N
     if block is None:
         return
     for name, value in block.items():
-        source = secret_source(value, env, workload)
+        from_cfn = isinstance(value.value, dict) and "from_cfn" in value.value
+        export = _from_cfn(value, env, workload) if from_cfn else None
+        if export is not None:
+            value.approx(
+                None,
+                "ecsforge reads the export as a Secrets Manager secret's ARN (and lets the task read that secret); "
+                "if it holds an SSM parameter, write ssm:<parameter name> instead",
+            )
+        source: str | dict[str, str] | None = {"cfn_export": export} if export else secret_source(value, env, workload)
         if source is None:
             continue
         if not _VARIABLE.match(name):
             block.skip(name, "not a valid environment variable name for ecsforge; rename it")
             continue
         container.setdefault("secrets", {})[name] = source
+
+
+def _from_cfn(value: Node, env: Env, workload: str) -> str | None:
+    """`{from_cfn: <export>}` -> the export's name, or None (reported)."""
+    export = value.text("from_cfn")
+    text = env.interpolate(export, workload) if export is not None else None
+    if text is None or not (_EXPORT_NAME.match(text) or "${" in text):
+        value.skip(None, "expected {from_cfn: <the name of a CloudFormation export>}")
+        return None
+    return text
 
 
 def secret_source(value: Node, env: Env, workload: str) -> str | None:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import math
+import typing
 from importlib import resources
 from typing import Any
 
+from ...manifest.http import SslPolicyName
 from .context import Env
 from .node import Node
 from .notes import APPROXIMATE, Note
@@ -116,13 +118,33 @@ def _http(node: Node, env: Env) -> None:
             lb["access_logs"] = False
         elif isinstance(logs, dict):
             block.approx("access_logs", "ecsforge writes access logs to a bucket of its own")
+        _ssl_policy(block, lb)
         for key, why in (
-            ("ssl_policy", "ecsforge uses its listener's default TLS policy"),
             ("security_groups", "ecsforge manages the load balancer's security group; use ingress.source_ips"),
             ("subnets", "ecsforge places an internal load balancer in its private subnets"),
         ):
             if block.has(key):
                 block.skip(key, why)
+
+
+def _ssl_policy(block: Node, lb: dict[str, Any]) -> None:
+    policy = block.text("ssl_policy")
+    if policy is None:
+        return
+    if policy not in typing.get_args(SslPolicyName):
+        block.skip(
+            "ssl_policy", f"{policy!r} is not a predefined policy ecsforge knows; choose one of docs/manifest.md"
+        )
+    elif "certificate_arn" not in lb:
+        block.skip(
+            "ssl_policy",
+            "ecsforge has an HTTPS listener only with load_balancer.certificate_arn or domain; add one, then set "
+            "load_balancer.ssl_policy",
+        )
+    elif lb.get("ssl_policy", policy) != policy:
+        block.approx("ssl_policy", "ecsforge has one HTTPS listener; kept the public side's policy")
+    else:
+        lb["ssl_policy"] = policy
 
 
 def zones_for(region: str, every: bool = False) -> list[str]:

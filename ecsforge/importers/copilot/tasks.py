@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
+from ...manifest.security_groups import MAX_TASK_SECURITY_GROUPS, SECURITY_GROUP_ID, own_security_groups
 from . import containers as c
 from . import convert
 from .context import Env
@@ -286,8 +288,6 @@ def _network(node: Node, env: Env, spec: dict[str, Any]) -> None:
             vpc.approx("placement", "ecsforge runs tasks in private subnets, reaching out through NAT")
         elif placement not in (None, "private"):
             vpc.skip("placement", "ecsforge picks the private subnets of its VPC; choose subnets with network.import")
-        if vpc.has("security_groups"):
-            vpc.skip("security_groups", "ecsforge manages task security groups; open access through `access` or http")
     connect = network.peek("connect")
     if connect is True:
         network.raw("connect")
@@ -298,6 +298,40 @@ def _network(node: Node, env: Env, spec: dict[str, Any]) -> None:
         env.section("cluster")["service_connect"] = True
         if isinstance(connect, dict):
             network.approx("connect", "reachable as http://<service>:<port>; a Service Connect alias is not imported")
+    if vpc is not None and vpc.has("security_groups"):
+        _security_groups(vpc, spec)
+
+
+def _security_groups(vpc: Node, spec: dict[str, Any]) -> None:
+    """A list, or {groups: [...], deny_default: bool}; an item is an id or {from_cfn: export}."""
+    block = vpc.child("security_groups")
+    assert block is not None
+    listed: Node | None = block
+    if isinstance(block.value, dict):
+        if block.flag("deny_default"):
+            block.approx(
+                "deny_default",
+                "ecsforge's tasks never join a group shared by the environment: only their load balancer and Service "
+                "Connect reach them, as with deny_default",
+            )
+        listed = block.child("groups")
+    if listed is None:
+        return
+    if not isinstance(listed.value, list):
+        listed.skip(None, "expected a list of security group ids, or {groups: [...], deny_default: ...}")
+        return
+    room = MAX_TASK_SECURITY_GROUPS - own_security_groups(bool(spec.get("connect")))
+    groups: list[str] = []
+    for item in listed.elements():
+        if not (isinstance(item.value, str) and re.fullmatch(SECURITY_GROUP_ID[1:-1], item.value)):
+            item.skip(None, "ecsforge takes a security group id here (sg-...); write the group's id")
+        elif item.value in groups or len(groups) == room:
+            item.skip(None, f"listed twice, or beyond the {room} groups a task takes besides ecsforge's own")
+        else:
+            item.use()
+            groups.append(item.value)
+    if groups:
+        spec["security_groups"] = groups
 
 
 def _observability(node: Node, spec: dict[str, Any]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from itertools import chain
 from typing import Any
 
-from ...manifest.http import derived_priority
+from ...manifest.http import MAX_HOST_HEADER_VALUES, derived_priority
 from . import convert
 from .context import Env
 from .node import Doc, Node
@@ -133,8 +133,11 @@ def _health_check(block: Node, result: dict[str, Any]) -> None:
     grace = check.seconds("grace_period")
     if grace is not None:
         result["grace_period_seconds"] = round(grace)
-    if check.has("port"):
-        check.skip("port", "ecsforge checks health on the traffic port; serve the health path there")
+    port = check.number("port")
+    if port is not None and 1 <= port <= 65535:
+        out["port"] = port
+    elif port is not None:
+        check.skip("port", f"{port} is not a port (1..65535)")
     if out:
         result["health_check"] = out
 
@@ -154,9 +157,17 @@ def _alias(block: Node, env: Env, result: dict[str, Any]) -> None:
     if not names:
         block.skip("alias", "expected a domain name, a list, or {name, hosted_zone}")
         return
-    result["host"] = env.interpolate(names[0])
-    if len(names) > 1:
-        block.skip("alias", f"ecsforge routes one host per service; kept {names[0]!r}, add a service per extra host")
+    hosts = list(dict.fromkeys(env.interpolate(name) for name in names))
+    if len(hosts) == 1:
+        result["host"] = hosts[0]
+    else:
+        result["hosts"] = hosts[:MAX_HOST_HEADER_VALUES]
+    if len(hosts) > MAX_HOST_HEADER_VALUES:
+        block.skip(
+            "alias",
+            f"a listener rule matches at most {MAX_HOST_HEADER_VALUES} hosts; kept the first ones, add a service "
+            "(or a wildcard host) for the others",
+        )
     elif not env.certificates:
         block.approx(
             "alias",
@@ -231,7 +242,11 @@ def distinct_priorities(env: Env, docs: dict[str, Doc]) -> None:
         http = services[name]["http"]
         http["priority"] = free
         first = owner[priority]
-        host = f"host {http['host']}" if http.get("host") else "no host"
+        host = (
+            f"host {http.get('host') or ', '.join(http['hosts'])}"
+            if http.get("host") or http.get("hosts")
+            else "no host"
+        )
         doc = docs.get(name)
         if doc is None:
             continue
@@ -247,4 +262,5 @@ def distinct_priorities(env: Env, docs: dict[str, Doc]) -> None:
 
 def _priority(http: dict[str, Any]) -> int:
     explicit = http.get("priority")
-    return explicit if isinstance(explicit, int) else derived_priority(http.get("host"), http.get("path", "/*"))
+    host = http.get("host") or next(iter(http.get("hosts", [])), None)
+    return explicit if isinstance(explicit, int) else derived_priority(host, http.get("path", "/*"))
