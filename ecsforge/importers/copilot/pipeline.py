@@ -77,8 +77,18 @@ def _images(node: Node, env: Env, first: dict[str, Any]) -> tuple[dict[str, Buil
     scheduled = set(env.doc.get("scheduled_tasks", {}))
     images: dict[str, BuildInfo] = {}
     services: list[str] = []
-    for key, info in env.builds.items():
+    # a workload's own image before its sidecars': one deploy action takes one image per service
+    for key, info in sorted(env.builds.items(), key=lambda item: item[0] not in workloads):
         users = [w for w, spec in workloads.items() if _follows(spec, info.registry) and _deploys(first, w)]
+        if any(u in services for u in users):
+            node.doc.note(
+                ("stages",),
+                "approximate",
+                f"{key!r}: its service runs another image of this pipeline, and ecsforge deploys one image per "
+                "service, so no ecsforge pipeline builds it; push it and run `python -m ecsforge release` (the "
+                "container runs the released tag)",
+            )
+            continue
         if info.registry in owners or any(u in owners for u in users):
             owner = owners.get(info.registry) or next(owners[u] for u in users if u in owners)
             node.doc.note(
