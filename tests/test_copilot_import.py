@@ -68,8 +68,6 @@ EXPECTED_REPORT = [
     "(`cdk synth` shows the logical ids)",
     "copilot/environments/prod/manifest.yml:28:1: cdn: not imported; ecsforge has no CloudFront distribution; "
     "put one in front of the load balancer yourself",
-    "copilot/frontend/manifest.yml:21:5: image.build.args: not imported; the generated ecsforge build runs a "
-    "plain `docker build`; pass it in your own `build.buildspec`, or bake it into the Dockerfile",
     "copilot/frontend/manifest.yml:48:1: env_file: not imported; Copilot uploads this local file to S3 at deploy "
     "time; upload it yourself and list its S3 object ARN in the container's `env_files`",
     "copilot/legacy/manifest.yml:6:3: image.port: not imported; expected a port number",
@@ -275,6 +273,14 @@ def test_one_copilot_pipeline_is_one_ecsforge_pipeline_building_every_image(impo
     assert shop["build"]["images"] == {
         name: {"registry": name, "dockerfile": f"{name}/Dockerfile", "context": name}
         for name in ("frontend", "orders-worker", "nightly-report")
+    } | {
+        # image.build.args of frontend's manifest
+        "frontend": {
+            "registry": "frontend",
+            "dockerfile": "frontend/Dockerfile",
+            "context": "frontend",
+            "args": {"NODE_ENV": "production"},
+        }
     }
     assert shop["test"] == {"commands": ["make integration-test"]}
     assert shop["deploy"] == {"services": ["frontend", "orders-worker"]}

@@ -114,3 +114,21 @@ def test_a_pipeline_deploying_only_a_job_is_reported_not_imported(tmp_path: Path
     full, lines = imported(tmp_path, {"report": REPORT}, pipelines=pipelines, connection_arn=CONNECTION)
     assert "pipelines" not in full["test"]
     assert any("stages: not imported; the first stage deploys no service" in line for line in lines)
+
+
+def test_build_args_and_target_go_to_the_image(tmp_path: Path) -> None:
+    build = {"dockerfile": "web/Dockerfile", "args": {"NODE_ENV": "production", "bad-name": "x"}, "target": "runtime"}
+    built = web(http={"path": "/"}, image={"build": {**build, "cache_from": ["a:b"]}, "port": 80})
+    pipelines = {"release": {"name": "release", "source": GITHUB, "stages": [{"name": "test"}]}}
+    full, lines = imported(tmp_path, {"web": built}, pipelines=pipelines, connection_arn=CONNECTION)
+    assert full["test"]["pipelines"]["release"]["build"] == {
+        "registry": "web",
+        "dockerfile": "web/Dockerfile",
+        "context": "web",
+        "args": {"NODE_ENV": "production"},
+        "target": "runtime",
+    }
+    text = "\n".join(lines)
+    assert "image.build.args.bad-name: not imported" in text
+    assert "image.build.cache_from: not imported" in text
+    assert "image.build.target" not in text

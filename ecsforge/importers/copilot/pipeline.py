@@ -63,9 +63,7 @@ def pipeline(node: Node, name: str, envs: dict[str, Env], connection_arn: str | 
 
 def _build(images: dict[str, BuildInfo]) -> dict[str, Any]:
     """One image keeps the one-image form; several are `build.images`, keyed by workload."""
-    shapes = {
-        key: {"registry": i.registry, "dockerfile": i.dockerfile, "context": i.context} for key, i in images.items()
-    }
+    shapes = {key: info.shape() for key, info in images.items()}
     return next(iter(shapes.values())) if len(shapes) == 1 else {"images": shapes}
 
 
