@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """`make bench`: synthesis time and memory of ecsforge against a hand-written aws-cdk-lib
 baseline, for 1 to 500 services. Writes bench/results.json, bench/results.md and the
-table in README.md. Figures are medians of RUNS runs; peak RSS is the whole process tree
+table in README.md, then (bench/pipeline_speed.py, a model, nothing synthesized) the
+pipelines' minutes to a first environment. Figures are medians of RUNS runs; peak RSS is the whole process tree
 (python and its jsii node process), sampled from /proc.
 """
 
@@ -23,6 +24,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 from generate import write  # noqa: E402
+from pipeline_speed import write as write_pipeline_speed  # noqa: E402
 
 SIZES = [int(n) for n in os.environ.get("BENCH_SIZES", "1 10 50 100 200 500").split()]
 CLI_SIZES = [n for n in (1, 200) if n in SIZES]
@@ -235,6 +237,8 @@ def main() -> None:
         head, rest = text.split(start, 1)
         readme.write_text(head + start + "\n" + markdown + end + rest.split(end, 1)[1])
     print(markdown)
+    # Modelled, not measured: a pipeline's minutes from a push to its first environment.
+    print(write_pipeline_speed(results))
     broken = [
         f"{row['services']} services: largest stack {key} {row['ecsforge']['largest'][key]} > {limit}"
         for row in rows

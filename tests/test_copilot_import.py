@@ -68,8 +68,6 @@ EXPECTED_REPORT = [
     "(`cdk synth` shows the logical ids)",
     "copilot/environments/prod/manifest.yml:28:1: cdn: not imported; ecsforge has no CloudFront distribution; "
     "put one in front of the load balancer yourself",
-    "copilot/frontend/manifest.yml:21:5: image.build.args: not imported; the generated ecsforge build runs a "
-    "plain `docker build`; pass it in your own `build.buildspec`, or bake it into the Dockerfile",
     "copilot/frontend/manifest.yml:48:1: env_file: not imported; Copilot uploads this local file to S3 at deploy "
     "time; upload it yourself and list its S3 object ARN in the container's `env_files`",
     "copilot/legacy/manifest.yml:6:3: image.port: not imported; expected a port number",
@@ -87,6 +85,9 @@ EXPECTED_REPORT = [
     "(rate-limited): pull base images from ECR Public, or log in in your own `build.buildspec`",
     "copilot/pipelines/release/manifest.yml:12:3: build.image: not imported; ecsforge builds on CodeBuild's "
     "standard image; use `build.compute` for its size",
+    "copilot/pipelines/release/manifest.yml:18:5: stages[1]: not imported; promotion of several images: ecsforge "
+    "promotes one image (build.registry) only, so this pipeline stops after its first environment; deploy 'prod' "
+    "(and its approval) with its own pipeline or `python -m ecsforge release`",
     "copilot/status-next/overrides/cfn.patches.yml:6:3: [1] replace "
     "/Resources/Service/Properties/DeploymentConfiguration/MaximumPercent: not imported; " + OTHER_PART,
     "",
@@ -132,13 +133,8 @@ EXPECTED_REPORT = [
     "stop_timeout_seconds: 60, so a scale-in lets a message in flight finish",
     "copilot/orders-worker/manifest.yml:35:3: secrets.STRIPE_KEY: approximate; the secret's ARN became its name "
     "'shop/stripe' (same account and region as the service)",
-    "copilot/pipelines/release/manifest.yml:1:1: name: approximate; the pipeline of 'frontend' is named "
-    "'shop-continuous-deliver-frontend' (ecsforge names are unique and at most 32 characters)",
-    "copilot/pipelines/release/manifest.yml:1:1: name: approximate; the pipeline of 'orders-worker' is named "
-    "'shop-continuous-de-orders-worker' (ecsforge names are unique and at most 32 characters)",
-    "copilot/pipelines/release/manifest.yml:14:1: stages: approximate; 'nightly-report' is not a service; its "
-    "image is built by no ecsforge pipeline; push it and run `python -m ecsforge release` (its scheduled task "
-    "runs the released tag)",
+    "copilot/pipelines/release/manifest.yml:1:1: name: approximate; the pipeline is named "
+    "'shop-continuous-delivery-pipelin' (ecsforge names are unique and at most 32 characters)",
     "copilot/pipelines/release/manifest.yml:16:5: stages[0].test_commands: approximate; ecsforge's test stage "
     "runs after the build, before the deployment",
     "copilot/status-next/manifest.yml:10:3: http.path: approximate; Copilot deploys both status and status-next "
@@ -153,7 +149,6 @@ EXPECTED_REPORT = [
     "rule matches /status*",
     "",
     "Still missing, written as ${VAR} references (export them, or edit the files):",
-    "  ACCOUNT_TEST: the AWS account id of test (or pass --account test=ID)",
     "  ADDON_API_DISCOVERY_SERVICE_ARN: the value of DiscoveryServiceArn for the addons of api",
     "  CODECONNECTIONS_ARN: the CodeConnections connection ARN of the connection named 'acme-github' (or pass "
     "--connection-arn)",
@@ -199,7 +194,7 @@ def _full(out: Path, name: str) -> dict[str, Any]:
 def test_each_environment_gets_its_own_settings(imported: tuple[Path, list[str]]) -> None:
     out, _ = imported
     test, prod = _full(out, "test"), _full(out, "prod")
-    assert test["account"] == "${ACCOUNT_TEST}"  # promotion names concrete accounts; not given by --account
+    assert "account" not in test  # no promotion (several images), so no concrete account is needed
     assert prod["account"] == "222222222222"
     assert test["network"] == {"cidr": "10.1.0.0/16", "availability_zones": ["us-east-1a", "us-east-1b"]}
     assert prod["network"]["import"] == {
@@ -263,21 +258,34 @@ def test_workloads_map_to_services_tasks_topics_and_queues(imported: tuple[Path,
     assert set(test["registries"]) == {"frontend", "orders-worker", "nightly-report"}
 
 
-def test_the_pipeline_lives_in_the_first_stage_and_promotes_to_the_next(imported: tuple[Path, list[str]]) -> None:
-    out, _ = imported
+def test_one_copilot_pipeline_is_one_ecsforge_pipeline_building_every_image(imported: tuple[Path, list[str]]) -> None:
+    out, lines = imported
     test = yaml.safe_load((out / "test.yml").read_text())
     assert "pipelines" not in yaml.safe_load((out / "prod.yml").read_text())
     assert "pipelines" not in yaml.safe_load((out / "base.yml").read_text())
-    # "shop-continuous-delivery-pipeline" plus each workload, cut to 32 characters, keeping the workload's name
-    web = test["pipelines"]["shop-continuous-deliver-frontend"]
-    assert web["source"] == {
+    # "shop-continuous-delivery-pipeline" cut to 32 characters
+    assert list(test["pipelines"]) == ["shop-continuous-delivery-pipelin"]
+    shop = test["pipelines"]["shop-continuous-delivery-pipelin"]
+    assert shop["source"] == {
         "github": {"connection_arn": "${CODECONNECTIONS_ARN}", "owner": "acme", "repository": "shop", "branch": "main"}
     }
-    assert web["build"] == {"registry": "frontend", "dockerfile": "frontend/Dockerfile", "context": "frontend"}
-    assert web["test"] == {"commands": ["make integration-test"]}
-    assert web["deploy"] == {"services": ["frontend"]}
-    assert web["promote"] == [{"manifest": "prod.yml", "approval": {}, "services": ["frontend"]}]
-    assert set(test["pipelines"]) == {"shop-continuous-deliver-frontend", "shop-continuous-de-orders-worker"}
+    # the scheduled job's image too: its task follows the registry, released with the services
+    assert shop["build"]["images"] == {
+        name: {"registry": name, "dockerfile": f"{name}/Dockerfile", "context": name}
+        for name in ("frontend", "orders-worker", "nightly-report")
+    } | {
+        # image.build.args of frontend's manifest
+        "frontend": {
+            "registry": "frontend",
+            "dockerfile": "frontend/Dockerfile",
+            "context": "frontend",
+            "args": {"NODE_ENV": "production"},
+        }
+    }
+    assert shop["test"] == {"commands": ["make integration-test"]}
+    assert shop["deploy"] == {"services": ["frontend", "orders-worker"]}
+    assert "promote" not in shop and "approval" not in shop
+    assert not [line for line in lines if "built by no ecsforge pipeline" in line]
 
 
 ENVIRON = {
@@ -463,14 +471,6 @@ def test_a_customized_buildspec_and_its_docker_hub_login_are_reported(imported: 
         "copilot/pipelines/release/buildspec.yml:12:35",  # Docker Hub; the ECR login below is not one
     ]
     assert "`build.login`" in reported[1]
-
-
-def test_every_built_workload_keeps_its_own_pipeline(imported: tuple[Path, list[str]]) -> None:
-    out, _ = imported
-    pipelines = yaml.safe_load((out / "test.yml").read_text())["pipelines"]
-    deployed = sorted(service for entry in pipelines.values() for service in entry["deploy"]["services"])
-    assert deployed == ["frontend", "orders-worker"]
-    assert all(len(key) <= 32 for key in pipelines)
 
 
 def test_a_port_that_is_not_a_number_leaves_no_http_behind(imported: tuple[Path, list[str]]) -> None:

@@ -312,6 +312,8 @@ def test_pipelines_from_codecommit_bitbucket_and_the_legacy_file(tmp_path: Path)
     assert cc["source"] == {"codecommit": {"repository": "demo", "branch": "trunk", "create": False}}
     assert cc["build"] == {"registry": "web", "dockerfile": "Dockerfile", "context": "."}
     assert cc["promote"] == [{"manifest": "prod.yml", "approval": {}, "services": ["web"]}]
+    # promotion names concrete accounts, and none was given by --account
+    assert full["prod"]["account"] == "${ACCOUNT_PROD}" and full["test"]["account"] == "${ACCOUNT_TEST}"
     bb = full["test"]["pipelines"]["bb"]["source"]["github"]
     assert bb == {"connection_arn": CONNECTION, "owner": "acme", "repository": "demo", "branch": "main"}
     text = "\n".join(lines)
@@ -367,14 +369,16 @@ def test_a_stage_with_deployments_deploys_only_the_workloads_it_lists(tmp_path: 
         connection_arn=CONNECTION,
     )
     pipelines_out = full["test"]["pipelines"]
-    assert set(pipelines_out) == {"p-web", "p-api"}
-    assert "promote" not in pipelines_out["p-web"]  # prod deploys only api
-    assert pipelines_out["p-api"]["promote"] == [{"manifest": "prod.yml", "services": ["api"]}]
-    assert "buildspec" not in pipelines_out["p-api"]["build"]
+    assert set(pipelines_out) == {"p"}
+    assert set(pipelines_out["p"]["build"]["images"]) == {"web", "api"}
+    assert "buildspec" not in pipelines_out["p"]["build"]
+    # prod deploys api only, and ecsforge promotes one image: reported, not half-imported
+    assert "promote" not in pipelines_out["p"]
     text = "\n".join(lines)
+    assert "stages[1]: not imported; promotion of several images" in text
     assert "build.buildspec: not imported; Copilot's buildspec runs `copilot svc package`" in text
     assert "stages[0].deployments.api.depends_on: approximate; ecsforge deploys a stage's services in parallel" in text
-    assert full["prod"]["account"] == "${ACCOUNT_PROD}" and full["test"]["account"] == "${ACCOUNT_TEST}"
+    assert "account" not in full["prod"]  # nothing promoted, so no account needs naming
 
 
 _ODD_VALUES: list[Any] = [None, True, 0, -1, 3.5, "", "x", "1-2", "30s", [], [1, "a"], {}, {"a": 1}, {"name": 3}]

@@ -52,17 +52,45 @@ def _build(node: Node, build: Any, registry: str) -> BuildInfo | None:
     assert spec is not None
     written = spec.text("dockerfile")
     context = spec.text("context")
-    for key in ("args", "target", "cache_from"):
-        if spec.has(key):
-            spec.skip(
-                key,
-                "the generated ecsforge build runs a plain `docker build`; pass it in your own "
-                "`build.buildspec`, or bake it into the Dockerfile",
-            )
+    if spec.has("cache_from"):
+        spec.skip(
+            "cache_from",
+            "ecsforge's build caches from the newest image of its own registry (`build.cache`); bake other "
+            "sources into the Dockerfile",
+        )
     dockerfile = written if written is not None else posixpath.join(context or ".", "Dockerfile")
     # Copilot resolves the Dockerfile against the workspace root; ecsforge's build gives it
     # to `docker build -f` from the repository root too.
-    return BuildInfo(registry, dockerfile, context or (posixpath.dirname(dockerfile) or "."))
+    info = BuildInfo(registry, dockerfile, context or (posixpath.dirname(dockerfile) or "."))
+    info.args = _build_args(spec)
+    target = spec.text("target")
+    if target is not None and _TARGET.match(target):
+        info.target = target
+    elif target is not None:
+        spec.skip("target", "not a build stage name ecsforge accepts (letters, digits, _ . -)")
+    return info
+
+
+_ARG = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_TARGET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+def _build_args(spec: Node) -> dict[str, str]:
+    """`image.build.args`: the pipeline's `--build-arg`s (names a shell accepts)."""
+    block = spec.child("args")
+    if block is None:
+        return {}
+    if not isinstance(block.value, dict):
+        spec.skip("args", "expected a mapping of argument names to values")
+        return {}
+    out: dict[str, str] = {}
+    for name, value in block.value.items():
+        if _ARG.match(str(name)) and not isinstance(value, (dict, list)):
+            out[str(name)] = "" if value is None else str(value)
+            block.doc.used.add((*block.path, name))
+        else:
+            block.skip(name, "a build argument is NAME: value, the name of letters, digits and _")
+    return out
 
 
 def health_check(node: Node, env: Env, workload: str, container: dict[str, Any]) -> None:

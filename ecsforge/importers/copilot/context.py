@@ -15,6 +15,17 @@ class BuildInfo:
     registry: str
     dockerfile: str
     context: str
+    args: dict[str, str] = field(default_factory=dict)  # `--build-arg`s
+    target: str | None = None  # the stage of a multi-stage build
+
+    def shape(self) -> dict[str, Any]:
+        """The image as ecsforge's build (or one of `build.images`) writes it."""
+        out: dict[str, Any] = {"registry": self.registry, "dockerfile": self.dockerfile, "context": self.context}
+        if self.args:
+            out["args"] = dict(self.args)
+        if self.target is not None:
+            out["target"] = self.target
+        return out
 
 
 @dataclass

@@ -151,9 +151,7 @@ def import_workspace(workspace: Path, options: Options) -> Result:
     for doc in ws.workloads.values():
         _unknown_overrides(doc, names)
     for key, doc in ws.pipelines.items():
-        placed = pipeline(
-            Node(doc, (), doc.data), convert.name(str(doc.data.get("name") or key)), envs, options.connection_arn
-        )
+        placed = pipeline(Node(doc, (), doc.data), str(doc.data.get("name") or key), envs, options.connection_arn)
         docs.append(doc)
         if placed is not None:
             envs[placed.home].section("pipelines").update(placed.pipelines)

@@ -1,4 +1,4 @@
-"""A Copilot pipeline manifest -> ecsforge pipelines (one per built image) with promotion."""
+"""A Copilot pipeline manifest -> one ecsforge pipeline building every image its first stage runs."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import convert
-from .context import Env
+from .context import BuildInfo, Env
 from .node import Node
 
 ONLY = "_only"  # a stage's `deployments`, kept until the ecsforge entries are written
+AT = "_at"  # the stage's index in `stages`, for the report
 _REPO = re.compile(r"^(?:https?://[^/]+/|git@[^:]+:)?([^/\s]+)/([^/\s]+?)(?:\.git)?/?$")
 
 
@@ -34,43 +35,118 @@ def pipeline(node: Node, name: str, envs: dict[str, Env], connection_arn: str | 
     _build_fields(node)
     home, first = stages[0]
     env = envs[home]
-    services = env.doc.get("services", {})
-    built = _not_deployed_yet(node, env, [w for w in env.builds if w in services and _deploys(first, w)])
-    for workload in env.builds:
-        if workload not in services:
+    images, services = _images(node, env, first)
+    if images and not services:
+        node.doc.note(
+            ("stages",),
+            "not imported",
+            "the first stage deploys no service, and an ecsforge pipeline deploys at least one; push the images and "
+            "run `python -m ecsforge release` (scheduled tasks run the released tag)",
+        )
+    if source is None or not services:
+        return None
+    key = _unique_key(convert.name(name), set(env.doc.get("pipelines", {})))
+    if key != convert.name(name, 1000):
+        node.doc.note(
+            ("name",),
+            "approximate",
+            f"the pipeline is named {key!r} (ecsforge names are unique and at most 32 characters)",
+        )
+    entry: dict[str, Any] = {"source": source, "build": _build(images)}
+    entry.update(_own(first))
+    entry["deploy"] = {"services": services}
+    promote = _promote(node, envs, stages[1:], services, several=len(images) > 1)
+    if promote:
+        entry["promote"] = promote
+    return Placed(home, {key: entry})
+
+
+def _build(images: dict[str, BuildInfo]) -> dict[str, Any]:
+    """One image keeps the one-image form; several are `build.images`, keyed by workload."""
+    shapes = {key: info.shape() for key, info in images.items()}
+    return next(iter(shapes.values())) if len(shapes) == 1 else {"images": shapes}
+
+
+def _images(node: Node, env: Env, first: dict[str, Any]) -> tuple[dict[str, BuildInfo], list[str]]:
+    """Every image the first stage's workloads run (services, scheduled tasks, sidecars) and the
+    services it deploys; what another Copilot pipeline placed already stays there."""
+    owners = _owners(env.doc.get("pipelines", {}))
+    workloads = {**env.doc.get("scheduled_tasks", {}), **env.doc.get("services", {})}
+    scheduled = set(env.doc.get("scheduled_tasks", {}))
+    images: dict[str, BuildInfo] = {}
+    services: list[str] = []
+    # a workload's own image before its sidecars': one deploy action takes one image per service
+    for key, info in sorted(env.builds.items(), key=lambda item: item[0] not in workloads):
+        users = [w for w, spec in workloads.items() if _follows(spec, info.registry) and _deploys(first, w)]
+        if any(u in services for u in users):
             node.doc.note(
                 ("stages",),
                 "approximate",
-                f"{workload!r} is not a service; its image is built by no ecsforge pipeline; push it and run "
-                "`python -m ecsforge release` (its scheduled task runs the released tag)",
+                f"{key!r}: its service runs another image of this pipeline, and ecsforge deploys one image per "
+                "service, so no ecsforge pipeline builds it; push it and run `python -m ecsforge release` (the "
+                "container runs the released tag)",
             )
-    if source is None or not built:
-        return None
-    out: dict[str, dict[str, Any]] = {}
-    taken = set(env.doc.get("pipelines", {}))
-    for workload in built:
-        info = env.builds[workload]
-        key = _unique_key(name if len(built) == 1 else f"{name}-{workload}", workload, taken)
-        taken.add(key)
-        if key != convert.name(name if len(built) == 1 else f"{name}-{workload}", 1000):
+            continue
+        if info.registry in owners or any(u in owners for u in users):
+            owner = owners.get(info.registry) or next(owners[u] for u in users if u in owners)
             node.doc.note(
-                ("name",),
-                "approximate",
-                f"the pipeline of {workload!r} is named {key!r} (ecsforge names are unique and at most 32 characters)",
+                ("stages",),
+                "not imported",
+                f"{key!r} is deployed by the ecsforge pipeline {owner!r} (from another Copilot pipeline) already; "
+                "ecsforge builds a registry and deploys a service from one pipeline; merge the two pipelines by hand",
             )
-        build: dict[str, Any] = {"registry": info.registry, "dockerfile": info.dockerfile, "context": info.context}
-        entry: dict[str, Any] = {"source": source, "build": build}
-        entry.update({k: v for k, v in first.items() if k != ONLY})
-        entry["deploy"] = {"services": [workload]}
-        promote = [
-            {"manifest": f"{stage}.yml", **{k: v for k, v in extra.items() if k != ONLY}, "services": [workload]}
-            for stage, extra in stages[1:]
-            if workload in envs[stage].doc.get("services", {}) and _deploys(extra, workload)
-        ]
-        if promote:
-            entry["promote"] = promote
-        out[key] = entry
-    return Placed(home, out)
+            continue
+        if not users:
+            node.doc.note(
+                ("stages",),
+                "approximate",
+                f"{key!r}: the first stage deploys no workload running this image, so no ecsforge pipeline builds it; "
+                "push it and run `python -m ecsforge release`",
+            )
+            continue
+        images[key] = info
+        services += [u for u in users if u not in scheduled and u not in services]
+    return images, services
+
+
+def _owners(pipelines: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """Registry or deployed service -> the ecsforge pipeline placed for it already."""
+    out: dict[str, str] = {}
+    for key, entry in pipelines.items():
+        build = entry["build"]
+        registries = [i["registry"] for i in build["images"].values()] if "images" in build else [build["registry"]]
+        out.update(dict.fromkeys([*registries, *entry["deploy"]["services"]], key))
+    return out
+
+
+def _follows(spec: dict[str, Any], registry: str) -> bool:
+    containers = spec.get("containers", {})
+    return any(isinstance(c.get("image"), dict) and c["image"].get("registry") == registry for c in containers.values())
+
+
+def _promote(
+    node: Node, envs: dict[str, Env], later: list[tuple[str, dict[str, Any]]], services: list[str], *, several: bool
+) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for stage, extra in later:
+        if several:
+            node.doc.note(
+                ("stages", extra[AT]),
+                "not imported",
+                f"promotion of several images: ecsforge promotes one image (build.registry) only, so this pipeline "
+                f"stops after its first environment; deploy {stage!r} (and its approval) with its own pipeline or "
+                "`python -m ecsforge release`",
+            )
+            continue
+        names = [s for s in services if s in envs[stage].doc.get("services", {}) and _deploys(extra, s)]
+        if names:
+            out.append({"manifest": f"{stage}.yml", **_own(extra), "services": names})
+    return out
+
+
+def _own(extra: dict[str, Any]) -> dict[str, Any]:
+    """What ecsforge writes of a stage (without the importer's bookkeeping)."""
+    return {k: v for k, v in extra.items() if k not in (ONLY, AT)}
 
 
 def _build_fields(node: Node) -> None:
@@ -89,30 +165,11 @@ def _build_fields(node: Node) -> None:
         build_node.skip("additional_policy", "ecsforge's build role is fixed; ask for the permission as a field")
 
 
-def _not_deployed_yet(node: Node, env: Env, built: list[str]) -> list[str]:
-    """ecsforge deploys a service from one pipeline: a workload that an earlier Copilot pipeline
-    deploys already stays with that one."""
-    owners = {s: key for key, entry in env.doc.get("pipelines", {}).items() for s in entry["deploy"]["services"]}
-    for workload in built:
-        if workload in owners:
-            node.doc.note(
-                ("stages",),
-                "not imported",
-                f"{workload!r} is deployed by the ecsforge pipeline {owners[workload]!r} (from another Copilot "
-                "pipeline) already; ecsforge deploys a service from one pipeline; merge the two pipelines by hand",
-            )
-    return [w for w in built if w not in owners]
-
-
-def _unique_key(wanted: str, workload: str, taken: set[str]) -> str:
-    """At most 32 characters, the workload's name kept whole (a plain cut makes two long names
-    one), and unlike every pipeline already placed."""
-    key = convert.name(wanted)
-    if key != convert.name(wanted, 1000):
-        suffix = convert.name(workload)
-        prefix = convert.name(wanted, 31 - len(suffix)) if len(suffix) < 30 else ""
-        key = convert.name(f"{prefix}-{suffix}" if prefix else suffix)
-    base, number = key, 2
+def _unique_key(wanted: str, taken: set[str]) -> str:
+    """At most 32 characters, and unlike every pipeline already placed (two Copilot pipelines'
+    names may cut to the same 32 characters)."""
+    key = base = wanted
+    number = 2
     while key in taken:
         ending = f"-{number}"
         key = convert.name(base, 32 - len(ending)) + ending
@@ -172,7 +229,7 @@ def _stages(node: Node, envs: dict[str, Env]) -> list[tuple[str, dict[str, Any]]
         if name is None or name not in envs:
             stage.skip(None, f"{name!r} is not an environment of this workspace")
             continue
-        extra: dict[str, Any] = {}
+        extra: dict[str, Any] = {AT: stage.path[-1]}
         first = not out
         if stage.flag("requires_approval"):
             extra["approval"] = {}
