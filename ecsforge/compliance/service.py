@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .. import names
 from ..constructs.scheduled_task import ScheduledEcsTask
 from ..constructs.service import EcsService
 from ..constructs.task_definition import TaskDefinition
@@ -72,4 +73,32 @@ def acknowledge_scheduled_task(scheduled: ScheduledEcsTask, manifest: Manifest) 
             f"{scheduled.family}:*]",
             "The revisions of this one task family: the schedule runs the latest, which the pipeline's release "
             "step registers with each released image; limited to this cluster by an ecs:cluster condition.",
+        )
+    if scheduled.runner is not None:
+        acknowledge_task_runner(scheduled, manifest)
+
+
+def acknowledge_task_runner(scheduled: ScheduledEcsTask, manifest: Manifest) -> None:
+    assert scheduled.runner is not None
+    policy = default_policy(scheduled.runner.state_machine.role)
+    assert policy is not None
+    arn = f"arn:{manifest.partition}:ecs:{manifest.region}:{account(manifest)}"
+    ack(
+        policy,
+        "AwsSolutions-IAM5[Resource::*]",
+        "aws-cdk's grants for the state machine's own logging (CloudWatch Logs vended log delivery) and X-Ray "
+        "tracing: these actions support no resource-level permissions.",
+    )
+    ack(
+        policy,
+        f"AwsSolutions-IAM5[Resource::{arn}:task/{names.cluster_name(manifest)}/*]",
+        "ecs:runTask.sync watches (DescribeTasks) and, at the time limit, stops (StopTask) the task it started, "
+        "whose id is not known in advance; limited to this cluster's tasks and by an ecs:cluster condition.",
+    )
+    if scheduled.family_arn_target:
+        ack(
+            policy,
+            f"AwsSolutions-IAM5[Resource::{arn}:task-definition/{scheduled.family}:*]",
+            "The revisions of this one task family: the state machine runs the latest, which the pipeline's "
+            "release step registers with each released image; limited to this cluster by an ecs:cluster condition.",
         )
