@@ -8,6 +8,7 @@ import json
 import pytest
 
 from ecsforge import names
+from ecsforge.diff import ADDED, REMOVED, UPDATED
 from ecsforge.manifest import load_manifest
 
 from .helpers import ROOT, cfn_lint, only
@@ -88,7 +89,8 @@ def test_the_state_machine_may_run_watch_and_stop_only_this_task(worker):
     assert run["Resource"]["Fn::Join"][1][-1] == ":task-definition/orders-prod-nightly-report:*"
     assert run["Condition"] == {"ArnEquals": {"ecs:cluster": {"Fn::ImportValue": "orders-prod-cluster-arn"}}}
     watch = granted['["ecs:DescribeTasks", "ecs:StopTask"]']
-    assert watch["Resource"]["Fn::Join"][1][-1] == ":task/orders-prod-cluster/*"
+    assert watch["Resource"]["Fn::Join"][1][-1] == ":task/*"
+    assert watch["Condition"] == run["Condition"]  # this cluster's tasks only
     rule = granted['["events:DescribeRule", "events:PutRule", "events:PutTargets"]']
     assert rule["Resource"]["Fn::Join"][1][-1] == ":rule/StepFunctionsGetEventsForECSTaskRule"
     passed = granted['"iam:PassRole"']
@@ -129,3 +131,30 @@ def test_a_task_without_either_field_keeps_the_direct_ecs_target(synth):
 def test_the_ec2_job_is_cfn_lint_clean(ec2):
     lint = cfn_lint(ec2)
     assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
+# --- day 2 (tests/manifests/lifecycle/job.yml <-> job-limits.yml) ------------------------------
+
+
+def test_adding_limits_updates_the_schedule_in_place_and_adds_the_state_machine(diff, templates):
+    result = diff("job", "job-limits")
+    stack = "life-dev-task-report"
+    changes = {c.type: c.action for c in result.stack(stack).changes}
+    assert changes["AWS::Scheduler::Schedule"] == UPDATED  # Target is not create-only (only Name is)
+    assert changes["AWS::StepFunctions::StateMachine"] == ADDED
+    old, new = (
+        only({k: v for k, v in templates(name)[stack]["Resources"].items() if v["Type"] == "AWS::Scheduler::Schedule"})
+        for name in ("job", "job-limits")
+    )
+    assert "EcsParameters" in old["Properties"]["Target"] and "EcsParameters" not in new["Properties"]["Target"]
+    assert result.hazards == [] and result.deployments == []
+
+
+def test_removing_limits_removes_the_state_machine_and_keeps_its_log_group(diff):
+    result = diff("job-limits", "job")
+    stack = result.stack("life-dev-task-report")
+    changes = {c.type: c.action for c in stack.changes}
+    assert changes["AWS::Scheduler::Schedule"] == UPDATED
+    assert changes["AWS::StepFunctions::StateMachine"] == REMOVED
+    assert any("kept (Retain)" in n.text and "RunnerLogs" in n.text for n in result.notes)
+    assert result.hazards == []

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from .. import names
 from ..constructs.scheduled_task import ScheduledEcsTask
 from ..constructs.service import EcsService
 from ..constructs.task_definition import TaskDefinition
@@ -91,9 +90,10 @@ def acknowledge_task_runner(scheduled: ScheduledEcsTask, manifest: Manifest) -> 
     )
     ack(
         policy,
-        f"AwsSolutions-IAM5[Resource::{arn}:task/{names.cluster_name(manifest)}/*]",
+        f"AwsSolutions-IAM5[Resource::{arn}:task/*]",
         "ecs:runTask.sync watches (DescribeTasks) and, at the time limit, stops (StopTask) the task it started, "
-        "whose id is not known in advance; limited to this cluster's tasks and by an ecs:cluster condition.",
+        "whose id is not known in advance (task/* matches both the long and the short task ARN format); "
+        "limited to this cluster's tasks by an ecs:cluster condition.",
     )
     if scheduled.family_arn_target:
         ack(

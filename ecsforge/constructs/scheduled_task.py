@@ -71,7 +71,6 @@ class ScheduledEcsTask(Construct):
             self.runner.grant_run(
                 task_definitions=task_definitions,
                 cluster_arn=cluster_arn,
-                cluster=names.cluster_name(manifest),
                 passed_roles=self._passed_roles(),
             )
             self.runner.finish()

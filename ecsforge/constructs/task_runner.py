@@ -91,9 +91,7 @@ class TaskRunner(Construct):
         policy = self.state_machine.role.node.try_find_child("DefaultPolicy")
         keep_only_depends_on(self.state_machine, *([policy] if policy is not None else []))
 
-    def grant_run(
-        self, *, task_definitions: list[str], cluster_arn: str, cluster: str, passed_roles: list[str]
-    ) -> None:
+    def grant_run(self, *, task_definitions: list[str], cluster_arn: str, passed_roles: list[str]) -> None:
         """What `ecs:runTask.sync` needs: run, watch and stop the task, and the rule that reports its end."""
         role = self.state_machine.role
         role.add_to_principal_policy(
@@ -106,7 +104,7 @@ class TaskRunner(Construct):
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=["ecs:StopTask", "ecs:DescribeTasks"],
-                resources=[Stack.of(self).format_arn(service="ecs", resource="task", resource_name=f"{cluster}/*")],
+                resources=[Stack.of(self).format_arn(service="ecs", resource="task", resource_name="*")],
                 conditions={"ArnEquals": {"ecs:cluster": cluster_arn}},
             )
         )
