@@ -59,9 +59,11 @@ def test_the_state_machine_runs_the_task_with_its_time_limit_and_retries(worker)
     vpc = parameters["NetworkConfiguration"]["AwsvpcConfiguration"]
     assert (vpc["Subnets"], vpc["SecurityGroups"], vpc["AssignPublicIp"]) == (
         ["<token>", "<token>"],
-        ["<token>"],
+        ["${SecurityGroups}"],  # substituted with the task's groups, see below
         "DISABLED",
     )
+    (own_group,) = worker.resources("orders-prod-task-nightly-report", "AWS::EC2::SecurityGroup")
+    assert machine["DefinitionSubstitutions"] == {"SecurityGroups": {"Fn::GetAtt": [own_group, "GroupId"]}}
     # cdk-nag SF1 and SF2: every event logged, X-Ray on.
     assert machine["LoggingConfiguration"]["Level"] == "ALL"
     assert machine["TracingConfiguration"] == {"Enabled": True}
@@ -158,3 +160,23 @@ def test_removing_limits_removes_the_state_machine_and_keeps_its_log_group(diff)
     assert changes["AWS::StepFunctions::StateMachine"] == REMOVED
     assert any("kept (Retain)" in n.text and "RunnerLogs" in n.text for n in result.notes)
     assert result.hazards == []
+
+
+def test_an_addons_security_group_reaches_the_state_machines_request(synth, tmp_path_factory):
+    """A workload addon's groups are added after the definition is rendered: through its substitution."""
+    folder = tmp_path_factory.mktemp("job-addon")
+    (folder / "addons").symlink_to(ROOT / "tests" / "manifests" / "addons")
+    text = (ROOT / "tests" / "manifests" / "addon-wiring.yml").read_text()
+    assert "    schedule: rate(1 hour)\n" in text
+    (folder / "m.yml").write_text(
+        text.replace("    schedule: rate(1 hour)\n", "    schedule: rate(1 hour)\n    retries: 1\n")
+    )
+    result = synth(folder / "m.yml")
+    assert result.returncode == 0, result.stderr
+    stack = "shop-dev-task-report"
+    state, machine = run_state(result, stack)
+    assert state["Parameters"]["NetworkConfiguration"]["AwsvpcConfiguration"]["SecurityGroups"] == ["${SecurityGroups}"]
+    nested = next(k for k in result.resources(stack, "AWS::CloudFormation::Stack") if "access" in k)
+    joined = machine["DefinitionSubstitutions"]["SecurityGroups"]["Fn::Join"]
+    assert joined[0] == '","' and len(joined[1]) == 2
+    assert joined[1][1] == {"Fn::GetAtt": [nested, "Outputs.ClientGroup"]}

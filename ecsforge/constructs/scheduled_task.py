@@ -86,7 +86,7 @@ class ScheduledEcsTask(Construct):
         own = [self.security_group.security_group_id] if self.security_group is not None else []
         ids = [*own, *(group.security_group_id for group in groups)]
         if self.runner is not None:
-            self._security_group_ids[:] = ids  # read when the state machine's definition is rendered
+            self.runner.use_security_groups(ids)
             return
         cfn_resource(self.schedule).add_property_override(
             "Target.EcsParameters.NetworkConfiguration.AwsvpcConfiguration.SecurityGroups", ids

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import jsii
-from aws_cdk import Aws, IStableAnyProducer, Lazy, RemovalPolicy, Stack
+from aws_cdk import Aws, Fn, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
@@ -19,23 +18,13 @@ from constructs import Construct
 
 from ..manifest.services import ScheduledTask
 from .task_definition import RETENTION
-from .template import keep_only_depends_on
+from .template import cfn_resource, keep_only_depends_on
 
 # The EventBridge rule Step Functions manages to learn when a task stops (`.sync`).
 ECS_EVENTS_RULE = "StepFunctionsGetEventsForECSTaskRule"
+SECURITY_GROUPS = "SecurityGroups"
 RETRY_INTERVAL_SECONDS = 60
 RETRY_BACKOFF_RATE = 2
-
-
-@jsii.implements(IStableAnyProducer)
-class _LateList:
-    """A list read at synthesis, so that security groups added after the definition still land in it."""
-
-    def __init__(self, items: list[str]) -> None:
-        self.items = items
-
-    def produce(self) -> Any:
-        return self.items
 
 
 class TaskRunner(Construct):
@@ -49,12 +38,13 @@ class TaskRunner(Construct):
         run_task: dict[str, Any],
         security_groups: list[str],
     ) -> None:
-        """run_task: the RunTask request (PascalCase); its security groups are `security_groups`, read late."""
+        """run_task: the RunTask request (PascalCase), with its security groups as a substitution
+        (as Copilot does), so that groups added later (an addon's) need no new definition."""
         super().__init__(scope, construct_id)
+        substitutions: dict[str, str] = {}
         if "NetworkConfiguration" in run_task:
-            run_task["NetworkConfiguration"]["AwsvpcConfiguration"]["SecurityGroups"] = Lazy.any(
-                _LateList(security_groups)
-            )
+            run_task["NetworkConfiguration"]["AwsvpcConfiguration"]["SecurityGroups"] = [f"${{{SECURITY_GROUPS}}}"]
+            substitutions[SECURITY_GROUPS] = _json_items(security_groups)
         state: dict[str, Any] = {
             "Type": "Task",
             "Resource": f"arn:{Aws.PARTITION}:states:::ecs:runTask.sync",
@@ -83,6 +73,12 @@ class TaskRunner(Construct):
             state_machine_type=sfn.StateMachineType.STANDARD,
             logs=sfn.LogOptions(destination=self.log_group, level=sfn.LogLevel.ALL),
             tracing_enabled=True,
+            definition_substitutions=substitutions or None,
+        )
+
+    def use_security_groups(self, ids: list[str]) -> None:
+        cfn_resource(self.state_machine).add_property_override(
+            f"DefinitionSubstitutions.{SECURITY_GROUPS}", _json_items(ids)
         )
 
     def finish(self) -> None:
@@ -121,6 +117,11 @@ class TaskRunner(Construct):
                 resources=[Stack.of(self).format_arn(service="events", resource="rule", resource_name=ECS_EVENTS_RULE)],
             )
         )
+
+
+def _json_items(ids: list[str]) -> str:
+    """The items of a JSON list of strings, without its outer quotes: "${SecurityGroups}" becomes "a","b"."""
+    return Fn.join('","', ids)
 
 
 def run_task_request(cluster_arn: str, parameters: dict[str, Any]) -> dict[str, Any]:
