@@ -5,8 +5,9 @@ from __future__ import annotations
 from ..constructs.scheduled_task import ScheduledEcsTask
 from ..constructs.service import EcsService
 from ..constructs.task_definition import TaskDefinition
+from ..constructs.task_runner import TaskRunner
 from ..manifest.models import Manifest
-from .common import account, ack, ack_alternate_role, default_policy, resource
+from .common import account, ack, ack_alternate_role, default_policy, required_default_policy, resource
 
 
 def acknowledge_task(task: TaskDefinition) -> None:
@@ -74,13 +75,11 @@ def acknowledge_scheduled_task(scheduled: ScheduledEcsTask, manifest: Manifest) 
             "step registers with each released image; limited to this cluster by an ecs:cluster condition.",
         )
     if scheduled.runner is not None:
-        acknowledge_task_runner(scheduled, manifest)
+        acknowledge_task_runner(scheduled, scheduled.runner, manifest)
 
 
-def acknowledge_task_runner(scheduled: ScheduledEcsTask, manifest: Manifest) -> None:
-    assert scheduled.runner is not None
-    policy = default_policy(scheduled.runner.state_machine.role)
-    assert policy is not None
+def acknowledge_task_runner(scheduled: ScheduledEcsTask, runner: TaskRunner, manifest: Manifest) -> None:
+    policy = required_default_policy(runner.state_machine.role, runner, "the state machine's role")
     arn = f"arn:{manifest.partition}:ecs:{manifest.region}:{account(manifest)}"
     ack(
         policy,
