@@ -105,7 +105,10 @@ def test_scheduled_task_defaults(tmp_path):
     [("timeout_minutes: 60", True), ("retries: 2", True), ("retries: 0", False), ("timeout_minutes: 10080", True)],
 )
 def test_a_time_limit_or_retries_make_a_state_machine_run_the_task(tmp_path, fields, supervised):
-    text = f'scheduled_tasks:\n  job:\n    schedule: "rate(1 day)"\n    {fields}\n    containers: {{main: {{image: busybox:1.36}}}}\n'
+    text = (
+        f'scheduled_tasks:\n  job:\n    schedule: "rate(1 day)"\n    {fields}\n'
+        "    containers: {main: {image: busybox:1.36}}\n"
+    )
     assert load(tmp_path, text).manifest.scheduled_tasks["job"].supervised is supervised
 
 
