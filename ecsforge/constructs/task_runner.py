@@ -3,7 +3,9 @@ starts it again when it fails (`timeout_minutes`, `retries`).
 
 EventBridge Scheduler alone cannot: its retry policy retries only delivering the RunTask call,
 and ECS has no time limit for a task. Step Functions' Run a Job integration (`ecs:runTask.sync`)
-waits for the task to stop, fails the state when it failed, and stops it when the state times out.
+waits for the task to stop and fails the state when it failed; at the time limit the state fails
+with States.Timeout, and Step Functions stops the task it started (what ecs:StopTask in its policy
+is for). A timed-out run is not retried: Retry names States.TaskFailed, which excludes States.Timeout.
 """
 
 from __future__ import annotations
