@@ -73,10 +73,6 @@ EXPECTED_REPORT = [
     "copilot/legacy/manifest.yml:6:3: image.port: not imported; expected a port number",
     "copilot/legacy/manifest.yml:8:1: http: not imported; the load balancer sends traffic to a container port, "
     "and no container has one (see image.port); write the port as a number and import again",
-    "copilot/nightly-report/manifest.yml:6:1: retries: not imported; ecsforge's scheduled tasks do not retry a "
-    "failed run; make the job idempotent and rerun it",
-    "copilot/nightly-report/manifest.yml:7:1: timeout: not imported; ecsforge's scheduled tasks have no time "
-    "limit; stop long runs inside the job",
     "copilot/pipelines/release/buildspec.yml:1:1: buildspec: not imported; Copilot's pipeline build (it runs "
     "`copilot svc package`); ecsforge generates its own build (tag with the commit id, push, "
     "imagedefinitions.json); port custom steps into the pipeline's `build.buildspec`",
@@ -125,6 +121,8 @@ EXPECTED_REPORT = [
     "(Copilot's default duration)",
     "copilot/frontend/manifest.yml:66:7: publish.topics[0].name: approximate; the topic's ARN is in "
     "TOPIC_ORDERS_ARN (Copilot's COPILOT_SNS_TOPIC_ARNS is not set); update the code that reads it",
+    "copilot/nightly-report/manifest.yml:7:1: timeout: approximate; timeout_minutes: 60; Copilot's limit covers "
+    "all attempts together, ecsforge's each run (and whole minutes, at most a week)",
     "copilot/orders-worker/manifest.yml:9:1: subscribe: approximate; the queue's URL is in "
     "QUEUE_ORDERS_WORKER_URL (Copilot's COPILOT_QUEUE_URI is not set); update the code that reads it",
     "copilot/orders-worker/manifest.yml:26:3: count.range: approximate; spot_from: 3 -> the first 2 tasks on "
@@ -216,6 +214,9 @@ def test_each_environment_gets_its_own_settings(imported: tuple[Path, list[str]]
     assert web_prod["containers"]["frontend"]["secrets"]["SESSION_KEY"] == "ssm:/copilot/shop/prod/secrets/session-key"
     assert test["services"]["api"]["count"] == 1 and prod["services"]["api"]["count"] == 2
     assert test["scheduled_tasks"]["nightly-report"]["schedule"] == "cron(0 3 ? * MON-FRI *)"
+    # Copilot's `retries: 3` and `timeout: 1h`, which run the job through a state machine in both.
+    job = test["scheduled_tasks"]["nightly-report"]
+    assert (job["retries"], job["timeout_minutes"]) == (3, 60)
     assert prod["scheduled_tasks"]["nightly-report"]["schedule"] == "cron(0 0 * * ? *)"
 
 

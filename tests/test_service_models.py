@@ -97,6 +97,19 @@ def test_scheduled_task_defaults(tmp_path):
     text = 'scheduled_tasks:\n  job:\n    schedule: "rate(1 day)"\n    containers: {main: {image: busybox:1.36}}\n'
     task = load(tmp_path, text).manifest.scheduled_tasks["job"]
     assert (task.timezone, task.count, task.cpu, task.memory) == ("UTC", 1, 256, 512)
+    assert (task.timeout_minutes, task.retries, task.supervised) == (None, 0, False)
+
+
+@pytest.mark.parametrize(
+    ("fields", "supervised"),
+    [("timeout_minutes: 60", True), ("retries: 2", True), ("retries: 0", False), ("timeout_minutes: 10080", True)],
+)
+def test_a_time_limit_or_retries_make_a_state_machine_run_the_task(tmp_path, fields, supervised):
+    text = (
+        f'scheduled_tasks:\n  job:\n    schedule: "rate(1 day)"\n    {fields}\n'
+        "    containers: {main: {image: busybox:1.36}}\n"
+    )
+    assert load(tmp_path, text).manifest.scheduled_tasks["job"].supervised is supervised
 
 
 def test_derived_priorities_put_hosts_then_longer_paths_first():

@@ -5,8 +5,9 @@ from __future__ import annotations
 from ..constructs.scheduled_task import ScheduledEcsTask
 from ..constructs.service import EcsService
 from ..constructs.task_definition import TaskDefinition
+from ..constructs.task_runner import TaskRunner
 from ..manifest.models import Manifest
-from .common import account, ack, ack_alternate_role, default_policy, resource
+from .common import account, ack, ack_alternate_role, default_policy, required_default_policy, resource
 
 
 def acknowledge_task(task: TaskDefinition) -> None:
@@ -72,4 +73,31 @@ def acknowledge_scheduled_task(scheduled: ScheduledEcsTask, manifest: Manifest) 
             f"{scheduled.family}:*]",
             "The revisions of this one task family: the schedule runs the latest, which the pipeline's release "
             "step registers with each released image; limited to this cluster by an ecs:cluster condition.",
+        )
+    if scheduled.runner is not None:
+        acknowledge_task_runner(scheduled, scheduled.runner, manifest)
+
+
+def acknowledge_task_runner(scheduled: ScheduledEcsTask, runner: TaskRunner, manifest: Manifest) -> None:
+    policy = required_default_policy(runner.state_machine.role, runner, "the state machine's role")
+    arn = f"arn:{manifest.partition}:ecs:{manifest.region}:{account(manifest)}"
+    ack(
+        policy,
+        "AwsSolutions-IAM5[Resource::*]",
+        "aws-cdk's grants for the state machine's own logging (CloudWatch Logs vended log delivery) and X-Ray "
+        "tracing: these actions support no resource-level permissions.",
+    )
+    ack(
+        policy,
+        f"AwsSolutions-IAM5[Resource::{arn}:task/*]",
+        "ecs:runTask.sync watches (DescribeTasks) and, at the time limit, stops (StopTask) the task it started, "
+        "whose id is not known in advance (task/* matches both the long and the short task ARN format); "
+        "limited to this cluster's tasks by an ecs:cluster condition.",
+    )
+    if scheduled.family_arn_target:
+        ack(
+            policy,
+            f"AwsSolutions-IAM5[Resource::{arn}:task-definition/{scheduled.family}:*]",
+            "The revisions of this one task family: the state machine runs the latest, which the pipeline's "
+            "release step registers with each released image; limited to this cluster by an ecs:cluster condition.",
         )

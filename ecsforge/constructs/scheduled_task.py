@@ -17,6 +17,7 @@ from ..manifest.services import ScheduledTask
 from .placement import schedule_capacity, schedule_constraints, schedule_strategies
 from .refs import PlatformRefs
 from .task_definition import TaskDefinition
+from .task_runner import TaskRunner, run_task_request
 from .template import cfn_resource
 from .wiring import wire_task
 
@@ -53,12 +54,27 @@ class ScheduledEcsTask(Construct):
         # schedule without a `cdk deploy` (RunTask takes a family without a revision).
         family_arn = Stack.of(self).format_arn(service="ecs", resource="task-definition", resource_name=family)
         self.family, self.family_arn_target = family, released
-        self.role = self._scheduler_role(
-            name, [f"{family_arn}:*"] if released else [definition.task_definition_arn], cluster_arn
-        )
+        task_definitions = [f"{family_arn}:*"] if released else [definition.task_definition_arn]
         parameters = self._ecs_parameters(
             manifest, name, task, refs, family_arn if released else definition.task_definition_arn
         )
+        self.runner: TaskRunner | None = None
+        if task.supervised:
+            self.runner = TaskRunner(
+                self,
+                "Runner",
+                name=name,
+                task=task,
+                run_task=run_task_request(cluster_arn, parameters),
+                security_groups=self._security_group_ids,
+            )
+            self.runner.grant_run(
+                task_definitions=task_definitions,
+                cluster_arn=cluster_arn,
+                passed_roles=self._passed_roles(),
+            )
+            self.runner.finish()
+        self.role = self._scheduler_role(name, task_definitions, cluster_arn)
         self.schedule = self._schedule(manifest, name, task, cluster_arn, parameters)
         self.wiring = wire_task(self, manifest=manifest, spec=task, task=self.task, security_group=self.security_group)
         if released:
@@ -69,18 +85,28 @@ class ScheduledEcsTask(Construct):
         """More groups for the tasks (an addon's), beside the task's own."""
         own = [self.security_group.security_group_id] if self.security_group is not None else []
         ids = [*own, *self.extra_security_groups, *(group.security_group_id for group in groups)]
+        if self.runner is not None:
+            self.runner.use_security_groups(ids)
+            return
         cfn_resource(self.schedule).add_property_override(
             "Target.EcsParameters.NetworkConfiguration.AwsvpcConfiguration.SecurityGroups", ids
         )
 
     def _scheduler_role(self, name: str, task_definitions: list[str], cluster_arn: str) -> iam.Role:
-        definition = self.task.task_definition
         role = iam.Role(
             self,
             "SchedulerRole",
             assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com"),
             description=f"EventBridge Scheduler runs task {name}",
         )
+        if self.runner is not None:
+            # The state machine runs the task: the schedule only starts it.
+            role.add_to_policy(
+                iam.PolicyStatement(
+                    actions=["states:StartExecution"], resources=[self.runner.state_machine.state_machine_arn]
+                )
+            )
+            return role
         # This task definition (its revisions, when it follows releases), in this cluster, and its two roles.
         role.add_to_policy(
             iam.PolicyStatement(
@@ -89,17 +115,21 @@ class ScheduledEcsTask(Construct):
                 conditions={"ArnEquals": {"ecs:cluster": cluster_arn}},
             )
         )
-        roles = [definition.task_role.role_arn]
-        if definition.execution_role is not None:
-            roles.append(definition.execution_role.role_arn)
         role.add_to_policy(
             iam.PolicyStatement(
                 actions=["iam:PassRole"],
-                resources=roles,
+                resources=self._passed_roles(),
                 conditions={"StringLike": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
             )
         )
         return role
+
+    def _passed_roles(self) -> list[str]:
+        definition = self.task.task_definition
+        roles = [definition.task_role.role_arn]
+        if definition.execution_role is not None:
+            roles.append(definition.execution_role.role_arn)
+        return roles
 
     def _ecs_parameters(
         self, manifest: Manifest, name: str, task: ScheduledTask, refs: PlatformRefs, target_definition: str
@@ -112,10 +142,12 @@ class ScheduledEcsTask(Construct):
         }
         self.security_group: ec2.SecurityGroup | None = None
         self.extra_security_groups = task.security_groups
+        self._security_group_ids: list[str] = []
         if task.network_mode == "awsvpc":
             self.security_group = ec2.SecurityGroup(
                 self, "SecurityGroup", vpc=refs.vpc, description=f"Scheduled task {name}", allow_all_outbound=True
             )
+            self._security_group_ids += [self.security_group.security_group_id, *task.security_groups]
             parameters["network_configuration"] = scheduler.CfnSchedule.NetworkConfigurationProperty(
                 awsvpc_configuration=scheduler.CfnSchedule.AwsVpcConfigurationProperty(
                     subnets=[subnet.subnet_id for subnet in refs.vpc.private_subnets],
@@ -146,9 +178,11 @@ class ScheduledEcsTask(Construct):
                 Token.as_string(released_images.when_released("ENABLED", "DISABLED")) if released_images else "ENABLED"
             ),
             target=scheduler.CfnSchedule.TargetProperty(
-                arn=cluster_arn,
+                arn=cluster_arn if self.runner is None else self.runner.state_machine.state_machine_arn,
                 role_arn=self.role.role_arn,
-                ecs_parameters=scheduler.CfnSchedule.EcsParametersProperty(**parameters),
+                ecs_parameters=(
+                    scheduler.CfnSchedule.EcsParametersProperty(**parameters) if self.runner is None else None
+                ),
                 retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(
                     maximum_retry_attempts=RETRY_ATTEMPTS, maximum_event_age_in_seconds=3600
                 ),

@@ -275,10 +275,38 @@ class Service(TaskSpec):
             )
 
 
+# A week: a scheduled job that runs longer is a service; a larger value is most likely
+# seconds written as minutes (Step Functions itself would wait up to a year).
+MAX_RUN_MINUTES = 7 * 24 * 60
+MAX_RETRIES = 10
+
+
 class ScheduledTask(TaskSpec):
     schedule: str = Field(description='Required. "cron(...)" or "rate(...)" (EventBridge Scheduler).')
     timezone: TimeZoneName = Field("UTC", description="Default: UTC. An IANA time zone.")
     count: int = Field(1, ge=1, le=10, description="Default: 1 task per run (at most 10).")
+    timeout_minutes: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_RUN_MINUTES,
+        description=(
+            "Default: none, a run may last as long as it likes. A run still going after this long is stopped "
+            "(at most 10080, a week). With it or retries, a Step Functions state machine runs the task."
+        ),
+    )
+    retries: int = Field(
+        0,
+        ge=0,
+        le=MAX_RETRIES,
+        description=(
+            "Default: 0. A failed run (a task that stopped with an error) is started again, up to this many times."
+        ),
+    )
+
+    @property
+    def supervised(self) -> bool:
+        """A state machine runs the task: EventBridge Scheduler can neither stop a run nor retry a failed one."""
+        return self.timeout_minutes is not None or self.retries > 0
 
     def check(self) -> Iterator[Rule]:
         yield from super().check()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from ...manifest.services import MAX_RETRIES, MAX_RUN_MINUTES
 from . import convert
 from .context import Env
 from .node import Node
@@ -299,13 +300,26 @@ def _job(node: Node, env: Env, name: str) -> None:
         if trigger is None:
             node.skip(None, "a Scheduled Job needs `on.schedule`; add one and import again")
         return
-    for key, why in (
-        ("retries", "ecsforge's scheduled tasks do not retry a failed run; make the job idempotent and rerun it"),
-        ("timeout", "ecsforge's scheduled tasks have no time limit; stop long runs inside the job"),
-    ):
-        if node.has(key):
-            node.skip(key, why)
+    _job_limits(node, spec)
     for key in ("count", "exec"):
         if node.has(key):
             node.skip(key, "not used by Scheduled Jobs")
     env.section("scheduled_tasks")[name] = {"schedule": expression, **spec}
+
+
+def _job_limits(node: Node, spec: dict[str, Any]) -> None:
+    """`timeout` and `retries`: both run the job through a state machine, as in Copilot."""
+    seconds = node.seconds("timeout")
+    if seconds is not None:
+        minutes = max(1, min(MAX_RUN_MINUTES, math.ceil(seconds / 60)))
+        spec["timeout_minutes"] = minutes
+        node.approx(
+            "timeout",
+            f"timeout_minutes: {minutes}; Copilot's limit covers all attempts together, ecsforge's each run "
+            "(and whole minutes, at most a week)",
+        )
+    retries = node.number("retries")
+    if retries is not None:
+        spec["retries"] = max(0, min(MAX_RETRIES, retries))
+        if spec["retries"] != retries:
+            node.approx("retries", f"{retries} became {spec['retries']}: ecsforge retries 0 to {MAX_RETRIES} times")
