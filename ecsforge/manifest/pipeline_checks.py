@@ -10,7 +10,7 @@ from annotated_types import Le
 
 from .base import Rule
 from .deployment import deployment_minutes, deployment_minutes_explained
-from .pipeline_image_checks import check_build_registry, check_image_deploys, check_images
+from .pipeline_image_checks import check_build_registry, check_image_deploys, check_images, unknown_service
 from .pipeline_images import image_views
 from .pipelines import Deploy, Pipeline
 from .runtime import ARCHITECTURES, PLATFORMS
@@ -82,8 +82,7 @@ def _check_deployed_service(
     at = ("pipelines", name, "deploy", "services", index)
     service = manifest.services.get(service_name)
     if service is None:
-        known = ", ".join(manifest.services) or "none defined"
-        yield at, f"{service_name!r} is not a service of this manifest ({known}); fix the name"
+        yield at, unknown_service(manifest, service_name)
         return
     if not any(c.image.released and c.image.registry == registry for c in service.containers.values()):
         yield (

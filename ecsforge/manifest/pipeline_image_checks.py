@@ -99,6 +99,12 @@ def _unused_platforms(
             )
 
 
+def unknown_service(manifest: Manifest, service_name: str) -> str:
+    """What a pipeline's deploy.services entry naming no service of the manifest is told."""
+    known = ", ".join(manifest.services) or "none defined"
+    return f"{service_name!r} is not a service of this manifest ({known}); fix the name"
+
+
 def check_image_deploys(
     manifest: Manifest, name: str, pipeline: Pipeline, index: int, service_name: str
 ) -> Iterator[Rule]:
@@ -106,8 +112,7 @@ def check_image_deploys(
     at = ("pipelines", name, "deploy", "services", index)
     service = manifest.services.get(service_name)
     if service is None:
-        known = ", ".join(manifest.services) or "none defined"
-        yield at, f"{service_name!r} is not a service of this manifest ({known}); fix the name"
+        yield at, unknown_service(manifest, service_name)
         return
     built = [view.build.pushed_registry for view in image_views(manifest, pipeline).values()]
     followed = sorted({c.image.registry for c in service.containers.values() if c.image.released and c.image.registry})
