@@ -90,8 +90,10 @@ def test_synthesis_records_no_creation_stack_traces_and_warns_of_no_setting(synt
     assert [key for key in context if key.startswith("aws:")] == []
     result = synth("platform.yml")  # by the CDK CLI, with cdk.json's context: a new user's first synth
     assert result.returncode == 0, result.stderr
-    # Beyond the manifest's own warnings, the CLI says only that it synthesized.
-    said = [line for line in result.stderr.splitlines() if not line.startswith("warning: platform.yml:")]
+    # Beyond the manifest's own warnings, the CLI says only that it synthesized: on stderr, or on
+    # stdout where CI=true (the CDK CLI writes its messages there in CI).
+    lines = [*result.stderr.splitlines(), *result.stdout.splitlines()]
+    said = [line for line in lines if line.strip() and not line.startswith("warning: platform.yml:")]
     assert [line.split(" ", 2)[:2] for line in said] == [["Successfully", "synthesized"], ["Supply", "a"]], said
     entries = [
         entry["type"]
