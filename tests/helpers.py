@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 ROOT = Path(__file__).resolve().parent.parent
 CDK = ROOT / "node_modules" / ".bin" / "cdk"
 ASSET_HASH = re.compile(r"\b[0-9a-f]{64}\b")
@@ -159,3 +161,17 @@ def normalized(templates: dict[str, dict[str, Any]]) -> dict[str, Any]:
         if "Conditions" in template and not template["Conditions"]:
             del template["Conditions"]
     return result
+
+
+def variant(tmp_path: Path, base: str, name: str, change: dict[str, Any]) -> Path:
+    """`base` (a path under ROOT) with each dotted key of `change` set, written as tmp_path/<name>.yml."""
+    manifest = yaml.safe_load((ROOT / base).read_text())
+    for dotted, value in change.items():
+        *parents, key = dotted.split(".")
+        target = manifest
+        for parent in parents:
+            target = target.setdefault(parent, {})
+        target[key] = value
+    path = tmp_path / f"{name}.yml"
+    path.write_text(yaml.safe_dump(manifest, sort_keys=False))
+    return path

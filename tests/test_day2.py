@@ -5,33 +5,18 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from ecsforge.constructs import unprotect_handler
 from ecsforge.constructs.capacity import HANDLER
 
-from .helpers import ROOT, only
+from .helpers import only, variant
 
 BASE = "examples/fargate-web.yml"
 CERTIFICATE = "arn:aws:acm:eu-west-1:222222222222:certificate/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"
 IMPORT = re.compile(r'"Fn::ImportValue": "([^"]+)"')
-
-
-def variant(tmp_path: Path, base: str, name: str, change: dict[str, Any]) -> Path:
-    manifest = yaml.safe_load((ROOT / base).read_text())
-    for dotted, value in change.items():
-        *parents, key = dotted.split(".")
-        target = manifest
-        for parent in parents:
-            target = target.setdefault(parent, {})
-        target[key] = value
-    path = tmp_path / f"{name}.yml"
-    path.write_text(yaml.safe_dump(manifest, sort_keys=False))
-    return path
 
 
 def exports(templates: dict[str, dict[str, Any]]) -> dict[str, Any]:

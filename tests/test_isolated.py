@@ -9,13 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from ecsforge.manifest import load_manifest
 from ecsforge.manifest.isolation import ENDPOINTS, isolated_endpoints
 from ecsforge.manifest.runtime import LOG_ROUTER_IMAGE, LOG_ROUTER_REGIONAL_PARAMETER
 
-from .helpers import ROOT, only
+from .helpers import only, variant
 
 EXAMPLE = "examples/no-nat.yml"
 NETWORK = "vault-prod-network"
@@ -51,16 +50,7 @@ PUBLISHER = {
 
 
 def manifest_with(tmp_path: Path, name: str, change: dict[str, Any]) -> Path:
-    manifest = yaml.safe_load((ROOT / EXAMPLE).read_text())
-    for dotted, value in change.items():
-        *parents, key = dotted.split(".")
-        target = manifest
-        for parent in parents:
-            target = target.setdefault(parent, {})
-        target[key] = value
-    path = tmp_path / f"{name}.yml"
-    path.write_text(yaml.safe_dump(manifest, sort_keys=False))
-    return path
+    return variant(tmp_path, EXAMPLE, name, change)
 
 
 def endpoint_services(result, stack: str) -> set[str]:

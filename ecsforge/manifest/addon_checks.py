@@ -84,10 +84,11 @@ class _Reader:
             for problem in template_problems(addon, here, shown, where, automatic):
                 self.at_manifest(problem.path, problem.message)
 
-    def output_line(self, addon: Addon, output: str) -> tuple[str, int, int]:
+    def at_output(self, addon: Addon, output: str, path: Path, message: str) -> None:
+        """A problem of one of the addon's outputs, reported at that output's line in its template."""
         template = addon.resolved
         line, column = self.where[template.path].get(("Outputs", output), (1, 1))
-        return self.shown[template.path], line, column
+        self.in_template(self.shown[template.path], line, column, path, message)
 
 
 def uses_addons(manifest: Manifest) -> bool:
@@ -124,11 +125,9 @@ def _environment_outputs(reader: _Reader, manifest: Manifest) -> set[str]:
     for index, addon in enumerate(manifest.addons):
         for output in addon.resolved.outputs:
             if output in seen:
-                shown, line, column = reader.output_line(addon, output)
-                reader.in_template(
-                    shown,
-                    line,
-                    column,
+                reader.at_output(
+                    addon,
+                    output,
                     ("addons", index, "template"),
                     f"output {output!r} is also an output of addon {seen[output]}; both would be the SSM parameter "
                     "of that name: rename one",
@@ -147,11 +146,9 @@ def _workload_collisions(reader: _Reader, spec: TaskSpec, path: Path) -> None:
     for index, addon in enumerate(spec.addons):
         for output, kind in addon.resolved.outputs.items():
             if kind == SECURITY_GROUP and spec.network_mode != "awsvpc":
-                shown, line, column = reader.output_line(addon, output)
-                reader.in_template(
-                    shown,
-                    line,
-                    column,
+                reader.at_output(
+                    addon,
+                    output,
                     (*path, "addons", index, "template"),
                     f"output {output!r} is a security group, and only awsvpc tasks have their own; use network_mode "
                     "awsvpc or drop the output",
@@ -160,11 +157,9 @@ def _workload_collisions(reader: _Reader, spec: TaskSpec, path: Path) -> None:
                 continue
             variable = upper_snake(output)
             if variable in own:
-                shown, line, column = reader.output_line(addon, output)
-                reader.in_template(
-                    shown,
-                    line,
-                    column,
+                reader.at_output(
+                    addon,
+                    output,
                     (*path, "addons", index, "template"),
                     f"output {output!r} becomes the variable {variable}, which {own[variable]} sets already; rename "
                     "the output or the variable",
@@ -185,11 +180,9 @@ def _security_group_count(reader: _Reader, spec: TaskSpec, path: Path) -> None:
     if spec.network_mode != "awsvpc" or not own <= MAX_TASK_SECURITY_GROUPS < own + len(from_addons):
         return
     index, output = from_addons[MAX_TASK_SECURITY_GROUPS - own]
-    shown, line, column = reader.output_line(spec.addons[index], output)
-    reader.in_template(
-        shown,
-        line,
-        column,
+    reader.at_output(
+        spec.addons[index],
+        output,
         (*path, "addons", index, "template"),
         f"output {output!r} would be security group {MAX_TASK_SECURITY_GROUPS + 1} of the tasks; ECS allows at most "
         f"{MAX_TASK_SECURITY_GROUPS} (the task's own, the Service Connect group, `security_groups` and the addons' "
